@@ -1,0 +1,24 @@
+#!/bin/sh
+# Run the whole test suite: a virtualenv in .venv with traces-git (editable) and
+# the test tools, the real third-party tools the coexistence tests use, then pytest.
+set -eu
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' pre-commit
+# Optional tiers (each test skips when its tool is missing): the official Traces
+# CLI, husky and lefthook from npm; git-lfs from Debian.
+TOOLS_DIR=${TRACES_GIT_TEST_TOOLS:-$PWD/.venv/tools}
+if command -v npm >/dev/null 2>&1 && [ ! -x "$TOOLS_DIR/node_modules/.bin/traces" ]; then
+    npm install --silent --no-fund --no-audit --prefix "$TOOLS_DIR" \
+        @traces-sh/traces-linux-x64@0.6.31 husky@9 lefthook@2 >/dev/null 2>&1 \
+        || echo "tests/run.sh: npm tools not installed; their tests will skip" >&2
+fi
+if ! command -v git-lfs >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get install -y -qq git-lfs >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq git-lfs >/dev/null 2>&1; }) \
+        || echo "tests/run.sh: git-lfs not installed; its tests will skip" >&2
+fi
+export TRACES_GIT_TEST_TOOLS="$TOOLS_DIR"
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,24 @@
+"""``traces-git`` entry point.
+
+``traces-git hook NAME`` runs on every commit: it skips the CLI framework
+(click) and goes straight to the hook runner.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["hook"] and not ({"--help", "-h"} & set(args[1:2])):
+        from traces_git import hooks
+
+        return hooks.main(args[1:])
+    from traces_git.cli import main as cli_main
+
+    return cli_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

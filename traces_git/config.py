@@ -1,0 +1,82 @@
+"""traces-git settings, read from git config (``traces.*``) in one git call.
+
+Every setting works per repository (``git config traces.X``) and per user
+(``git config --global traces.X``); the README's table lists them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from traces_git import gitcmd
+
+_TRUE = {"true", "yes", "on", "1", ""}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def parse_bool(value: str | None, default: bool) -> bool:
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    return default
+
+
+class Config:
+    """A snapshot of ``git config --list`` for one repository."""
+
+    def __init__(self, values: Mapping[str, list[str]]):
+        self._values = values
+
+    @classmethod
+    def load(cls, cwd: str | os.PathLike[str] | None = None, env=None) -> Config:
+        proc = gitcmd.run(["config", "--list", "-z"], cwd, check=False, env=env)
+        values: dict[str, list[str]] = {}
+        for item in proc.stdout.split(b"\0"):
+            if not item:
+                continue
+            key, _, value = item.decode("utf-8", "surrogateescape").partition("\n")
+            values.setdefault(_normalize(key), []).append(value)
+        return cls(values)
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        found = self._values.get(_normalize(key))
+        return found[-1] if found else default
+
+    def get_all(self, key: str) -> list[str]:
+        return list(self._values.get(_normalize(key), []))
+
+    def get_bool(self, key: str, default: bool) -> bool:
+        return parse_bool(self.get(key), default)
+
+    def get_int(self, key: str, default: int) -> int:
+        value = self.get(key)
+        try:
+            return int(value) if value is not None else default
+        except ValueError:
+            return default
+
+    def keys(self) -> list[str]:
+        return list(self._values)
+
+
+def _normalize(key: str) -> str:
+    """Section and variable names are case-insensitive; a subsection is not."""
+    section, dot, rest = key.partition(".")
+    if not dot:
+        return key.lower()
+    middle, dot2, variable = rest.rpartition(".")
+    if not dot2:
+        return f"{section.lower()}.{rest.lower()}"
+    return f"{section.lower()}.{middle}.{variable.lower()}"
+
+
+def enabled(config: Config) -> bool:
+    """False when the user switched traces-git off (``TRACES_GIT=0`` or ``traces.enabled``)."""
+    if os.environ.get("TRACES_GIT", "").strip().lower() in _FALSE:
+        return False
+    return config.get_bool("traces.enabled", True)

@@ -1,0 +1,101 @@
+"""``traces-git hook NAME``: the work behind each hook script, and its safety net.
+
+Nothing here may fail or slow down the user's git command for our own
+reasons: every handler's failure is logged and recorded for
+``traces-git status``, and the hook exits 0.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Callable
+
+from traces_git import log
+from traces_git.config import Config, enabled
+from traces_git.repo import RepoInfo
+
+# hook name -> "module:function"; each handler takes (repo, config, args, stdin)
+# and returns a summary dict with at least "outcome".
+HANDLERS = {
+    "post-commit": "traces_git.hooks:post_commit",
+    "post-merge": "traces_git.hooks:post_merge",
+    "pre-push": "traces_git.sync:pre_push_hook",
+    "reference-transaction": "traces_git.sync:reference_transaction_hook",
+    "post-rewrite": "traces_git.sync:post_rewrite_hook",
+}
+HOOKS_WITH_STDIN = frozenset({"pre-push", "post-rewrite", "reference-transaction"})
+
+
+def _handler(name: str) -> Callable:
+    module_name, _, function = HANDLERS[name].partition(":")
+    return getattr(importlib.import_module(module_name), function)
+
+
+def run(name: str, args: list[str], stdin: bytes = b"") -> int:
+    """Run our part of hook ``name``; always returns 0."""
+    repo_label = os.getcwd()
+    try:
+        if name not in HANDLERS:
+            return 0
+        repo = RepoInfo.discover()
+        repo_label = repo.display
+        config = Config.load(repo.worktree or repo.common_dir)
+        if not enabled(config):
+            return 0
+        summary = _handler(name)(repo, config, args, stdin) or {"outcome": "ok"}
+        if summary.get("record", True):
+            summary.pop("record", None)
+            outcome = summary.pop("outcome", "ok")
+            detail = summary.pop("detail", "")
+            log.record_run(name, repo_label, outcome, detail, **summary)
+    except Exception as exc:  # noqa: BLE001 - a hook must never fail the git command
+        log.write(f"{name} failed: {exc}", context=repo_label, exc=exc)
+        log.record_run(name, repo_label, "error", f"{type(exc).__name__}: {exc}")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    """Entry for ``traces-git hook NAME [ARGS...]`` without loading the CLI framework."""
+    if not argv:
+        return 0
+    name, args = argv[0], argv[1:]
+    stdin = b""
+    if name in HOOKS_WITH_STDIN:
+        try:
+            stdin = sys.stdin.buffer.read()
+        except (OSError, ValueError):
+            stdin = b""
+    return run(name, args, stdin)
+
+
+def post_commit(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) -> dict:
+    from traces_git import postcommit
+
+    summary = postcommit.attach_to_head(repo, config, hook="post-commit")
+    _hand_off(repo, config, summary)
+    return summary
+
+
+def post_merge(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) -> dict:
+    from traces_git import postcommit
+
+    squash = bool(args and args[0] == "1")
+    if squash or not postcommit.is_user_merge():
+        return {"outcome": "skipped", "record": False}
+    head_parents = postcommit.gitcmd.out(["rev-list", "--parents", "-n", "1", "HEAD"], repo.git_dir)
+    if len(head_parents.split()) < 3:
+        return {"outcome": "skipped", "record": False}  # fast-forward: no commit of ours
+    summary = postcommit.attach_to_head(repo, config, hook="post-merge")
+    _hand_off(repo, config, summary)
+    return summary
+
+
+def _hand_off(repo: RepoInfo, config: Config, summary: dict) -> None:
+    """After a note is written: queue the uploads and any pending notes push."""
+    from traces_git import sync, upload
+
+    if summary.get("attached"):
+        upload.hand_off(repo, config, summary["commit"], summary["attached"])
+    sync.after_commit(repo, config)

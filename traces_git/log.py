@@ -1,0 +1,78 @@
+"""The log file and the record of hook runs, both in the platformdirs state dir.
+
+Hooks never print our failures into git's output; they land here, and
+``traces-git status``/``doctor`` show them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+from pathlib import Path
+
+from traces_git import paths
+
+MAX_LOG_BYTES = 1_000_000
+MAX_RUNS = 200
+
+
+def _append(path: Path, line: str, limit: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if path.stat().st_size > limit:
+            os.replace(path, path.with_name(path.name + ".1"))
+    except FileNotFoundError:
+        pass
+    # O_APPEND keeps concurrent hooks' lines whole.
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line.encode("utf-8", "replace"))
+    finally:
+        os.close(fd)
+
+
+def write(message: str, *, context: str = "", exc: BaseException | None = None) -> None:
+    """Append one entry to the log; never raises."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    text = f"{stamp} [{os.getpid()}] {context + ': ' if context else ''}{message}\n"
+    if exc is not None:
+        text += "".join(traceback.format_exception(exc))
+    try:
+        _append(paths.log_file(), text, MAX_LOG_BYTES)
+    except OSError:
+        pass
+
+
+def runs_file() -> Path:
+    return paths.state_dir() / "runs.jsonl"
+
+
+def record_run(hook: str, repo: str, outcome: str, detail: str = "", **extra: object) -> None:
+    """Remember one hook run (``outcome``: ok, skipped, error) for status/doctor."""
+    entry = {"time": time.time(), "hook": hook, "repo": repo, "outcome": outcome}
+    if detail:
+        entry["detail"] = detail
+    entry.update(extra)
+    try:
+        _append(runs_file(), json.dumps(entry) + "\n", MAX_RUNS * 400)
+    except OSError:
+        pass
+
+
+def recent_runs(limit: int = 20) -> list[dict]:
+    entries: list[dict] = []
+    for path in (runs_file().with_name("runs.jsonl.1"), runs_file()):
+        try:
+            lines = path.read_text("utf-8", "replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                entries.append(entry)
+    return entries[-limit:]

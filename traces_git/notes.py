@@ -1,0 +1,392 @@
+"""The notes under ``refs/notes/traces``: the line format, and safe writes.
+
+Format (shared with the official Traces CLI): one line per trace,
+``traces:<id>`` or ``traces:<id> <url>``; ``traces-detach:<id>`` hides a
+trace from a commit. Lines we do not understand are kept as they are.
+
+Writes hold a per-repository file lock and move the ref with a
+compare-and-swap, so concurrent writers (ours, or the official CLI's) never
+lose a line. libgit2 writes flat notes trees; we keep git's 2/38 fanout so
+that a tree of 100,000 notes stays cheap to update.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+NOTES_REF = "refs/notes/traces"
+DEFAULT_AUTHOR = ("traces-git", "traces-git@users.noreply.traces.com")
+TRACE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+_LINE = re.compile(r"^(traces|traces-detach):([A-Za-z0-9_-]+)(?:\s+(\S+))?\s*$")
+_HEX = frozenset("0123456789abcdef")
+
+# A flat level with more notes than this is split into 2-hex-digit subtrees.
+FANOUT_THRESHOLD = 256
+
+
+@dataclass(frozen=True)
+class NoteLine:
+    kind: str  # "trace", "detach" or "other"
+    id: str | None
+    url: str | None
+    raw: str
+
+
+@dataclass(frozen=True)
+class TraceRef:
+    id: str
+    url: str | None = None
+
+    def line(self) -> str:
+        return f"traces:{self.id} {self.url}" if self.url else f"traces:{self.id}"
+
+    def as_json(self) -> dict:
+        return {"id": self.id, "url": self.url}
+
+
+def is_trace_id(value: str) -> bool:
+    return bool(TRACE_ID.match(value))
+
+
+def parse(text: str) -> list[NoteLine]:
+    """Every non-blank line of a note; unknown lines come back as ``other``."""
+    lines = []
+    for raw in text.splitlines():
+        stripped = raw.strip()
+        if not stripped:
+            continue
+        match = _LINE.match(stripped)
+        if match is None:
+            lines.append(NoteLine("other", None, None, raw))
+        elif match.group(1) == "traces":
+            lines.append(NoteLine("trace", match.group(2), match.group(3), stripped))
+        else:
+            lines.append(NoteLine("detach", match.group(2), None, stripped))
+    return lines
+
+
+def attached(text: str | None) -> list[TraceRef]:
+    """The traces a note attaches: de-duplicated, URL preferred, detached ones hidden."""
+    if not text:
+        return []
+    lines = parse(text)
+    detached = {line.id for line in lines if line.kind == "detach"}
+    found: dict[str, TraceRef] = {}
+    for line in lines:
+        if line.kind != "trace" or line.id in detached:
+            continue
+        if line.id not in found or (line.url and not found[line.id].url):
+            found[line.id] = TraceRef(line.id, line.url)
+    return list(found.values())
+
+
+def mentioned_ids(text: str | None) -> set[str]:
+    """IDs a note already speaks of, attached or detached."""
+    return {line.id for line in parse(text or "") if line.id}
+
+
+def with_traces(text: str | None, refs: Iterable[TraceRef]) -> str | None:
+    """The note with ``refs`` added; None when nothing changes.
+
+    A known ID gains its URL by replacing its URL-less line; a detached ID
+    stays detached.
+    """
+    lines = [line.raw.strip() for line in parse(text or "")] if text else []
+    parsed = parse(text or "")
+    detached = {line.id for line in parsed if line.kind == "detach"}
+    changed = False
+    for ref in refs:
+        if ref.id in detached:
+            continue
+        existing = [i for i, line in enumerate(parsed) if line.kind == "trace" and line.id == ref.id]
+        if not existing:
+            lines.append(ref.line())
+            parsed.append(NoteLine("trace", ref.id, ref.url, ref.line()))
+            changed = True
+        elif ref.url and not any(parsed[i].url for i in existing):
+            lines[existing[0]] = ref.line()
+            parsed[existing[0]] = NoteLine("trace", ref.id, ref.url, ref.line())
+            changed = True
+    return _join(lines) if changed else None
+
+
+def with_detached(text: str | None, trace_id: str) -> str | None:
+    """The note with a ``traces-detach:`` line for ``trace_id``; None if already there."""
+    parsed = parse(text or "")
+    if any(line.kind == "detach" and line.id == trace_id for line in parsed):
+        return None
+    return _join([line.raw.strip() for line in parsed] + [f"traces-detach:{trace_id}"])
+
+
+def without_detach(text: str | None, trace_id: str) -> str | None:
+    """The note with any ``traces-detach:`` line for ``trace_id`` removed (re-attach)."""
+    parsed = parse(text or "")
+    kept = [line.raw.strip() for line in parsed if not (line.kind == "detach" and line.id == trace_id)]
+    return _join(kept) if len(kept) != len(parsed) else None
+
+
+def union(*texts: str | None) -> str:
+    """cat_sort_uniq: every distinct line of every note, sorted, blank lines dropped."""
+    lines = {line.strip() for text in texts if text for line in text.splitlines() if line.strip()}
+    return _join(sorted(lines))
+
+
+def _join(lines: list[str]) -> str:
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+# --- reading and writing the notes tree (pygit2) ---------------------------
+
+
+class NotesConflict(Exception):
+    """The notes ref moved under us; the write is retried."""
+
+
+def _is_hex(name: str) -> bool:
+    return all(c in _HEX for c in name)
+
+
+def _note_paths(tree, prefix: str = "", depth: int = 0) -> Iterable[tuple[str, object]]:
+    """(annotated sha, blob entry) for every note in a tree of any fanout."""
+    for entry in tree:
+        name = entry.name
+        if entry.type_str == "tree" and len(name) == 2 and _is_hex(name) and depth < 19:
+            yield from _note_paths(entry, prefix + name, depth + 1)  # type: ignore[arg-type]
+        elif entry.type_str == "blob" and _is_hex(name) and len(prefix + name) in (40, 64):
+            yield prefix + name, entry
+
+
+def read_all(repo, ref: str = NOTES_REF) -> dict[str, str]:
+    """Every note in ``ref``: {annotated commit sha: note text}."""
+    tree = _notes_tree(repo, ref)
+    if tree is None:
+        return {}
+    notes: dict[str, str] = {}
+    for sha, entry in _note_paths(tree):
+        text = _blob_text(repo, entry.id)
+        notes[sha] = notes[sha] + text if sha in notes else text
+    return notes
+
+
+def read_note(repo, commit: str, ref: str = NOTES_REF) -> str | None:
+    """One commit's note text, or None; walks only the fanout path of that sha."""
+    tree = _notes_tree(repo, ref)
+    if tree is None:
+        return None
+    return _find(repo, tree, commit.lower())
+
+
+def _notes_tree(repo, ref: str):
+    try:
+        reference = repo.references.get(ref)
+    except Exception:  # noqa: BLE001 - a broken ref reads as "no notes"
+        return None
+    if reference is None:
+        return None
+    return repo[reference.resolve().target].peel(_pygit2().Tree)
+
+
+def _blob_text(repo, oid) -> str:
+    return repo[oid].data.decode("utf-8", "replace")
+
+
+def _find(repo, tree, sha: str, depth: int = 0) -> str | None:
+    texts = []
+    rest = sha[2 * depth :]
+    if rest in tree:
+        entry = tree[rest]
+        if entry.type_str == "blob":
+            texts.append(_blob_text(repo, entry.id))
+    head = rest[:2]
+    if len(rest) > 2 and head in tree:
+        entry = tree[head]
+        if entry.type_str == "tree":
+            found = _find(repo, entry, sha, depth + 1)
+            if found is not None:
+                texts.append(found)
+    return "".join(texts) if texts else None
+
+
+def _pygit2():
+    import pygit2
+
+    return pygit2
+
+
+def _tree_put(repo, tree, sha: str, blob_oid, depth: int = 0):
+    """A new tree id with ``sha``'s note set to ``blob_oid`` (None removes it).
+
+    A copy of the note left flat in a fanned-out level is removed, so each
+    commit keeps one note. A new note goes where this level's layout puts it;
+    a flat level that grows past FANOUT_THRESHOLD is split into subtrees.
+    """
+    pygit2 = _pygit2()
+    builder = repo.TreeBuilder(tree) if tree is not None else repo.TreeBuilder()
+    rest = sha[2 * depth :]
+    head = rest[:2]
+    if tree is not None and rest in tree:
+        builder.remove(rest)
+    fanned = tree is not None and any(
+        e.type_str == "tree" and len(e.name) == 2 and _is_hex(e.name) for e in tree
+    )
+    if fanned:
+        subtree = repo[tree[head].id] if head in tree and tree[head].type_str == "tree" else None
+        new_sub = _tree_put(repo, subtree, sha, blob_oid, depth + 1)
+        if new_sub is not None:
+            builder.insert(head, new_sub, pygit2.GIT_FILEMODE_TREE)
+        elif subtree is not None:
+            builder.remove(head)
+    elif blob_oid is not None:
+        builder.insert(rest, blob_oid, pygit2.GIT_FILEMODE_BLOB)
+    if len(builder) == 0:
+        return None
+    new_id = builder.write()
+    if not fanned and blob_oid is not None and len(builder) > FANOUT_THRESHOLD and len(rest) > 4:
+        return _split(repo, repo[new_id])
+    return new_id
+
+
+def _split(repo, tree):
+    """Move a flat level's notes into 2-hex-digit subtrees."""
+    pygit2 = _pygit2()
+    groups: dict[str, list] = {}
+    root = repo.TreeBuilder()
+    for entry in tree:
+        name = entry.name
+        if entry.type_str == "blob" and _is_hex(name) and len(name) > 4:
+            groups.setdefault(name[:2], []).append(entry)
+        else:
+            root.insert(name, entry.id, entry.filemode)
+    for head, entries in groups.items():
+        sub = repo.TreeBuilder()
+        if head in tree and tree[head].type_str == "tree":
+            sub = repo.TreeBuilder(repo[tree[head].id])
+        for entry in entries:
+            sub.insert(entry.name[2:], entry.id, entry.filemode)
+        root.insert(head, sub.write(), pygit2.GIT_FILEMODE_TREE)
+    return root.write()
+
+
+def fanout_depth(repo, ref: str = NOTES_REF) -> int:
+    """How many 2-hex levels the notes tree uses (0 = flat)."""
+    tree = _notes_tree(repo, ref)
+    depth = 0
+    while tree is not None:
+        sub = next(
+            (e for e in tree if e.type_str == "tree" and len(e.name) == 2 and _is_hex(e.name)),
+            None,
+        )
+        if sub is None:
+            break
+        depth += 1
+        tree = repo[sub.id]
+    return depth
+
+
+Edit = Callable[[str | None], str | None]
+
+
+@dataclass(frozen=True)
+class Signature:
+    name: str
+    email: str
+
+
+def parse_author(value: str | None) -> Signature:
+    """``Name <email>`` from ``traces.notesAuthor``; the default on anything else."""
+    if value:
+        match = re.match(r"^\s*(.+?)\s*<([^<>]+)>\s*$", value)
+        if match:
+            return Signature(match.group(1), match.group(2))
+    return Signature(*DEFAULT_AUTHOR)
+
+
+def update(
+    repo,
+    edits: Mapping[str, Edit],
+    *,
+    message: str,
+    author: Signature | None = None,
+    ref: str = NOTES_REF,
+    lock_path: str | os.PathLike[str] | None = None,
+    attempts: int = 50,
+) -> dict[str, str]:
+    """Apply ``edits`` ({commit sha: old text -> new text or None}) in one notes commit.
+
+    Returns {sha: new text} for the notes that changed (empty: nothing written).
+    Safe under concurrency: a file lock around the whole read-modify-write,
+    and a compare-and-swap of the ref in case a writer outside the lock moved it.
+    """
+    pygit2 = _pygit2()
+    author = author or Signature(*DEFAULT_AUTHOR)
+    lock_path = lock_path or os.path.join(repo.path, "traces-git-notes.lock")
+    with _FileLock(lock_path):
+        for attempt in range(attempts):
+            try:
+                return _update_once(repo, edits, message, author, ref, pygit2)
+            except NotesConflict:
+                time.sleep(min(0.005 * (attempt + 1), 0.1))
+    from traces_git.errors import NotesError
+
+    raise NotesError(f"{ref} kept moving; gave up after {attempts} attempts")
+
+
+def _update_once(repo, edits, message, author, ref, pygit2) -> dict[str, str]:
+    reference = repo.references.get(ref)
+    old_commit = repo[reference.target] if reference is not None else None
+    tree = old_commit.peel(pygit2.Tree) if old_commit is not None else None
+    changed: dict[str, str] = {}
+    tree_id = tree.id if tree is not None else None
+    for sha, edit in edits.items():
+        sha = sha.lower()
+        current_tree = repo[tree_id] if tree_id is not None else None
+        old_text = _find(repo, current_tree, sha) if current_tree is not None else None
+        new_text = edit(old_text)
+        if new_text is None or new_text == old_text:
+            continue
+        blob = repo.create_blob(new_text.encode("utf-8")) if new_text else None
+        tree_id = _tree_put(repo, current_tree, sha, blob)
+        changed[sha] = new_text
+    if not changed:
+        return {}
+    if tree_id is None:
+        tree_id = repo.TreeBuilder().write()
+    now = int(time.time())
+    offset = -time.timezone // 60 if not time.localtime().tm_isdst else -time.altzone // 60
+    signature = pygit2.Signature(author.name, author.email, now, offset)
+    parents = [old_commit.id] if old_commit is not None else []
+    new_commit = repo.create_commit(None, signature, signature, message, tree_id, parents)
+    try:
+        if reference is None:
+            repo.references.create(ref, new_commit, force=False)
+        else:
+            reference.set_target(new_commit, message)
+    except (pygit2.GitError, ValueError) as exc:  # AlreadyExistsError is a ValueError
+        raise NotesConflict(str(exc)) from exc
+    return changed
+
+
+class _FileLock:
+    """An exclusive flock on a file next to the repository (POSIX); a no-op elsewhere."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = os.fspath(path)
+        self.fd: int | None = None
+
+    def __enter__(self) -> _FileLock:
+        try:
+            import fcntl
+        except ImportError:  # Windows: the compare-and-swap alone protects the ref
+            return self
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the flock
+            self.fd = None

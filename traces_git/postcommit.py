@@ -1,0 +1,156 @@
+"""The post-commit (and post-merge) work: attach this commit's traces to it.
+
+The path where no trace matches must stay lean: git plumbing through small
+subprocesses and sqlite3; pygit2 is imported only when a note is written.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from traces_git import gitcmd
+from traces_git.config import Config
+from traces_git.repo import RepoInfo
+
+FIRST_COMMIT_WINDOW_S = 24 * 60 * 60
+
+
+def _head_and_parent(cwd: str) -> tuple[str, list[str], float | None]:
+    """HEAD's sha, its parents, and its first parent's committer time (None if root)."""
+    text = gitcmd.out(["log", "-2", "--first-parent", "--format=%H %ct %P", "HEAD"], cwd)
+    lines = text.splitlines()
+    head_fields = lines[0].split()
+    parents = head_fields[2:]
+    parent_time = float(lines[1].split()[1]) if len(lines) > 1 and parents else None
+    return head_fields[0], parents, parent_time
+
+
+def _changed_files(worktree: str, head: str, parents: list[str]) -> set[str]:
+    if len(parents) > 1:
+        # A merge's own work: files that differ from every parent (resolutions).
+        args = ["diff-tree", "-r", "-z", "--cc", "--name-only", "--no-commit-id", head]
+    else:
+        args = ["diff-tree", "-r", "-z", "--name-only", "--no-commit-id", "--root", head]
+    raw = gitcmd.run(args, worktree).stdout.decode("utf-8", "surrogateescape")
+    names = [name for name in raw.split("\0") if name and name != head]
+    return {os.path.realpath(os.path.join(worktree, name)) for name in names}
+
+
+def attach_to_head(repo: RepoInfo, config: Config, *, hook: str) -> dict:
+    """Pick HEAD's traces and write them into its note. Returns a summary for the run record."""
+    from traces_git import selection, store
+
+    if repo.worktree is None:
+        return {"outcome": "skipped", "detail": "bare repository"}
+    if _in_rebase(repo.git_dir):
+        # Rebased commits keep their notes through notes.rewriteRef; today's
+        # traces do not belong to them.
+        return {"outcome": "skipped", "detail": "rebase in progress"}
+    head, parents, parent_time = _head_and_parent(repo.worktree)
+
+    picked_source = _cherry_pick_source(repo.git_dir)
+    if picked_source:
+        return _copy_note(repo, config, head, picked_source)
+
+    now = time.time()
+    window = config.get_int("traces.firstCommitWindow", FIRST_COMMIT_WINDOW_S)
+    since_s = parent_time if parent_time is not None else now - window
+    changed: set[str] | None = None
+
+    def changed_files() -> set[str]:
+        nonlocal changed
+        if changed is None:
+            changed = _changed_files(repo.worktree, head, parents)
+        return changed
+
+    ctx = selection.CommitContext(
+        worktree=repo.worktree,
+        git_dir=repo.git_dir,
+        since_ms=since_s * 1000,
+        now_ms=now * 1000,
+        changed_files=changed_files,
+    )
+    env_ids = selection.env_trace_ids(os.environ.get("TRACES_TRACE_ID"))
+    store_path = store.locate(config.get("traces.store"))
+    store_problem = ""
+    opened = None
+    if store_path.is_file():
+        try:
+            opened = store.Store(store_path)
+        except store.StoreError as exc:
+            store_problem = str(exc)
+    else:
+        store_problem = f"no Traces store at {store_path}"
+    try:
+        try:
+            picked = selection.pick(ctx, opened, env_ids)
+        except store.StoreError as exc:
+            store_problem = str(exc)
+            picked = selection.pick(ctx, None, env_ids)
+    finally:
+        if opened is not None:
+            opened.close()
+
+    summary: dict = {"outcome": "ok", "commit": head, "attached": []}
+    if store_problem:
+        summary["store"] = store_problem
+    if not picked:
+        summary["detail"] = "no matching trace"
+        return summary
+
+    from traces_git.notes import TraceRef
+
+    written = write_refs(repo, config, head, [TraceRef(p.id, p.url) for p in picked])
+    summary["attached"] = [p.id for p in picked] if written else []
+    summary["detail"] = f"attached {len(picked)} trace(s)" if written else "note already had them"
+    return summary
+
+
+def write_refs(repo: RepoInfo, config: Config, commit: str, refs: list) -> bool:
+    """Add trace lines to one commit's note; False when the note already had them."""
+    from traces_git import notes
+
+    changed = notes.update(
+        repo.open(),
+        {commit: lambda old: notes.with_traces(old, refs)},
+        message=f"traces-git: attach {len(refs)} trace(s) to {commit[:12]}",
+        author=notes.parse_author(config.get("traces.notesAuthor")),
+        lock_path=os.path.join(repo.common_dir, "traces-git-notes.lock"),
+    )
+    return bool(changed)
+
+
+def _in_rebase(git_dir: str) -> bool:
+    return any(os.path.isdir(os.path.join(git_dir, d)) for d in ("rebase-merge", "rebase-apply"))
+
+
+def _cherry_pick_source(git_dir: str) -> str | None:
+    try:
+        with open(os.path.join(git_dir, "CHERRY_PICK_HEAD"), encoding="ascii") as handle:
+            value = handle.read().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return value if len(value) in (40, 64) else None
+
+
+def _copy_note(repo: RepoInfo, config: Config, head: str, source: str) -> dict:
+    from traces_git import notes
+
+    pygit_repo = repo.open()
+    refs = notes.attached(notes.read_note(pygit_repo, source))
+    if not refs:
+        return {"outcome": "ok", "commit": head, "detail": "cherry-pick of a commit without traces"}
+    written = write_refs(repo, config, head, refs)
+    return {
+        "outcome": "ok",
+        "commit": head,
+        "attached": [r.id for r in refs] if written else [],
+        "detail": f"copied {len(refs)} trace(s) from cherry-picked {source[:12]}",
+    }
+
+
+def is_user_merge() -> bool:
+    """In post-merge: was this a merge the user made, rather than a pull?"""
+    action = os.environ.get("GIT_REFLOG_ACTION", "")
+    return not action.startswith("pull")

@@ -1,0 +1,219 @@
+"""Read the Traces CLI's local SQLite store, whatever its schema version.
+
+The CLI writes to the store while agents run, so we open it read-only with a
+short busy timeout, keep each read short, and close it at once. Columns are
+discovered (``PRAGMA table_info``): schemas 3, 4 and 16 are all in the wild.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from traces_git.errors import StoreError
+
+BUSY_TIMEOUT_S = 0.25
+
+# Columns whose names changed between schema versions: first present wins.
+_URL_COLUMNS = ("remote_url", "shared_url")
+_VISIBILITY_COLUMNS = ("remote_visibility", "shared_visibility")
+
+
+@dataclass(frozen=True)
+class Trace:
+    id: str
+    agent_id: str | None = None
+    title: str | None = None
+    timestamp_ms: float | None = None
+    directory: str | None = None
+    shared_url: str | None = None
+    visibility: str | None = None
+    git_remote_url: str | None = None
+    git_branch: str | None = None
+    git_ref: str | None = None
+    created_at_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    row_id: int
+    event_id: str
+    data: dict
+
+
+def _xdg_data_home() -> Path:
+    value = os.environ.get("XDG_DATA_HOME")
+    if value and os.path.isabs(value):
+        return Path(value)
+    return Path.home() / ".local" / "share"
+
+
+def locate(configured: str | None = None) -> Path:
+    """The store path the Traces CLI would use (``traces.store`` config wins).
+
+    The path is returned even when no file exists there; callers check.
+    """
+    if configured:
+        return Path(os.path.expanduser(configured))
+    data_dir = _xdg_data_home() / "traces"
+    env = os.environ.get("TRACES_EVENTSTORE")
+    if env:
+        return Path(env) if os.path.isabs(env) else data_dir / env
+    default = data_dir / "traces.db"
+    if default.exists():
+        return default
+    legacy_dir = Path.home() / ".traces"
+    for name in ("traces.db", "events.db"):
+        if (legacy_dir / name).exists():
+            return legacy_dir / name
+    return default
+
+
+class Store:
+    """A read-only view of one store file. Use as a context manager."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise StoreError(f"no Traces store at {self.path}")
+        uri = f"file:{quote(str(self.path))}?mode=ro"
+        try:
+            self._db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+            self._db.execute("PRAGMA query_only = 1")
+            self.user_version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            self.trace_columns = self._columns("traces")
+            self.event_columns = self._columns("events")
+        except sqlite3.Error as exc:
+            self.close()
+            raise StoreError(f"cannot read the Traces store {self.path}: {exc}") from exc
+        if "id" not in self.trace_columns:
+            self.close()
+            raise StoreError(
+                f"unknown Traces store schema (user_version {self.user_version}) at {self.path}"
+            )
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        db = getattr(self, "_db", None)
+        if db is not None:
+            db.close()
+            self._db = None
+
+    def _columns(self, table: str) -> set[str]:
+        return {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+
+    def _trace_select(self) -> str:
+        def pick(*names: str) -> str:
+            for name in names:
+                if name in self.trace_columns:
+                    return name
+            return "NULL"
+
+        return ", ".join(
+            [
+                "id",
+                pick("agent_id"),
+                pick("title"),
+                pick("timestamp"),
+                pick("directory"),
+                pick(*_URL_COLUMNS),
+                pick(*_VISIBILITY_COLUMNS),
+                pick("git_remote_url"),
+                pick("git_branch"),
+                pick("git_ref"),
+                pick("created_at"),
+            ]
+        )
+
+    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the Traces store {self.path}: {exc}") from exc
+
+    @staticmethod
+    def _trace(row: tuple) -> Trace:
+        def number(value: object) -> float | None:
+            try:
+                return float(value) if value is not None else None
+            except (TypeError, ValueError):
+                return None
+
+        return Trace(
+            id=str(row[0]),
+            agent_id=row[1],
+            title=row[2],
+            timestamp_ms=number(row[3]),
+            directory=row[4],
+            shared_url=row[5] or None,
+            visibility=row[6],
+            git_remote_url=row[7],
+            git_branch=row[8],
+            git_ref=row[9],
+            created_at_ms=number(row[10]),
+        )
+
+    def active_since(self, since_ms: float) -> list[Trace]:
+        """Traces whose last activity is at or after ``since_ms``."""
+        if "timestamp" not in self.trace_columns:
+            return []
+        rows = self._query(
+            f"SELECT {self._trace_select()} FROM traces WHERE timestamp >= ?", (since_ms,)
+        )
+        return [self._trace(r) for r in rows]
+
+    def get(self, trace_ids: list[str]) -> dict[str, Trace]:
+        if not trace_ids:
+            return {}
+        marks = ",".join("?" * len(trace_ids))
+        rows = self._query(
+            f"SELECT {self._trace_select()} FROM traces WHERE id IN ({marks})", tuple(trace_ids)
+        )
+        return {row[0]: self._trace(row) for row in rows}
+
+    def events(self, trace_id: str, after_row: int = 0) -> Iterator[Event]:
+        """The trace's events in store order, skipping rows that are not JSON objects."""
+        rows = self._query(
+            "SELECT id, event_id, event_json FROM events WHERE trace_id = ? AND id > ? ORDER BY id",
+            (trace_id, after_row),
+        )
+        for row_id, event_id, raw in rows:
+            try:
+                data = json.loads(raw)
+            except (TypeError, ValueError):
+                continue
+            if isinstance(data, dict):
+                yield Event(row_id=row_id, event_id=str(event_id), data=data)
+
+    def tool_calls(self, trace_id: str) -> Iterator[dict]:
+        """The ``tool_call`` events of a trace (the only ones that record edits)."""
+        rows = self._query(
+            "SELECT event_json FROM events WHERE trace_id = ? AND event_json LIKE ?",
+            (trace_id, '%"tool_call"%'),
+        )
+        for (raw,) in rows:
+            try:
+                data = json.loads(raw)
+            except (TypeError, ValueError):
+                continue
+            if isinstance(data, dict) and data.get("type") == "tool_call":
+                yield data
+
+    def endpoint(self) -> str | None:
+        try:
+            row = self._db.execute(
+                "SELECT value FROM store_metadata WHERE key = 'api_endpoint'"
+            ).fetchone()
+        except sqlite3.Error:
+            return None
+        return row[0] if row else None
