@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,8 +105,15 @@ class TraceStore:
         os.chmod(self.path, 0o600)
         self._orders: dict[str, int] = {}
 
-    def connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path)
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection that commits and closes (sqlite3's own context manager only commits)."""
+        db = sqlite3.connect(self.path)
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
 
     def add_trace(self, trace_id: str, directory: str | os.PathLike[str] | None, *,
                   agent: str = "claude-code", timestamp_ms: float | None = None,
@@ -150,3 +159,20 @@ class TraceStore:
 
 def write_active_sessions(git_dir: str | os.PathLike[str], sessions: list[dict]) -> None:
     Path(git_dir, "traces-active.json").write_text(json.dumps({"sessions": sessions}))
+
+
+def tool_path(name: str) -> str | None:
+    """A third-party tool the optional test tiers use (installed by tests/run.sh), or None."""
+    import shutil
+
+    tools = os.environ.get("TRACES_GIT_TEST_TOOLS")
+    candidates = []
+    if tools:
+        modules = Path(tools) / "node_modules"
+        if name == "traces":
+            candidates.append(modules / "@traces-sh" / "traces-linux-x64" / "bin" / "traces")
+        candidates.append(modules / ".bin" / name)
+    for candidate in candidates:
+        if candidate.exists() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return shutil.which(name)

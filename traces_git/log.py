@@ -6,23 +6,24 @@ Hooks never print our failures into git's output; they land here, and
 
 from __future__ import annotations
 
-import json
 import os
 import time
-import traceback
-from pathlib import Path
 
 from traces_git import paths
+
+TYPE_CHECKING = False  # typing costs ~3 ms to import on the hook path
+if TYPE_CHECKING:
+    from pathlib import Path
 
 MAX_LOG_BYTES = 1_000_000
 MAX_RUNS = 200
 
 
-def _append(path: Path, line: str, limit: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _append(path: str, line: str, limit: int) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     try:
-        if path.stat().st_size > limit:
-            os.replace(path, path.with_name(path.name + ".1"))
+        if os.stat(path).st_size > limit:
+            os.replace(path, path + ".1")
     except FileNotFoundError:
         pass
     # O_APPEND keeps concurrent hooks' lines whole.
@@ -38,30 +39,38 @@ def write(message: str, *, context: str = "", exc: BaseException | None = None) 
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     text = f"{stamp} [{os.getpid()}] {context + ': ' if context else ''}{message}\n"
     if exc is not None:
+        import traceback
+
         text += "".join(traceback.format_exception(exc))
     try:
-        _append(paths.log_file(), text, MAX_LOG_BYTES)
+        _append(paths.location("state", "traces-git.log"), text, MAX_LOG_BYTES)
     except OSError:
         pass
 
 
 def runs_file() -> Path:
-    return paths.state_dir() / "runs.jsonl"
+    from pathlib import Path
+
+    return Path(paths.location("state", "runs.jsonl"))
 
 
 def record_run(hook: str, repo: str, outcome: str, detail: str = "", **extra: object) -> None:
     """Remember one hook run (``outcome``: ok, skipped, error) for status/doctor."""
+    import json
+
     entry = {"time": time.time(), "hook": hook, "repo": repo, "outcome": outcome}
     if detail:
         entry["detail"] = detail
     entry.update(extra)
     try:
-        _append(runs_file(), json.dumps(entry) + "\n", MAX_RUNS * 400)
+        _append(paths.location("state", "runs.jsonl"), json.dumps(entry) + "\n", MAX_RUNS * 400)
     except OSError:
         pass
 
 
 def recent_runs(limit: int = 20) -> list[dict]:
+    import json
+
     entries: list[dict] = []
     for path in (runs_file().with_name("runs.jsonl.1"), runs_file()):
         try:

@@ -1,31 +1,50 @@
-"""Where traces-git keeps its own files: platformdirs locations, never a work tree.
-
-``TRACES_GIT_HOME`` moves all of them under one directory (tests and
-throwaway installs use it).
-"""
+"""Where traces-git keeps its own files: platformdirs locations, never a work tree."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-from pathlib import Path
+import sys
+
+TYPE_CHECKING = False  # typing costs ~3 ms to import on the hook path
+if TYPE_CHECKING:
+    from pathlib import Path
 
 APP = "traces-git"
 
+# On Linux the platformdirs answer is the XDG base directory spec, computed
+# here because importing platformdirs costs ~7 ms on every hook run (it pulls
+# in tempfile); tests/test_paths.py checks that both agree.
+_XDG = {
+    "state": ("XDG_STATE_HOME", "~/.local/state"),
+    "config": ("XDG_CONFIG_HOME", "~/.config"),
+    "data": ("XDG_DATA_HOME", "~/.local/share"),
+}
+
+
+def location(kind: str, *parts: str) -> str:
+    """``kind`` (state, config, data) dir joined with ``parts``, as a string.
+
+    The hook hot path uses this form: pathlib costs ~5 ms to import.
+    """
+    if sys.platform.startswith("linux"):
+        variable, default = _XDG[kind]
+        root = os.path.join(os.environ.get(variable, "").strip() or os.path.expanduser(default), APP)
+    else:
+        import platformdirs
+
+        function = {
+            "state": platformdirs.user_state_dir,
+            "config": platformdirs.user_config_dir,
+            "data": platformdirs.user_data_dir,
+        }[kind]
+        root = function(APP, appauthor=False)
+    return os.path.join(root, *parts)
+
 
 def _base(kind: str) -> Path:
-    override = os.environ.get("TRACES_GIT_HOME")
-    if override:
-        return Path(override) / kind
-    import platformdirs
+    from pathlib import Path
 
-    if kind == "state":
-        return Path(platformdirs.user_state_dir(APP, appauthor=False))
-    if kind == "config":
-        return Path(platformdirs.user_config_dir(APP, appauthor=False))
-    if kind == "data":
-        return Path(platformdirs.user_data_dir(APP, appauthor=False))
-    raise ValueError(kind)
+    return Path(location(kind))
 
 
 def state_dir() -> Path:
@@ -41,11 +60,15 @@ def data_dir() -> Path:
 
 
 def log_file() -> Path:
-    return state_dir() / "traces-git.log"
+    from pathlib import Path
+
+    return Path(location("state", "traces-git.log"))
 
 
 def repo_key(git_common_dir: str | os.PathLike[str]) -> str:
     """A stable, filesystem-safe name for one repository's state."""
+    import hashlib
+
     resolved = os.path.realpath(git_common_dir)
     digest = hashlib.sha256(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:16]
     name = os.path.basename(os.path.dirname(resolved)) or "repo"

@@ -72,10 +72,10 @@ def attach_to_head(repo: RepoInfo, config: Config, *, hook: str) -> dict:
         changed_files=changed_files,
     )
     env_ids = selection.env_trace_ids(os.environ.get("TRACES_TRACE_ID"))
-    store_path = store.locate(config.get("traces.store"))
+    store_path = store.locate_path(config.get("traces.store"))
     store_problem = ""
     opened = None
-    if store_path.is_file():
+    if os.path.isfile(store_path):
         try:
             opened = store.Store(store_path)
         except store.StoreError as exc:
@@ -95,6 +95,11 @@ def attach_to_head(repo: RepoInfo, config: Config, *, hook: str) -> dict:
     summary: dict = {"outcome": "ok", "commit": head, "attached": []}
     if store_problem:
         summary["store"] = store_problem
+        if os.path.exists(store_path):  # present but unreadable: worth a warning in status
+            from traces_git import log
+
+            summary["outcome"] = "warning"
+            log.write(store_problem, context=repo.display)
     if not picked:
         summary["detail"] = "no matching trace"
         return summary

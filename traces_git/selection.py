@@ -10,11 +10,9 @@ not attached. IDs the note already mentions (attached or detached) are skipped.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 from traces_git.store import Store, Trace
 
@@ -30,28 +28,41 @@ _PATCH_FILE = re.compile(r"^\*\*\* (?:Add|Update|Delete) File: (.+)$", re.MULTIL
 _ENV_ID_SPLIT = re.compile(r"[\s,]+")
 
 
-@dataclass(frozen=True)
 class Picked:
-    id: str
-    url: str | None
-    source: str  # "env", "active" or "store"
+    __slots__ = ("id", "url", "source")
+
+    def __init__(self, id: str, url: str | None, source: str):
+        self.id = id
+        self.url = url
+        self.source = source  # "env", "active" or "store"
+
+    def __repr__(self) -> str:
+        return f"Picked({self.id!r}, {self.url!r}, {self.source!r})"
 
 
-@dataclass
 class CommitContext:
-    worktree: str  # realpath of the worktree root
-    git_dir: str  # per-worktree git dir
-    since_ms: float  # previous commit's time, or now minus the first-commit window
-    now_ms: float
-    changed_files: Callable[[], set[str]]  # realpaths of the files the commit changed
-    known_ids: set[str] = field(default_factory=set)
+    def __init__(
+        self,
+        worktree: str,
+        git_dir: str,
+        since_ms: float,
+        now_ms: float,
+        changed_files: Callable[[], set[str]],
+        known_ids: set[str] | None = None,
+    ):
+        self.worktree = worktree  # realpath of the worktree root
+        self.git_dir = git_dir  # per-worktree git dir
+        self.since_ms = since_ms  # previous commit's time, or now minus the first-commit window
+        self.now_ms = now_ms
+        self.changed_files = changed_files  # realpaths of the files the commit changed
+        self.known_ids = known_ids or set()
 
 
 def env_trace_ids(value: str | None) -> list[str]:
-    from traces_git.notes import is_trace_id
-
     if not value:
         return []
+    from traces_git.notes import is_trace_id
+
     return [part for part in _ENV_ID_SPLIT.split(value.strip()) if part and is_trace_id(part)]
 
 
@@ -65,6 +76,8 @@ def inside(path: str | None, root: str) -> bool:
 
 def active_sessions(git_dir: str, root: str, now_ms: float) -> list[dict]:
     """Sessions of ``traces-active.json`` for this worktree, not idle too long."""
+    import json
+
     try:
         with open(os.path.join(git_dir, "traces-active.json"), encoding="utf-8") as handle:
             data = json.load(handle)
@@ -92,6 +105,8 @@ def active_sessions(git_dir: str, root: str, now_ms: float) -> list[dict]:
 
 def edited_paths(tool_calls: Iterable[dict], base_dir: str | None) -> set[str]:
     """Realpaths of the files a trace's tool calls name."""
+    import json
+
     found: set[str] = set()
     for call in tool_calls:
         args = call.get("args")

@@ -7,13 +7,13 @@ discovered (``PRAGMA table_info``): schemas 3, 4 and 16 are all in the wild.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import quote
+
+TYPE_CHECKING = False  # typing costs ~3 ms to import on the hook path
+if TYPE_CHECKING:
+    from pathlib import Path
 
 from traces_git.errors import StoreError
 
@@ -24,64 +24,107 @@ _URL_COLUMNS = ("remote_url", "shared_url")
 _VISIBILITY_COLUMNS = ("remote_visibility", "shared_visibility")
 
 
-@dataclass(frozen=True)
-class Trace:
+class _Record:
+    """A small value object (dataclasses costs ~8 ms to import on every hook run)."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def __init__(self, *args: object, **kwargs: object):
+        for name, value in zip(self.__slots__, args, strict=False):
+            object.__setattr__(self, name, value)
+        for name in self.__slots__[len(args):]:
+            object.__setattr__(self, name, kwargs.pop(name, None))
+        if kwargs:
+            raise TypeError(f"unexpected fields: {', '.join(kwargs)}")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(
+            getattr(self, n) == getattr(other, n) for n in self.__slots__
+        )
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+
+class Trace(_Record):
+    __slots__ = (
+        "id",
+        "agent_id",
+        "title",
+        "timestamp_ms",
+        "directory",
+        "shared_url",
+        "visibility",
+        "git_remote_url",
+        "git_branch",
+        "git_ref",
+        "created_at_ms",
+    )
     id: str
-    agent_id: str | None = None
-    title: str | None = None
-    timestamp_ms: float | None = None
-    directory: str | None = None
-    shared_url: str | None = None
-    visibility: str | None = None
-    git_remote_url: str | None = None
-    git_branch: str | None = None
-    git_ref: str | None = None
-    created_at_ms: float | None = None
+    agent_id: str | None
+    title: str | None
+    timestamp_ms: float | None
+    directory: str | None
+    shared_url: str | None
+    visibility: str | None
+    git_remote_url: str | None
+    git_branch: str | None
+    git_ref: str | None
+    created_at_ms: float | None
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(_Record):
+    __slots__ = ("row_id", "event_id", "data")
     row_id: int
     event_id: str
     data: dict
 
 
-def _xdg_data_home() -> Path:
-    value = os.environ.get("XDG_DATA_HOME")
-    if value and os.path.isabs(value):
-        return Path(value)
-    return Path.home() / ".local" / "share"
+def _uri_path(path: str) -> str:
+    """Percent-encode what SQLite's URI parser would misread (urllib costs an import)."""
+    return "".join(c if c.isalnum() or c in "/-_.~" else "".join(f"%{b:02X}" for b in c.encode("utf-8", "surrogateescape")) for c in path)
 
 
-def locate(configured: str | None = None) -> Path:
+def locate_path(configured: str | None = None) -> str:
     """The store path the Traces CLI would use (``traces.store`` config wins).
 
     The path is returned even when no file exists there; callers check.
     """
     if configured:
-        return Path(os.path.expanduser(configured))
-    data_dir = _xdg_data_home() / "traces"
+        return os.path.expanduser(configured)
+    data_home = os.environ.get("XDG_DATA_HOME", "")
+    if not os.path.isabs(data_home):
+        data_home = os.path.join(os.path.expanduser("~"), ".local", "share")
+    data_dir = os.path.join(data_home, "traces")
     env = os.environ.get("TRACES_EVENTSTORE")
     if env:
-        return Path(env) if os.path.isabs(env) else data_dir / env
-    default = data_dir / "traces.db"
-    if default.exists():
+        return env if os.path.isabs(env) else os.path.join(data_dir, env)
+    default = os.path.join(data_dir, "traces.db")
+    if os.path.exists(default):
         return default
-    legacy_dir = Path.home() / ".traces"
+    legacy_dir = os.path.join(os.path.expanduser("~"), ".traces")
     for name in ("traces.db", "events.db"):
-        if (legacy_dir / name).exists():
-            return legacy_dir / name
+        if os.path.exists(os.path.join(legacy_dir, name)):
+            return os.path.join(legacy_dir, name)
     return default
+
+
+def locate(configured: str | None = None) -> Path:
+    """:func:`locate_path` as a Path."""
+    from pathlib import Path
+
+    return Path(locate_path(configured))
 
 
 class Store:
     """A read-only view of one store file. Use as a context manager."""
 
     def __init__(self, path: str | os.PathLike[str]):
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise StoreError(f"no Traces store at {self.path}")
-        uri = f"file:{quote(str(self.path))}?mode=ro"
+        self._path = os.fspath(path)
+        if not os.path.isfile(self._path):
+            raise StoreError(f"no Traces store at {self._path}")
+        uri = f"file:{_uri_path(self._path)}?mode=ro"
         try:
             self._db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
             self._db.execute("PRAGMA query_only = 1")
@@ -90,12 +133,18 @@ class Store:
             self.event_columns = self._columns("events")
         except sqlite3.Error as exc:
             self.close()
-            raise StoreError(f"cannot read the Traces store {self.path}: {exc}") from exc
+            raise StoreError(f"cannot read the Traces store {self._path}: {exc}") from exc
         if "id" not in self.trace_columns:
             self.close()
             raise StoreError(
-                f"unknown Traces store schema (user_version {self.user_version}) at {self.path}"
+                f"unknown Traces store schema (user_version {self.user_version}) at {self._path}"
             )
+
+    @property
+    def path(self) -> Path:
+        from pathlib import Path
+
+        return Path(self._path)
 
     def __enter__(self) -> Store:
         return self
@@ -139,7 +188,7 @@ class Store:
         try:
             return self._db.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot read the Traces store {self.path}: {exc}") from exc
+            raise StoreError(f"cannot read the Traces store {self._path}: {exc}") from exc
 
     @staticmethod
     def _trace(row: tuple) -> Trace:
@@ -187,6 +236,8 @@ class Store:
             "SELECT id, event_id, event_json FROM events WHERE trace_id = ? AND id > ? ORDER BY id",
             (trace_id, after_row),
         )
+        import json
+
         for row_id, event_id, raw in rows:
             try:
                 data = json.loads(raw)
@@ -201,6 +252,8 @@ class Store:
             "SELECT event_json FROM events WHERE trace_id = ? AND event_json LIKE ?",
             (trace_id, '%"tool_call"%'),
         )
+        import json
+
         for (raw,) in rows:
             try:
                 data = json.loads(raw)

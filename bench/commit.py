@@ -1,0 +1,185 @@
+"""Time added to `git commit` by traces-git's post-commit hook.
+
+Same session, interleaved runs, medians:
+  baseline     `git commit` with no hooks at all
+  no-match     traces-git installed, a store of 10,000 traces / 200,000 events, none for this repo
+  attached     the same, with one trace that edited the committed file (a note is written)
+  official     the official Traces CLI's own hooks (`traces setup git`), when its binary is found
+
+    python bench/commit.py [--runs 25] [--traces 10000] [--events-per-trace 20] [--traces-bin PATH]
+
+Everything runs in a throwaway HOME; nothing touches the user's git config or store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.helpers import FIXTURES  # noqa: E402
+
+
+def isolated_env(home: Path, store: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("GIT_", "XDG_", "TRACES_"))}
+    env.update({
+        "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local/share"), "XDG_STATE_HOME": str(home / ".local/state"),
+        "XDG_CACHE_HOME": str(home / ".cache"), "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+        "GIT_CONFIG_NOSYSTEM": "1", "TRACES_EVENTSTORE": str(store),
+        "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+        "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
+    })
+    return env
+
+
+def build_store(path: Path, traces: int, events_per_trace: int, decoy_root: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path)
+    db.executescript((FIXTURES / "schema_v16.sql").read_text())
+    db.execute("PRAGMA journal_mode = WAL")
+    now = time.time() * 1000
+    trace_rows, event_rows = [], []
+    for i in range(traces):
+        ts = now - (i % 720) * 3_600_000 / 24  # spread over the last 30 days, many recent
+        directory = decoy_root / f"project-{i % 200}"
+        trace_rows.append((f"bench-{i}", "claude-code", f"trace {i}", ts, str(directory), int(ts)))
+        for e in range(events_per_trace):
+            if e % 5 == 4:
+                event = {"type": "tool_call", "callId": f"c{e}", "toolName": "Edit",
+                         "args": {"file_path": str(directory / f"f{e}.py")}}
+            else:
+                event = {"type": "agent_text" if e % 2 else "user_message", "content": "x" * 200}
+            event.update({"id": f"bench-{i}-e{e}", "timestamp": ts, "order": e})
+            event_rows.append((f"bench-{i}", f"bench-{i}-e{e}", json.dumps(event), int(ts)))
+    db.executemany("INSERT INTO traces (id, agent_id, title, timestamp, directory, created_at)"
+                   " VALUES (?, ?, ?, ?, ?, ?)", trace_rows)
+    db.executemany("INSERT INTO events (trace_id, event_id, event_json, created_at)"
+                   " VALUES (?, ?, ?, ?)", event_rows)
+    db.commit()
+    db.close()
+
+
+def git(env, *args, cwd=None, check=True):
+    return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          check=check)
+
+
+def make_repo(env, path: Path) -> Path:
+    git(env, "init", "-q", "-b", "main", str(path))
+    (path / "app.py").write_text("start\n")
+    git(env, "add", "app.py", cwd=path)
+    git(env, "-c", "core.hooksPath=/dev/null", "commit", "-q", "-m", "init", cwd=path)
+    return Path(os.path.realpath(path))
+
+
+def timed_commit(env, repo: Path, n: int, *hooks_override: str) -> float:
+    (repo / "app.py").write_text(f"change {n} {time.time_ns()}\n")
+    git(env, "add", "app.py", cwd=repo)
+    args = ["git", *hooks_override, "commit", "-q", "-m", f"change {n}"]
+    t0 = time.perf_counter()
+    subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def touch_trace(store: Path, trace_id: str, directory: Path, edited: Path) -> None:
+    now = time.time() * 1000
+    with sqlite3.connect(store) as db:
+        db.execute("INSERT OR REPLACE INTO traces (id, agent_id, title, timestamp, directory,"
+                   " created_at) VALUES (?, 'claude-code', 'live', ?, ?, ?)",
+                   (trace_id, now, str(directory), int(now)))
+        event = {"id": f"{trace_id}-edit", "type": "tool_call", "callId": "c", "toolName": "Edit",
+                 "args": {"file_path": str(edited)}, "timestamp": now, "order": 1}
+        db.execute("INSERT OR IGNORE INTO events (trace_id, event_id, event_json, created_at)"
+                   " VALUES (?, ?, ?, ?)", (trace_id, event["id"], json.dumps(event), int(now)))
+
+
+def find_official(explicit: str | None) -> str | None:
+    if explicit:
+        return explicit
+    tools = os.environ.get("TRACES_GIT_TEST_TOOLS")
+    if tools:
+        candidate = Path(tools, "node_modules/@traces-sh/traces-linux-x64/bin/traces")
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which("traces")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=25)
+    parser.add_argument("--traces", type=int, default=10_000)
+    parser.add_argument("--events-per-trace", type=int, default=20)
+    parser.add_argument("--traces-bin", default=None, help="the official traces binary")
+    parser.add_argument("--python", default=sys.executable, help="Python that runs the hook")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="traces-git-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        home = tmp / "home"
+        home.mkdir()
+        store = tmp / "store" / "traces.db"
+        env = isolated_env(home, store)
+        t0 = time.perf_counter()
+        build_store(store, args.traces, args.events_per_trace, tmp / "elsewhere")
+        print(f"store: {args.traces} traces, {args.traces * args.events_per_trace} events "
+              f"({time.perf_counter() - t0:.1f} s to build)")
+        subprocess.run([args.python, "-m", "traces_git", "install"], env=env, check=True,
+                       capture_output=True, cwd=str(ROOT))
+        empty_hooks = tmp / "no-hooks"
+        empty_hooks.mkdir()
+        no_hooks = ("-c", f"core.hooksPath={empty_hooks}")
+
+        base_repo = make_repo(env, tmp / "baseline")
+        nomatch_repo = make_repo(env, tmp / "no-match")
+        attach_repo = make_repo(env, tmp / "attached")
+        official = find_official(args.traces_bin)
+        official_repo = None
+        if official:
+            official_repo = make_repo(env, tmp / "official")
+            subprocess.run([official, "setup", "git"], cwd=official_repo, env=env,
+                           stdin=subprocess.DEVNULL, capture_output=True, check=True)
+
+        results: dict[str, list[float]] = {"baseline": [], "no-match": [], "attached": []}
+        if official_repo:
+            results["official"] = []
+        for n in range(args.runs):
+            results["baseline"].append(timed_commit(env, base_repo, n, *no_hooks))
+            results["no-match"].append(timed_commit(env, nomatch_repo, n))
+            touch_trace(store, f"live-{n}", attach_repo, attach_repo / "app.py")
+            results["attached"].append(timed_commit(env, attach_repo, n))
+            if official_repo:
+                touch_trace(store, f"official-{n}", official_repo, official_repo / "app.py")
+                hooks = ("-c", f"core.hooksPath={official_repo / '.git' / 'hooks'}")
+                results["official"].append(timed_commit(env, official_repo, n, *hooks))
+
+        notes = git(env, "notes", "--ref=traces", "list", cwd=attach_repo).stdout.count("\n")
+        stray = git(env, "notes", "--ref=traces", "list", cwd=nomatch_repo, check=False).stdout
+        baseline = statistics.median(results["baseline"])
+        print(f"runs: {args.runs} each, interleaved; hook Python: {args.python}")
+        print(f"{'scenario':<10} {'median':>9} {'added vs bare':>14} {'ratio':>6}")
+        for name, samples in results.items():
+            median = statistics.median(samples)
+            print(f"{name:<10} {median * 1000:>7.1f}ms {(median - baseline) * 1000:>12.1f}ms "
+                  f"{median / baseline:>6.1f}")
+        print(f"check: attached repo has {notes} notes (expect {args.runs}); "
+              f"no-match repo has {len(stray.splitlines())} notes (expect 0)")
+        if notes != args.runs:
+            runs_file = home / ".local/state/traces-git/runs.jsonl"
+            print("last hook runs:", *runs_file.read_text().splitlines()[-3:], sep="\n  ")
+
+
+if __name__ == "__main__":
+    main()

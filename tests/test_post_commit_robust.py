@@ -1,0 +1,146 @@
+"""Bad input never fails a commit, never loses a note, and is visible afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import (
+    PYTHON,
+    TraceStore,
+    commit_file,
+    git,
+    head,
+    init_repo,
+    note,
+    note_ids,
+    traces_git,
+)
+from traces_git import log
+
+
+def _last_run() -> dict:
+    runs = [r for r in log.recent_runs(50) if r["hook"] == "post-commit"]
+    assert runs, "the post-commit hook left no run record"
+    return runs[-1]
+
+
+def test_missing_store(repo, monkeypatch):
+    monkeypatch.setenv("TRACES_TRACE_ID", "still-attached")
+    commit_file(repo, "a.txt")
+    assert note_ids(repo) == ["still-attached"]
+    assert "no Traces store" in _last_run()["store"]
+
+
+def test_corrupt_store(repo, monkeypatch):
+    path = Path(os.environ["TRACES_EVENTSTORE"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"this is not sqlite" * 200)
+    monkeypatch.setenv("TRACES_TRACE_ID", "still-attached")
+    proc = git("commit", "-q", "--allow-empty", "-m", "x", cwd=repo)
+    assert proc.stderr == ""
+    assert note_ids(repo) == ["still-attached"]
+    run = _last_run()
+    assert run["outcome"] == "warning" and "cannot read the Traces store" in run["store"]
+
+
+def test_unknown_schema(repo, monkeypatch):
+    path = Path(os.environ["TRACES_EVENTSTORE"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE sessions (uuid TEXT)")
+        db.execute("PRAGMA user_version = 99")
+    commit_file(repo, "a.txt")
+    assert note(repo) is None
+    assert "unknown Traces store schema (user_version 99)" in _last_run()["store"]
+
+
+_HOLD_LOCK = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA locking_mode = EXCLUSIVE")
+db.execute("BEGIN EXCLUSIVE")
+db.execute("INSERT INTO store_metadata VALUES ('k', 'v')")
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_store_locked_by_a_writer(repo, store, monkeypatch):
+    store.add_trace("would-match", repo, edits=[repo / "a.txt"])
+    holder = subprocess.Popen([PYTHON, "-c", _HOLD_LOCK, str(store.path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        monkeypatch.setenv("TRACES_TRACE_ID", "env-trace")
+        commit_file(repo, "a.txt")
+        assert note_ids(repo) == ["env-trace"]
+        assert "locked" in _last_run()["store"]
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    # once the writer is gone, the next commit reads the store again
+    monkeypatch.delenv("TRACES_TRACE_ID")
+    store.touch("would-match")
+    commit_file(repo, "a.txt")
+    assert note_ids(repo) == ["would-match"]
+
+
+def test_reader_never_blocks_the_writer(repo, store):
+    store.add_trace("t", repo, edits=[repo / "a.txt"])
+    commit_file(repo, "a.txt")
+    with sqlite3.connect(store.path, timeout=0) as db:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("UPDATE traces SET title = 'changed'")
+
+
+def test_odd_repository_paths(tmp_path, installed, store):
+    odd = tmp_path / "wörk \"quoted\" 'single' dir"
+    repo = Path(os.path.realpath(init_repo(odd)))
+    commit_file(repo, "first.txt")
+    name = "sub dir/naïve file.txt"
+    store.add_trace("odd-path", repo, edits=[repo / name])
+    commit_file(repo, name)
+    assert note_ids(repo) == ["odd-path"]
+
+
+def test_changed_file_with_newline_in_name(repo, store):
+    name = "line\nbreak.txt"
+    store.add_trace("newline", repo, edits=[repo / name])
+    commit_file(repo, name)
+    assert note_ids(repo) == ["newline"]
+
+
+def test_malformed_note_from_a_teammate_survives_a_commit_hook(repo, store):
+    sha = head(repo)
+    git("notes", "--ref=traces", "add", "-m", "traces:\n:::\ntraces:ok-1 not a url at all", sha, cwd=repo)
+    git("commit", "-q", "--amend", "--no-edit", cwd=repo)  # post-commit runs on the amended commit
+    assert git("notes", "--ref=traces", "show", sha, cwd=repo).stdout.startswith("traces:\n:::")
+
+
+def test_bad_config_and_active_file_are_ignored(repo, store):
+    git("config", "traces.firstCommitWindow", "not-a-number", cwd=repo)
+    Path(repo, ".git", "traces-active.json").write_text("{not json")
+    store.add_trace("t", repo, edits=[repo / "a.txt"])
+    commit_file(repo, "a.txt")
+    assert note_ids(repo) == ["t"]
+
+
+def test_hook_failure_is_logged_not_shown(repo, monkeypatch):
+    """An unexpected failure inside our hook leaves git's output clean, exit 0, and a record."""
+    blob = git("hash-object", "-w", "--stdin", cwd=repo, input=b"not a notes commit").stdout.strip()
+    git("update-ref", "refs/notes/traces", blob, cwd=repo)
+    monkeypatch.setenv("TRACES_TRACE_ID", "t1")
+    proc = git("commit", "-q", "--allow-empty", "-m", "x", cwd=repo)
+    assert proc.returncode == 0 and proc.stderr == "" and proc.stdout == ""
+    run = _last_run()
+    assert run["outcome"] == "error"
+    assert "post-commit failed" in Path(os.environ["XDG_STATE_HOME"], "traces-git", "traces-git.log").read_text()
+    assert git("cat-file", "-t", "refs/notes/traces", cwd=repo).stdout.strip() == "blob"  # untouched
