@@ -63,3 +63,12 @@ def repo(tmp_path: Path, installed: Path) -> Path:
     path = helpers.init_repo(tmp_path / "work tree")
     helpers.commit_file(path, "README.md", "hello\n", "initial")
     return Path(os.path.realpath(path))
+
+
+@pytest.fixture(autouse=True)
+def outside_any_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start every test in its own tmp dir, not in the checkout: `traces-git install`
+    (global) also configures the repository it is run from, which must never be ours."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir(exist_ok=True)
+    monkeypatch.chdir(cwd)
