@@ -12,7 +12,6 @@ import os
 import sys
 from collections.abc import Callable
 
-from traces_git import log
 from traces_git.config import Config, enabled
 from traces_git.repo import RepoInfo
 
@@ -24,6 +23,8 @@ HANDLERS = {
     "pre-push": "traces_git.sync:pre_push_hook",
     "reference-transaction": "traces_git.sync:reference_transaction_hook",
     "post-rewrite": "traces_git.sync:post_rewrite_hook",
+    # Only right after a clone (the dispatcher passes $1 = null sha): configure, fetch notes.
+    "post-checkout": "traces_git.sync:post_checkout_hook",
 }
 HOOKS_WITH_STDIN = frozenset({"pre-push", "post-rewrite", "reference-transaction"})
 
@@ -44,13 +45,19 @@ def run(name: str, args: list[str], stdin: bytes = b"") -> int:
         config = Config.load(repo.worktree or repo.common_dir)
         if not enabled(config):
             return 0
+        if name in ("post-commit", "post-merge", "pre-push", "post-checkout"):
+            _configure_sync(repo, config)
         summary = _handler(name)(repo, config, args, stdin) or {"outcome": "ok"}
+        from traces_git import log
+
         if summary.get("record", True):
             summary.pop("record", None)
             outcome = summary.pop("outcome", "ok")
             detail = summary.pop("detail", "")
             log.record_run(name, repo_label, outcome, detail, **summary)
     except Exception as exc:  # noqa: BLE001 - a hook must never fail the git command
+        from traces_git import log
+
         log.write(f"{name} failed: {exc}", context=repo_label, exc=exc)
         log.record_run(name, repo_label, "error", f"{type(exc).__name__}: {exc}")
     return 0
@@ -83,6 +90,10 @@ def post_merge(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) ->
 
     squash = bool(args and args[0] == "1")
     if squash or not postcommit.is_user_merge():
+        if not squash:  # a pull: `git pull <remote> <branch>` fetched no notes
+            from traces_git import sync
+
+            sync.after_pull(repo, config, os.environ.get("GIT_REFLOG_ACTION", ""))
         return {"outcome": "skipped", "record": False}
     head_parents = postcommit.gitcmd.out(["rev-list", "--parents", "-n", "1", "HEAD"], repo.git_dir)
     if len(head_parents.split()) < 3:
@@ -94,8 +105,22 @@ def post_merge(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) ->
 
 def _hand_off(repo: RepoInfo, config: Config, summary: dict) -> None:
     """After a note is written: queue the uploads and any pending notes push."""
-    from traces_git import sync, upload
-
     if summary.get("attached"):
+        from traces_git import upload
+
         upload.hand_off(repo, config, summary["commit"], summary["attached"])
+    from traces_git import sync
+
     sync.after_commit(repo, config)
+
+
+def _configure_sync(repo: RepoInfo, config: Config) -> None:
+    """Lazily add the notes fetch refspecs and notes.rewriteRef (free once done)."""
+    try:
+        from traces_git import sync_config
+
+        sync_config.ensure_configured(repo, config)
+    except Exception as exc:  # noqa: BLE001 - never in the way of the hook's own work
+        from traces_git import log
+
+        log.write(f"configuring notes sync failed: {exc}", context=repo.display, exc=exc)

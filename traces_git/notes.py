@@ -390,3 +390,154 @@ class _FileLock:
         if self.fd is not None:
             os.close(self.fd)  # closing releases the flock
             self.fd = None
+
+
+# --- merging another clone's notes (cat_sort_uniq, never losing a note) -----
+
+
+def note_blobs(repo, tree) -> dict[str, tuple]:
+    """{annotated sha: blob ids} for a notes tree of any fanout; reads no blob."""
+    found: dict[str, tuple] = {}
+    if tree is None:
+        return found
+    for sha, entry in _note_paths(tree):
+        found[sha] = found.get(sha, ()) + (entry.id,)
+    return found
+
+
+def _blobs_text(repo, blobs: tuple) -> str:
+    return "".join(_blob_text(repo, oid) for oid in blobs)
+
+
+def merge_from(
+    repo,
+    other,
+    *,
+    message: str,
+    author: Signature | None = None,
+    ref: str = NOTES_REF,
+    lock_path: str | os.PathLike[str] | None = None,
+    attempts: int = 50,
+) -> dict:
+    """Merge the notes commit ``other`` (an oid or hex) into ``ref``.
+
+    Per note, three-way against the merge base: a side that did not change
+    the note takes the other side's version; two changed versions are
+    unioned line by line (cat_sort_uniq). A note is never removed by a merge,
+    whatever the other side did, so no local note can be lost. The result is
+    ``other`` itself, or a descendant of it (a two-parent commit), so pushing
+    it to where ``other`` came from is a fast-forward.
+
+    Returns {"result": "created"|"up-to-date"|"fast-forward"|"merged",
+    "commit": hex, "changed": number of notes that changed locally}.
+    Holds the same file lock and compare-and-swap as ``update``.
+    """
+    pygit2 = _pygit2()
+    author = author or Signature(*DEFAULT_AUTHOR)
+    lock_path = lock_path or os.path.join(repo.path, "traces-git-notes.lock")
+    try:
+        other_commit = repo[str(other)].peel(pygit2.Commit)
+    except (KeyError, ValueError, pygit2.GitError) as exc:
+        from traces_git.errors import NotesError
+
+        raise NotesError(f"notes commit {str(other)[:12]} is not in this repository") from exc
+    with _FileLock(lock_path):
+        for attempt in range(attempts):
+            try:
+                return _merge_once(repo, other_commit, message, author, ref, pygit2)
+            except NotesConflict:
+                time.sleep(min(0.005 * (attempt + 1), 0.1))
+    from traces_git.errors import NotesError
+
+    raise NotesError(f"{ref} kept moving; gave up after {attempts} attempts")
+
+
+def _is_ancestor(repo, ancestor, descendant) -> bool:
+    try:
+        return ancestor == descendant or repo.descendant_of(descendant, ancestor)
+    except Exception:  # noqa: BLE001 - a shallow history reads as "not known to be"
+        return False
+
+
+def _move_ref(repo, reference, ref: str, target, log_message: str, pygit2) -> None:
+    try:
+        if reference is None:
+            repo.references.create(ref, target, force=False)
+        else:
+            reference.set_target(target, log_message)
+    except (pygit2.GitError, ValueError) as exc:
+        raise NotesConflict(str(exc)) from exc
+
+
+def _merge_once(repo, theirs, message, author, ref, pygit2) -> dict:
+    reference = repo.references.get(ref)
+    if reference is None:
+        _move_ref(repo, None, ref, theirs.id, message, pygit2)
+        changed = len(note_blobs(repo, theirs.tree))
+        return {"result": "created", "commit": str(theirs.id), "changed": changed}
+    ours = repo[reference.target].peel(pygit2.Commit)
+    if _is_ancestor(repo, theirs.id, ours.id):
+        return {"result": "up-to-date", "commit": str(ours.id), "changed": 0}
+    ours_map = note_blobs(repo, ours.tree)
+    theirs_map = note_blobs(repo, theirs.tree)
+    if _is_ancestor(repo, ours.id, theirs.id):
+        _move_ref(repo, reference, ref, theirs.id, message, pygit2)
+        changed = sum(1 for sha, blobs in theirs_map.items() if ours_map.get(sha) != blobs)
+        return {"result": "fast-forward", "commit": str(theirs.id), "changed": changed}
+    try:
+        base_id = repo.merge_base(ours.id, theirs.id)
+    except Exception:  # noqa: BLE001 - shallow notes history: merge without a base
+        base_id = None
+    base_map = note_blobs(repo, repo[base_id].peel(pygit2.Tree)) if base_id is not None else {}
+
+    # The merged note per sha, as blob ids (kept) or as new text.
+    merged: dict[str, tuple | str] = dict(ours_map)
+    for sha, their_blobs in theirs_map.items():
+        our_blobs = ours_map.get(sha)
+        if our_blobs == their_blobs:
+            continue
+        base_blobs = base_map.get(sha)
+        if our_blobs is None or our_blobs == base_blobs:
+            merged[sha] = their_blobs
+        elif their_blobs == base_blobs:
+            continue
+        else:
+            ours_text = _blobs_text(repo, our_blobs)
+            text = union(ours_text, _blobs_text(repo, their_blobs))
+            if text != ours_text:
+                merged[sha] = text
+    # Edit whichever side's tree needs fewer changes (a first fetch of a big
+    # remote into a clone with a few local notes starts from theirs).
+    vs_ours = {sha: v for sha, v in merged.items() if ours_map.get(sha) != v}
+    vs_theirs = {sha: v for sha, v in merged.items() if theirs_map.get(sha) != v}
+    start, edits = (ours, vs_ours) if len(vs_ours) <= len(vs_theirs) else (theirs, vs_theirs)
+    tree_id = start.tree.id
+    for sha, value in edits.items():
+        if isinstance(value, str):
+            blob = repo.create_blob(value.encode("utf-8"))
+        else:
+            if len(value) > 1:  # one note stored twice (mixed fanout): write it once
+                blob = repo.create_blob(_blobs_text(repo, value).encode("utf-8"))
+            else:
+                blob = value[0]
+        tree_id = _tree_put(repo, repo[tree_id], sha, blob)
+        if tree_id is None:
+            tree_id = repo.TreeBuilder().write()
+    now = int(time.time())
+    offset = -time.timezone // 60 if not time.localtime().tm_isdst else -time.altzone // 60
+    signature = pygit2.Signature(author.name, author.email, now, offset)
+    commit = repo.create_commit(None, signature, signature, message, tree_id, [ours.id, theirs.id])
+    _move_ref(repo, reference, ref, commit, message, pygit2)
+    return {"result": "merged", "commit": str(commit), "changed": len(vs_ours)}
+
+
+def unpushed(repo, remote_ref: str, ref: str = NOTES_REF) -> list[str]:
+    """Shas whose local note differs from (or is missing in) ``remote_ref``'s notes."""
+    local = _notes_tree(repo, ref)
+    if local is None:
+        return []
+    remote = _notes_tree(repo, remote_ref)
+    if remote is not None and local.id == remote.id:
+        return []
+    theirs = note_blobs(repo, remote)
+    return sorted(sha for sha, blobs in note_blobs(repo, local).items() if theirs.get(sha) != blobs)

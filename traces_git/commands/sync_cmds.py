@@ -1,0 +1,68 @@
+"""``traces-git sync``: fetch, merge and push trace notes now, in the foreground."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from traces_git.config import Config
+from traces_git.errors import TracesGitError, UsageError
+from traces_git.repo import RepoInfo
+
+
+def _describe(result: dict) -> str:
+    parts = []
+    if result.get("fetched"):
+        if result.get("remote_had_notes"):
+            merged = result.get("merged", 0)
+            parts.append(f"fetched, {merged} note(s) merged in" if merged else "fetched")
+        else:
+            parts.append("the remote has no notes yet")
+    outcome = result.get("outcome", "")
+    if outcome == "pushed":
+        parts.append(f"pushed {result.get('pushed', 0)} note(s)")
+    elif outcome == "error":
+        parts.append(f"failed: {result.get('error')}")
+    elif outcome:
+        parts.append(outcome)
+    return ", ".join(parts)
+
+
+@click.command()
+@click.option("--remote", "remote_names", multiple=True, metavar="NAME",
+              help="Sync with this remote only (repeatable; default: every remote).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: {remotes: [{remote, outcome, fetched, merged, pushed, error?}]}.")
+def sync(remote_names: tuple[str, ...], as_json: bool) -> None:
+    """Fetch teammates' trace notes, merge them, and push ours now."""
+    from traces_git import sync as sync_mod
+
+    repo = RepoInfo.discover()
+    config = Config.load(repo.worktree or repo.common_dir)
+    if sync_mod.ensure_configured(repo, config):
+        config = Config.load(repo.worktree or repo.common_dir)
+    known = sync_mod.remotes(config)
+    for name in remote_names:
+        if name not in known:
+            raise UsageError(f"no remote named {name!r}")
+    names = list(remote_names) or known
+    results = []
+    for name in names:
+        try:
+            results.append(sync_mod.push_notes(repo, config, name, foreground=True))
+        except TracesGitError as exc:
+            results.append({"remote": name, "outcome": "error", "error": str(exc)})
+    failed = [r for r in results if r["outcome"] == "error"]
+    if as_json:
+        click.echo(json.dumps({"remotes": results}))
+    elif not names:
+        click.echo("no remotes: nothing to sync")
+    else:
+        for result in results:
+            if result["outcome"] != "error":
+                click.echo(f"{result['remote']}: {_describe(result)}")
+    if failed:
+        raise TracesGitError(
+            "; ".join(f"notes sync with {r['remote']} failed: {r['error']}" for r in failed)
+        )
