@@ -1,0 +1,104 @@
+"""``traces-git ci`` (a range's traces) and ``traces-git ci remap`` (after a squash merge)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from traces_git import ci as core
+
+_range_options = [
+    click.option("--base", metavar="REV", default=None,
+                 help="Start of the range (excluded). Default: from $GITHUB_EVENT_PATH."),
+    click.option("--head", metavar="REV", default=None,
+                 help="End of the range. Default: from $GITHUB_EVENT_PATH, else HEAD."),
+    click.option("--remote", metavar="NAME", default="origin", show_default=True,
+                 help="Remote to fetch notes and missing commits from."),
+    click.option("--fetch/--no-fetch", default=True, show_default=True,
+                 help="Fetch notes (never pruning) and deepen a shallow clone as needed."),
+]
+
+
+def _with_range_options(func):
+    for option in reversed(_range_options):
+        func = option(func)
+    return func
+
+
+@click.group(invoke_without_command=True)
+@_with_range_options
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown",
+              show_default=True, help="What to print on stdout.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.pass_context
+def ci(ctx: click.Context, base: str | None, head: str | None, remote: str, fetch: bool,
+       fmt: str, as_json: bool) -> None:
+    """Report the traces behind a pull request or push, from a (shallow) CI checkout.
+
+    \b
+    Range: --base/--head, else $GITHUB_EVENT_PATH (pull_request: base.sha..head.sha;
+    push: before..after). On GitHub Actions the markdown is appended to
+    $GITHUB_STEP_SUMMARY and outputs trace-count and trace-ids go to $GITHUB_OUTPUT.
+    With TRACES_API_KEY (or TRACES_CLI_AUTH_TOKEN) set, titles and agents come from the API.
+
+    JSON: {"base", "head", "commits": [{"sha", "subject", "traces": [{"id", "url"}]}],
+    "traces": [{"id", "url", "commits": [sha, ...]}]}, commits oldest first.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from traces_git import ci_api, ci_output
+    from traces_git.config import Config
+
+    result = core.collect(os.getcwd(), base=base, head=head, remote=remote, fetch=fetch)
+    warnings = list(result.warnings)
+    settings = ci_api.api_settings(os.environ, Config.load(result.worktree).get("traces.apiUrl"))
+    if settings is not None:
+        warnings += ci_api.enrich(result.report, settings)
+    for warning in warnings:
+        core.warn(warning)
+    markdown = ci_output.render_markdown(result.report)
+    ci_output.write_github_files(result.report, markdown, os.environ)
+    if as_json or fmt == "json":
+        click.echo(json.dumps(result.report, indent=2))
+    else:
+        click.echo(markdown, nl=False)
+
+
+@ci.command()
+@click.option("--onto", "onto", metavar="COMMIT", multiple=True,
+              help="Commit the host's merge created (repeatable; A..B for a rebase merge). "
+                   "Default: pull_request.merge_commit_sha of a merged PR event.")
+@_with_range_options
+@click.option("--push/--no-push", default=True, show_default=True,
+              help="Push refs/notes/traces to the remote afterwards.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+def remap(onto: tuple[str, ...], base: str | None, head: str | None, remote: str, fetch: bool,
+          push: bool, as_json: bool) -> None:
+    """Attach a pull request's traces to the commit(s) a squash or rebase merge created."""
+    from traces_git import ci_remap
+
+    summary = ci_remap.remap(os.getcwd(), list(onto), base=base, head=head, remote=remote,
+                       fetch=fetch, push=push)
+    for warning in summary.pop("warnings", []):
+        core.warn(warning)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    if summary.get("skipped"):
+        click.echo(f"nothing to remap: {summary['skipped']}")
+        return
+    if not summary["traces"]:
+        click.echo("no traces in the range: nothing to remap")
+        return
+    targets = ", ".join(sha[:12] for sha in summary["onto"])
+    push = summary["push"] or {}
+    outcome = push.get("outcome")
+    if outcome in ("pushed", "up to date"):
+        tail = f"; notes {'pushed to' if outcome == 'pushed' else 'already on'} {remote}"
+    elif outcome:
+        tail = f"; notes not pushed ({outcome})"
+    else:
+        tail = "; notes not pushed (--no-push)"
+    click.echo(f"attached {len(summary['traces'])} trace(s) to {targets}{tail}")
