@@ -6,7 +6,7 @@ the median of the same command with no hook at all. "No work" means the hook
 has nothing to do: for traces-git pre-commit and commit-msg (no Python starts),
 for lefthook and husky a configured hook whose only command is a no-op.
 
-    python bench/dispatch.py [--runs 200] [--write docs/bench-dispatch.md]
+    python bench/dispatch.py [--runs 200] [--write FILE]
 
 lefthook and husky come from $TRACES_GIT_TEST_TOOLS/node_modules/.bin (as the
 tests); a missing tool's rows are left out.
@@ -177,7 +177,7 @@ def render(rows: list[tuple[str, str, float]], runs: int, ours: Path) -> str:
     lines += [
         "",
         "Reproduce: `TRACES_GIT_TEST_TOOLS=/path/with/node_modules python bench/dispatch.py "
-        "--write docs/bench-dispatch.md` (lefthook and husky rows need those npm packages).",
+        "--write FILE` (lefthook and husky rows need those npm packages).",
         "",
         "What the rows mean: traces-git's hooks with no work start no Python: the stub sources "
         "the dispatcher, which checks for chained hooks with shell built-ins only (plus one "

@@ -35,7 +35,10 @@ def grow(repo, have: int, want: int) -> None:
         shas = fake_shas(start, min(batch, want - start))
         notes.update(
             repo,
-            {s: (lambda old, s=s: notes.with_traces(old, [notes.TraceRef("t" + s[:10])])) for s in shas},
+            {
+                s: (lambda old, s=s: notes.with_traces(old, [notes.TraceRef("t" + s[:10])]))
+                for s in shas
+            },
             message="bench: grow",
         )
 
@@ -44,8 +47,30 @@ def time_writes(repo, samples: int, offset: int) -> float:
     durations = []
     for i, sha in enumerate(fake_shas(10_000_000 + offset, samples)):
         t0 = time.perf_counter()
-        notes.update(repo, {sha: lambda old, i=i: notes.with_traces(old, [notes.TraceRef(f"w{i}")])},
-                     message="bench: one note")
+        notes.update(
+            repo,
+            {sha: lambda old, i=i: notes.with_traces(old, [notes.TraceRef(f"w{i}")])},
+            message="bench: one note",
+        )
+        durations.append(time.perf_counter() - t0)
+    return statistics.median(durations)
+
+
+def time_hook_writes(repo, samples: int) -> float:
+    """The post-commit hook's writer (git's notes code under our lock + CAS) on real commits."""
+    sig = pygit2.Signature("b", "b@example.com")
+    tree = repo.TreeBuilder().write()
+    durations = []
+    for i in range(samples):
+        commit = str(repo.create_commit(None, sig, sig, f"c{i} {time.time_ns()}", tree, []))
+        t0 = time.perf_counter()
+        notes.update_one_with_git(
+            repo.path,
+            commit,
+            lambda old, i=i: notes.with_traces(old, [notes.TraceRef(f"h{i}")]),
+            message="bench: hook write",
+            lock_path=os.path.join(repo.path, "traces-git-notes.lock"),
+        )
         durations.append(time.perf_counter() - t0)
     return statistics.median(durations)
 
@@ -81,17 +106,28 @@ def main() -> None:
         repo_path = os.path.join(tmp, "notes")
         repo = pygit2.init_repository(repo_path, bare=True)
         have = 0
-        print(f"{'notes':>8} {'fanout':>6} {'traces-git write (median)':>26} {'libgit2 flat create_note':>25}")
+        print(
+            f"{'notes':>8} {'fanout':>6} {'engine write (median)':>22}"
+            f" {'hook write (git)':>17} {'libgit2 flat create_note':>25}"
+        )
         for size in sizes:
             grow(repo, have, size)
             have = size
             ours = time_writes(repo, args.samples, size)
             have += args.samples
+            hook = time_hook_writes(repo, min(args.samples, 15))
             flat = time_libgit2_flat(size, min(args.samples, 10), tmp) if size <= 20_000 else None
-            git_count = subprocess.run(["git", "--git-dir", repo_path, "notes", "--ref=traces", "list"],
-                                       capture_output=True, text=True).stdout.count("\n")
-            print(f"{size:>8} {notes.fanout_depth(repo):>6} {ours * 1000:>23.2f} ms "
-                  f"{(f'{flat * 1000:.2f} ms' if flat is not None else 'skipped'):>25}   (git lists {git_count})")
+            git_count = subprocess.run(
+                ["git", "--git-dir", repo_path, "notes", "--ref=traces", "list"],
+                capture_output=True,
+                text=True,
+            ).stdout.count("\n")
+            print(
+                f"{size:>8} {notes.fanout_depth(repo):>6} {ours * 1000:>19.2f} ms"
+                f" {hook * 1000:>14.2f} ms "
+                f"{(f'{flat * 1000:.2f} ms' if flat is not None else 'skipped'):>25}"
+                f"   (git lists {git_count})"
+            )
 
 
 if __name__ == "__main__":

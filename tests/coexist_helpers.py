@@ -83,14 +83,16 @@ def read_lines(path: str | os.PathLike[str]) -> list[str]:
         return []
 
 
+# How the dispatcher starts our Python part, as the stand-in Python logs it ("$*").
+PY_HOOK = "-I -c import sys;from traces_git.__main__ import main;sys.exit(main()) hook"
+
+
 def python_calls(log: str | os.PathLike[str]) -> list[str]:
     """Hook names our (fake) Python part was started for, in order."""
     out = []
     for line in read_lines(log):
-        parts = line.split()
-        # "-I -m traces_git hook NAME ARGS..."
-        if parts[:4] == ["-I", "-m", "traces_git", "hook"] and len(parts) > 4:
-            out.append(parts[4])
+        if line.startswith(PY_HOOK + " "):
+            out.append(line[len(PY_HOOK) + 1 :].split()[0])
     return out
 
 

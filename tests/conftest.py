@@ -9,12 +9,34 @@ import pytest
 
 from tests import helpers
 
-_LEAKY = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR",
-          "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_PREFIX", "GIT_NAMESPACE", "TRACES_TRACE_ID",
-          "TRACES_GIT", "TRACES_HTTP_URL", "TRACES_URL", "TRACES_API_KEY", "TRACES_CLI_AUTH_TOKEN",
-          "GITHUB_ACTIONS", "GITHUB_EVENT_PATH", "GITHUB_EVENT_NAME", "GITHUB_STEP_SUMMARY",
-          "GITHUB_OUTPUT", "GITHUB_SHA", "GITHUB_REF", "GIT_REFLOG_ACTION", "TRACES_GIT_HOME",
-          "GIT_CONFIG_COUNT", "GIT_EDITOR", "GIT_SEQUENCE_EDITOR")
+_LEAKY = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_COMMON_DIR",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_PREFIX",
+    "GIT_NAMESPACE",
+    "TRACES_TRACE_ID",
+    "TRACES_GIT",
+    "TRACES_HTTP_URL",
+    "TRACES_URL",
+    "TRACES_API_KEY",
+    "TRACES_CLI_AUTH_TOKEN",
+    "GITHUB_ACTIONS",
+    "GITHUB_EVENT_PATH",
+    "GITHUB_EVENT_NAME",
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_OUTPUT",
+    "GITHUB_SHA",
+    "GITHUB_REF",
+    "GIT_REFLOG_ACTION",
+    "TRACES_GIT_HOME",
+    "GIT_CONFIG_COUNT",
+    "GIT_EDITOR",
+    "GIT_SEQUENCE_EDITOR",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -27,8 +49,12 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if name.startswith(("XDG_", "GIT_TRACE", "GIT_CONFIG_KEY", "GIT_CONFIG_VALUE")):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(home))
-    for var, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"),
-                     ("XDG_STATE_HOME", ".local/state"), ("XDG_CACHE_HOME", ".cache")):
+    for var, sub in (
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_STATE_HOME", ".local/state"),
+        ("XDG_CACHE_HOME", ".cache"),
+    ):
         (home / sub).mkdir(parents=True, exist_ok=True)
         monkeypatch.setenv(var, str(home / sub))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
@@ -40,7 +66,9 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@example.com")
     monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
     monkeypatch.setenv("NO_COLOR", "1")
-    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
+    (home / ".gitconfig").write_text(
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+    )
     return home
 
 

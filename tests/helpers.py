@@ -17,28 +17,47 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PYTHON = sys.executable
 
 
-def git(*args: str, cwd: str | os.PathLike[str] | None = None, check: bool = True,
-        input: bytes | None = None, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+def git(
+    *args: str,
+    cwd: str | os.PathLike[str] | None = None,
+    check: bool = True,
+    input: bytes | None = None,
+    env: dict | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run real git with the test's isolated environment."""
     proc = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, input=input.decode() if input else None,
-        text=True, env={**os.environ, **(env or {})},
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        input=input.decode() if input else None,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
     return proc
 
 
-def traces_git(*args: str, cwd: str | os.PathLike[str] | None = None, check: bool = True,
-               env: dict | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
+def traces_git(
+    *args: str,
+    cwd: str | os.PathLike[str] | None = None,
+    check: bool = True,
+    env: dict | None = None,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run the real ``traces-git`` command line in a subprocess."""
     proc = subprocess.run(
-        [PYTHON, "-m", "traces_git", *args], cwd=cwd, capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, input=input,
+        [PYTHON, "-m", "traces_git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        input=input,
     )
     if check and proc.returncode != 0:
-        raise AssertionError(f"traces-git {' '.join(args)} failed ({proc.returncode}):\n"
-                             f"{proc.stdout}\n{proc.stderr}")
+        raise AssertionError(
+            f"traces-git {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
     return proc
 
 
@@ -49,8 +68,13 @@ def init_repo(path: str | os.PathLike[str], *, branch: str = "main") -> Path:
     return path
 
 
-def commit_file(repo: str | os.PathLike[str], name: str = "file.txt", content: str | None = None,
-                message: str | None = None, extra: tuple[str, ...] = ()) -> str:
+def commit_file(
+    repo: str | os.PathLike[str],
+    name: str = "file.txt",
+    content: str | None = None,
+    message: str | None = None,
+    extra: tuple[str, ...] = (),
+) -> str:
     """Write a file, commit it through real ``git commit`` (hooks fire), return HEAD."""
     target = Path(repo) / name
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -72,8 +96,11 @@ def note(repo: str | os.PathLike[str], rev: str = "HEAD", ref: str = "traces") -
 
 def note_ids(repo: str | os.PathLike[str], rev: str = "HEAD") -> list[str]:
     text = note(repo, rev) or ""
-    return [line.split()[0].removeprefix("traces:") for line in text.splitlines()
-            if line.startswith("traces:")]
+    return [
+        line.split()[0].removeprefix("traces:")
+        for line in text.splitlines()
+        if line.startswith("traces:")
+    ]
 
 
 class TraceStore:
@@ -115,46 +142,88 @@ class TraceStore:
         finally:
             db.close()
 
-    def add_trace(self, trace_id: str, directory: str | os.PathLike[str] | None, *,
-                  agent: str = "claude-code", timestamp_ms: float | None = None,
-                  title: str = "a trace", edits: list[str | os.PathLike[str]] = (),
-                  messages: int = 1, shared_url: str | None = None) -> str:
+    def add_trace(
+        self,
+        trace_id: str,
+        directory: str | os.PathLike[str] | None,
+        *,
+        agent: str = "claude-code",
+        timestamp_ms: float | None = None,
+        title: str = "a trace",
+        edits: list[str | os.PathLike[str]] = (),
+        messages: int = 1,
+        shared_url: str | None = None,
+    ) -> str:
         """Insert a trace with ``messages`` user/agent exchanges and Write calls on ``edits``."""
         now = time.time() * 1000
         ts = now if timestamp_ms is None else timestamp_ms
         url_col = "remote_url" if self.version == 16 else "shared_url"
         with self.connect() as db:
             db.execute(
-                f"INSERT INTO traces (id, agent_id, title, timestamp, directory, {url_col}, created_at)"
+                "INSERT INTO traces (id, agent_id, title, timestamp, directory,"
+                f" {url_col}, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (trace_id, agent, title, ts, str(directory) if directory else None, shared_url, int(ts)),
+                (
+                    trace_id,
+                    agent,
+                    title,
+                    ts,
+                    str(directory) if directory else None,
+                    shared_url,
+                    int(ts),
+                ),
             )
         for i in range(messages):
             self.add_event(trace_id, {"type": "user_message", "content": f"please do step {i}"})
-            self.add_event(trace_id, {"type": "agent_text", "content": f"done step {i}",
-                                      "modelId": "claude-sonnet-4"})
+            self.add_event(
+                trace_id,
+                {"type": "agent_text", "content": f"done step {i}", "modelId": "claude-sonnet-4"},
+            )
         for path in edits:
             call_id = f"call-{trace_id}-{self._orders.get(trace_id, 0)}"
-            self.add_event(trace_id, {"type": "tool_call", "callId": call_id, "toolName": "Write",
-                                      "args": {"file_path": str(path), "content": "x"}})
-            self.add_event(trace_id, {"type": "tool_result", "callId": call_id, "toolName": "Write",
-                                      "output": "ok", "status": "success"})
+            self.add_event(
+                trace_id,
+                {
+                    "type": "tool_call",
+                    "callId": call_id,
+                    "toolName": "Write",
+                    "args": {"file_path": str(path), "content": "x"},
+                },
+            )
+            self.add_event(
+                trace_id,
+                {
+                    "type": "tool_result",
+                    "callId": call_id,
+                    "toolName": "Write",
+                    "output": "ok",
+                    "status": "success",
+                },
+            )
         return trace_id
 
     def add_event(self, trace_id: str, event: dict) -> None:
         order = self._orders.get(trace_id, 0) + 1
         self._orders[trace_id] = order
-        event = {"id": f"{trace_id}-e{order}", "timestamp": time.time() * 1000, "order": order, **event}
+        event = {
+            "id": f"{trace_id}-e{order}",
+            "timestamp": time.time() * 1000,
+            "order": order,
+            **event,
+        }
         with self.connect() as db:
             db.execute(
-                "INSERT INTO events (trace_id, event_id, event_json, created_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO events (trace_id, event_id, event_json, created_at)"
+                " VALUES (?, ?, ?, ?)",
                 (trace_id, event["id"], json.dumps(event), int(time.time() * 1000)),
             )
 
     def touch(self, trace_id: str, timestamp_ms: float | None = None) -> None:
         with self.connect() as db:
-            db.execute("UPDATE traces SET timestamp = ? WHERE id = ?",
-                       (timestamp_ms or time.time() * 1000, trace_id))
+            db.execute(
+                "UPDATE traces SET timestamp = ? WHERE id = ?",
+                (timestamp_ms or time.time() * 1000, trace_id),
+            )
 
 
 def write_active_sessions(git_dir: str | os.PathLike[str], sessions: list[dict]) -> None:

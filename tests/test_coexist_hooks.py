@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.coexist_helpers import (
+    PY_HOOK,
     commit,
     fake_python,
     python_calls,
@@ -121,7 +122,7 @@ def test_pre_push_gets_the_same_stdin_as_our_python(fake_install, plain_repo, tm
     assert read_lines(calls) == [f"pre-push origin {remote}"]
     assert Path(f"{calls}.stdin").read_text() == expected
     assert python_calls(py_log).count("pre-push") == 1
-    assert f"-I -m traces_git hook pre-push origin {remote}" in read_lines(py_log)
+    assert f"{PY_HOOK} pre-push origin {remote}" in read_lines(py_log)
     assert Path(f"{py_log}.stdin").read_text() == expected
 
 
@@ -152,7 +153,7 @@ def test_python_starts_only_for_hooks_with_work(fake_install, plain_repo, tmp_pa
     # post-checkout starts Python only for the checkout that ends a clone.
     git("clone", "-q", str(plain_repo), str(tmp_path / "clone"))
     assert python_calls(py_log)[4:] == ["post-checkout"]
-    assert read_lines(py_log)[-1].startswith(f"-I -m traces_git hook post-checkout {'0' * 40} ")
+    assert read_lines(py_log)[-1].startswith(f"{PY_HOOK} post-checkout {'0' * 40} ")
 
 
 def test_reference_transaction_python_only_for_committed_remote_notes(
@@ -165,7 +166,7 @@ def test_reference_transaction_python_only_for_committed_remote_notes(
     git("update-ref", "refs/notes/remotes/origin/other", sha, cwd=plain_repo)
     assert python_calls(py_log) == []
     git("update-ref", "refs/notes/remotes/origin/traces", sha, cwd=plain_repo)
-    assert read_lines(py_log) == ["-I -m traces_git hook reference-transaction committed"]
+    assert read_lines(py_log) == [f"{PY_HOOK} reference-transaction committed"]
     assert Path(f"{py_log}.stdin").read_text() == (
         f"{'0' * 40} {sha} refs/notes/remotes/origin/traces\n")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.helpers import commit_file, git, head, init_repo, note, note_ids, traces_git
+from tests.helpers import commit_file, git, head, note, note_ids, traces_git
 
 
 def _branch_with_commit(repo, branch: str, name: str, content: str = "theirs\n") -> str:

@@ -27,8 +27,9 @@ def test_traces_notes_json_reads_our_notes(tmp_path, installed, store):
     store.add_trace("hook-trace", repo, edits=[repo / "b.txt"])
     second = commit_file(repo, "b.txt")
     traces_git("detach", "ignored", second, cwd=repo)
-    proc = subprocess.run([TRACES, "notes", "--json"], cwd=repo, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [TRACES, "notes", "--json"], cwd=repo, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     listed = json.loads(proc.stdout)["data"]["notes"]
     pairs = {(n["externalId"], n["commitRef"]) for n in listed}

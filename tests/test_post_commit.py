@@ -25,14 +25,19 @@ def test_agent_edited_file_is_attached(repo, store):
     sha = commit_file(repo, "app.py")
     assert note(repo) == "traces:trace-edit https://t.example/s/1\n"
     shown = json.loads(traces_git("show", "--json", cwd=repo).stdout)
-    assert shown == {"commit": sha, "traces": [{"id": "trace-edit", "url": "https://t.example/s/1"}]}
+    assert shown == {
+        "commit": sha,
+        "traces": [{"id": "trace-edit", "url": "https://t.example/s/1"}],
+    }
 
 
 def test_unrelated_stale_sibling_and_chat_traces_are_not_attached(repo, store, tmp_path):
     sibling = tmp_path / "work tree-old"
     sibling.mkdir()
     store.add_trace("unrelated-file", repo, edits=[repo / "other.py"])
-    store.add_trace("stale", repo, edits=[repo / "app.py"], timestamp_ms=(time.time() - 7200) * 1000)
+    store.add_trace(
+        "stale", repo, edits=[repo / "app.py"], timestamp_ms=(time.time() - 7200) * 1000
+    )
     store.add_trace("sibling", sibling, edits=[repo / "app.py"])
     store.add_trace("chat-only", repo, edits=[])
     store.add_trace("elsewhere", tmp_path, edits=[repo / "app.py"])
@@ -58,20 +63,37 @@ def test_symlinked_trace_directory_is_resolved(repo, store, tmp_path):
 
 def test_active_session_is_attached(repo, store):
     now = time.time() * 1000
-    write_active_sessions(repo / ".git", [{
-        "agentId": "claude-code", "agentSessionId": "sess-1", "traceId": "active-1",
-        "dir": str(repo), "startedAt": now - 1000, "lastInteractionAt": now,
-    }])
+    write_active_sessions(
+        repo / ".git",
+        [
+            {
+                "agentId": "claude-code",
+                "agentSessionId": "sess-1",
+                "traceId": "active-1",
+                "dir": str(repo),
+                "startedAt": now - 1000,
+                "lastInteractionAt": now,
+            }
+        ],
+    )
     commit_file(repo, "app.py")
     assert note_ids(repo) == ["active-1"]
 
 
 def test_idle_active_session_is_not_attached(repo, store):
     old = (time.time() - 3 * 3600) * 1000
-    write_active_sessions(repo / ".git", [{
-        "agentId": "claude-code", "traceId": "idle-1", "dir": str(repo),
-        "startedAt": old, "lastInteractionAt": old,
-    }])
+    write_active_sessions(
+        repo / ".git",
+        [
+            {
+                "agentId": "claude-code",
+                "traceId": "idle-1",
+                "dir": str(repo),
+                "startedAt": old,
+                "lastInteractionAt": old,
+            }
+        ],
+    )
     commit_file(repo, "app.py")
     assert note(repo) is None
 
@@ -92,13 +114,16 @@ def test_detached_trace_is_hidden_and_not_reattached(repo, store):
     assert [t["id"] for t in shown["traces"]] == ["t1"]
     # the hook must not attach a detached trace again (e.g. on amend)
     from traces_git import hooks
+
     cwd = os.getcwd()
     os.chdir(repo)
     try:
         hooks.run("post-commit", [])
     finally:
         os.chdir(cwd)
-    assert [t["id"] for t in json.loads(traces_git("show", "--json", sha, cwd=repo).stdout)["traces"]] == ["t1"]
+    assert [
+        t["id"] for t in json.loads(traces_git("show", "--json", sha, cwd=repo).stdout)["traces"]
+    ] == ["t1"]
 
 
 def test_attach_command_and_log(repo):
@@ -108,7 +133,9 @@ def test_attach_command_and_log(repo):
     traces_git("attach", "manual-2", "--url", "https://t.example/s/2", cwd=repo)
     listed = json.loads(traces_git("log", "--json", cwd=repo).stdout)
     assert [(c["sha"], [t["id"] for t in c["traces"]]) for c in listed["commits"]] == [
-        (second, ["manual-2"]), (first, ["manual-1"])]
+        (second, ["manual-2"]),
+        (first, ["manual-1"]),
+    ]
     assert "manual-1" in git("log", "--notes=traces", "-1", first, cwd=repo).stdout
 
 
@@ -129,7 +156,9 @@ def test_older_store_schemas(repo, tmp_path, monkeypatch, version):
 
 
 def test_float_timestamps(repo, store):
-    store.add_trace("float-ts", repo, edits=[repo / "app.py"], timestamp_ms=time.time() * 1000 + 0.5)
+    store.add_trace(
+        "float-ts", repo, edits=[repo / "app.py"], timestamp_ms=time.time() * 1000 + 0.5
+    )
     commit_file(repo, "app.py")
     assert note_ids(repo) == ["float-ts"]
 
@@ -144,3 +173,15 @@ def test_disabled_by_env_and_config(repo, store, monkeypatch):
     store.touch("t")
     commit_file(repo, "b.py")
     assert note(repo) is None
+
+
+def test_hook_notes_commit_author_and_message(repo, store):
+    git("config", "traces.notesAuthor", "Notes Bot <bot@example.com>", cwd=repo)
+    store.add_trace("authored", repo, edits=[repo / "app.py"])
+    sha = commit_file(repo, "app.py")
+    assert note_ids(repo) == ["authored"]
+    logged = git("log", "-1", "--format=%an <%ae>|%cn|%s", "refs/notes/traces", cwd=repo).stdout
+    assert (
+        logged.strip()
+        == f"Notes Bot <bot@example.com>|Notes Bot|traces-git: attach 1 trace(s) to {sha[:12]}"
+    )

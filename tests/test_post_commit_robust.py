@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import subprocess
-import sys
-import time
 from pathlib import Path
-
-import pytest
 
 from tests.helpers import (
     PYTHON,
-    TraceStore,
     commit_file,
     git,
     head,
     init_repo,
     note,
     note_ids,
-    traces_git,
 )
 from traces_git import log
 
@@ -75,8 +68,12 @@ sys.stdin.read()
 
 def test_store_locked_by_a_writer(repo, store, monkeypatch):
     store.add_trace("would-match", repo, edits=[repo / "a.txt"])
-    holder = subprocess.Popen([PYTHON, "-c", _HOLD_LOCK, str(store.path)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [PYTHON, "-c", _HOLD_LOCK, str(store.path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         monkeypatch.setenv("TRACES_TRACE_ID", "env-trace")
@@ -120,7 +117,15 @@ def test_changed_file_with_newline_in_name(repo, store):
 
 def test_malformed_note_from_a_teammate_survives_a_commit_hook(repo, store):
     sha = head(repo)
-    git("notes", "--ref=traces", "add", "-m", "traces:\n:::\ntraces:ok-1 not a url at all", sha, cwd=repo)
+    git(
+        "notes",
+        "--ref=traces",
+        "add",
+        "-m",
+        "traces:\n:::\ntraces:ok-1 not a url at all",
+        sha,
+        cwd=repo,
+    )
     git("commit", "-q", "--amend", "--no-edit", cwd=repo)  # post-commit runs on the amended commit
     assert git("notes", "--ref=traces", "show", sha, cwd=repo).stdout.startswith("traces:\n:::")
 
@@ -142,5 +147,10 @@ def test_hook_failure_is_logged_not_shown(repo, monkeypatch):
     assert proc.returncode == 0 and proc.stderr == "" and proc.stdout == ""
     run = _last_run()
     assert run["outcome"] == "error"
-    assert "post-commit failed" in Path(os.environ["XDG_STATE_HOME"], "traces-git", "traces-git.log").read_text()
-    assert git("cat-file", "-t", "refs/notes/traces", cwd=repo).stdout.strip() == "blob"  # untouched
+    assert (
+        "post-commit failed"
+        in Path(os.environ["XDG_STATE_HOME"], "traces-git", "traces-git.log").read_text()
+    )
+    assert (
+        git("cat-file", "-t", "refs/notes/traces", cwd=repo).stdout.strip() == "blob"
+    )  # untouched

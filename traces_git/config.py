@@ -7,9 +7,12 @@ Every setting works per repository (``git config traces.X``) and per user
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 
 from traces_git import gitcmd
+
+TYPE_CHECKING = False  # the typing and collections modules cost milliseconds per hook run
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 _TRUE = {"true", "yes", "on", "1", ""}
 _FALSE = {"false", "no", "off", "0"}
@@ -34,9 +37,12 @@ class Config:
 
     @classmethod
     def load(cls, cwd: str | os.PathLike[str] | None = None, env=None) -> Config:
-        proc = gitcmd.run(["config", "--list", "-z"], cwd, check=False, env=env)
+        if env is None:
+            _, stdout = gitcmd.fast(["config", "--list", "-z"], cwd)
+        else:
+            stdout = gitcmd.run(["config", "--list", "-z"], cwd, check=False, env=env).stdout
         values: dict[str, list[str]] = {}
-        for item in proc.stdout.split(b"\0"):
+        for item in stdout.split(b"\0"):
             if not item:
                 continue
             key, _, value = item.decode("utf-8", "surrogateescape").partition("\n")

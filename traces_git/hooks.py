@@ -10,10 +10,13 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Callable
 
 from traces_git.config import Config, enabled
 from traces_git.repo import RepoInfo
+
+TYPE_CHECKING = False  # the typing and collections modules cost milliseconds per hook run
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 # hook name -> "module:function"; each handler takes (repo, config, args, stdin)
 # and returns a summary dict with at least "outcome".

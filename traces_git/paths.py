@@ -28,7 +28,9 @@ def location(kind: str, *parts: str) -> str:
     """
     if sys.platform.startswith("linux"):
         variable, default = _XDG[kind]
-        root = os.path.join(os.environ.get(variable, "").strip() or os.path.expanduser(default), APP)
+        root = os.path.join(
+            os.environ.get(variable, "").strip() or os.path.expanduser(default), APP
+        )
     else:
         import platformdirs
 

@@ -18,7 +18,7 @@ FIRST_COMMIT_WINDOW_S = 24 * 60 * 60
 
 def _head_and_parent(cwd: str) -> tuple[str, list[str], float | None]:
     """HEAD's sha, its parents, and its first parent's committer time (None if root)."""
-    text = gitcmd.out(["log", "-2", "--first-parent", "--format=%H %ct %P", "HEAD"], cwd)
+    text = gitcmd.fast_out(["log", "-2", "--first-parent", "--format=%H %ct %P", "HEAD"], cwd)
     lines = text.splitlines()
     head_fields = lines[0].split()
     parents = head_fields[2:]
@@ -32,7 +32,7 @@ def _changed_files(worktree: str, head: str, parents: list[str]) -> set[str]:
         args = ["diff-tree", "-r", "-z", "--cc", "--name-only", "--no-commit-id", head]
     else:
         args = ["diff-tree", "-r", "-z", "--name-only", "--no-commit-id", "--root", head]
-    raw = gitcmd.run(args, worktree).stdout.decode("utf-8", "surrogateescape")
+    raw = gitcmd.fast_out(args, worktree)
     names = [name for name in raw.split("\0") if name and name != head]
     return {os.path.realpath(os.path.join(worktree, name)) for name in names}
 
@@ -116,14 +116,15 @@ def write_refs(repo: RepoInfo, config: Config, commit: str, refs: list) -> bool:
     """Add trace lines to one commit's note; False when the note already had them."""
     from traces_git import notes
 
-    changed = notes.update(
-        repo.open(),
-        {commit: lambda old: notes.with_traces(old, refs)},
+    changed = notes.update_one_with_git(
+        repo.worktree or repo.common_dir,
+        commit,
+        lambda old: notes.with_traces(old, refs),
         message=f"traces-git: attach {len(refs)} trace(s) to {commit[:12]}",
         author=notes.parse_author(config.get("traces.notesAuthor")),
         lock_path=os.path.join(repo.common_dir, "traces-git-notes.lock"),
     )
-    return bool(changed)
+    return changed is not None
 
 
 def _in_rebase(git_dir: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+
 from traces_git import gitcmd
 from traces_git.errors import GitError
 
@@ -17,11 +18,15 @@ class RepoInfo:
         self.common_dir = common_dir  # shared git dir (absolute): refs, objects, config, hooks
 
     def __repr__(self) -> str:
-        return f"RepoInfo(worktree={self.worktree!r}, git_dir={self.git_dir!r}, common_dir={self.common_dir!r})"
+        fields = f"worktree={self.worktree!r}, git_dir={self.git_dir!r}"
+        return f"RepoInfo({fields}, common_dir={self.common_dir!r})"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, RepoInfo) and (self.worktree, self.git_dir, self.common_dir) == (
-            other.worktree, other.git_dir, other.common_dir)
+            other.worktree,
+            other.git_dir,
+            other.common_dir,
+        )
 
     def __hash__(self) -> int:
         return hash((self.worktree, self.git_dir, self.common_dir))
@@ -30,7 +35,7 @@ class RepoInfo:
     def discover(cls, cwd: str | os.PathLike[str] | None = None) -> RepoInfo:
         base = os.path.abspath(cwd or os.getcwd())
         # One call: --show-toplevel goes last because it fails in a bare repository.
-        proc = gitcmd.run(
+        code, stdout = gitcmd.fast(
             [
                 "rev-parse",
                 "--absolute-git-dir",
@@ -39,15 +44,14 @@ class RepoInfo:
                 "--show-toplevel",
             ],
             base,
-            check=False,
         )
-        lines = proc.stdout.decode("utf-8", "surrogateescape").split("\n")
+        lines = stdout.decode("utf-8", "surrogateescape").split("\n")
         if len(lines) < 3 or not lines[0]:
             raise GitError(f"not a git repository: {base}")
         git_dir, common_dir, bare = lines[:3]
         common_dir = os.path.normpath(os.path.join(base, common_dir))
         worktree = None
-        if bare != "true" and proc.returncode == 0 and len(lines) > 3:
+        if bare != "true" and code == 0 and len(lines) > 3:
             worktree = os.path.realpath(lines[3])
         return cls(worktree=worktree, git_dir=git_dir, common_dir=common_dir)
 

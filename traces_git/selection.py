@@ -11,10 +11,12 @@ not attached. IDs the note already mentions (attached or detached) are skipped.
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable, Iterable
 
 from traces_git.store import Store, Trace
+
+TYPE_CHECKING = False  # typing, collections and re cost milliseconds per hook run
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 # Agents whose traces record tool calls with file paths. A trace of one of
 # these agents with no recorded edit is a chat; other agents are kept on
@@ -24,8 +26,7 @@ EDIT_RECORDING_AGENTS = frozenset(
 )
 ACTIVE_SESSION_IDLE_MS = 2 * 60 * 60 * 1000
 _PATH_KEYS = ("file_path", "filePath", "notebook_path", "path", "target_file", "filename")
-_PATCH_FILE = re.compile(r"^\*\*\* (?:Add|Update|Delete) File: (.+)$", re.MULTILINE)
-_ENV_ID_SPLIT = re.compile(r"[\s,]+")
+_PATCH_FILE = r"^\*\*\* (?:Add|Update|Delete) File: (.+)$"
 
 
 class Picked:
@@ -63,7 +64,8 @@ def env_trace_ids(value: str | None) -> list[str]:
         return []
     from traces_git.notes import is_trace_id
 
-    return [part for part in _ENV_ID_SPLIT.split(value.strip()) if part and is_trace_id(part)]
+    parts = value.replace(",", " ").split()
+    return [part for part in parts if is_trace_id(part)]
 
 
 def inside(path: str | None, root: str) -> bool:
@@ -76,12 +78,16 @@ def inside(path: str | None, root: str) -> bool:
 
 def active_sessions(git_dir: str, root: str, now_ms: float) -> list[dict]:
     """Sessions of ``traces-active.json`` for this worktree, not idle too long."""
-    import json
+    try:
+        with open(os.path.join(git_dir, "traces-active.json"), "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return []
+    import json  # only when there is a file: json costs ~7 ms per hook run
 
     try:
-        with open(os.path.join(git_dir, "traces-active.json"), encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
+        data = json.loads(raw)
+    except ValueError:
         return []
     sessions = data.get("sessions") if isinstance(data, dict) else None
     if not isinstance(sessions, list):
@@ -120,7 +126,9 @@ def edited_paths(tool_calls: Iterable[dict], base_dir: str | None) -> set[str]:
         names = [args[key] for key in _PATH_KEYS if isinstance(args.get(key), str)]
         for value in args.values():
             if isinstance(value, str) and "*** " in value:
-                names.extend(_PATCH_FILE.findall(value))
+                import re
+
+                names.extend(re.findall(_PATCH_FILE, value, re.MULTILINE))
         for name in names:
             name = name.strip()
             if not name:

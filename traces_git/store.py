@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+
+from traces_git.errors import StoreError
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import on the hook path
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
-from traces_git.errors import StoreError
 
 BUSY_TIMEOUT_S = 0.25
 
@@ -32,7 +33,7 @@ class _Record:
     def __init__(self, *args: object, **kwargs: object):
         for name, value in zip(self.__slots__, args, strict=False):
             object.__setattr__(self, name, value)
-        for name in self.__slots__[len(args):]:
+        for name in self.__slots__[len(args) :]:
             object.__setattr__(self, name, kwargs.pop(name, None))
         if kwargs:
             raise TypeError(f"unexpected fields: {', '.join(kwargs)}")
@@ -83,7 +84,12 @@ class Event(_Record):
 
 def _uri_path(path: str) -> str:
     """Percent-encode what SQLite's URI parser would misread (urllib costs an import)."""
-    return "".join(c if c.isalnum() or c in "/-_.~" else "".join(f"%{b:02X}" for b in c.encode("utf-8", "surrogateescape")) for c in path)
+    return "".join(
+        c
+        if c.isalnum() or c in "/-_.~"
+        else "".join(f"%{b:02X}" for b in c.encode("utf-8", "surrogateescape"))
+        for c in path
+    )
 
 
 def locate_path(configured: str | None = None) -> str:

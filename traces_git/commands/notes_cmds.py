@@ -45,7 +45,9 @@ def show(rev: str, as_json: bool) -> None:
 @click.argument("revision_range", default="HEAD")
 @click.option("-n", "--max-count", default=20, show_default=True, help="Commits to walk.")
 @click.option("--all", "include_empty", is_flag=True, help="Also list commits without traces.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: {commits: [{sha, subject, traces}]}.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON: {commits: [{sha, subject, traces}]}."
+)
 def log_(revision_range: str, max_count: int, include_empty: bool, as_json: bool) -> None:
     """List commits in REVISION_RANGE (git log syntax) with their traces."""
     repo = RepoInfo.discover()
