@@ -199,11 +199,21 @@ def main() -> None:
             (official_bin / "traces").symlink_to(official)
             official_env = {**env, "PATH": f"{official_bin}{os.pathsep}{env.get('PATH', '')}"}
 
-        results: dict[str, list[float]] = {"baseline": [], "no-match": [], "attached": []}
+        results: dict[str, list[float]] = {
+            "baseline": [],
+            "dispatch only": [],
+            "no-match": [],
+            "attached": [],
+        }
+        # TRACES_GIT=0: every hook a commit fires goes through our sh dispatcher
+        # (pre-commit, prepare-commit-msg, commit-msg, post-commit, 2x
+        # reference-transaction), none starts Python: the chaining cost alone.
+        dispatch_env = {**env, "TRACES_GIT": "0"}
         # Phase 1: bare and traces-git, interleaved. Phase 2: the official hook with its own
         # bare baseline, so its ~0.7 s of CPU per commit does not disturb phase 1.
         for n in range(args.runs):
             results["baseline"].append(timed_commit(env, base_repo, n, *no_hooks))
+            results["dispatch only"].append(timed_commit(dispatch_env, base_repo, n))
             results["no-match"].append(timed_commit(env, nomatch_repo, n))
             touch_trace(store, f"live-{n}", attach_repo, attach_repo / "app.py")
             results["attached"].append(timed_commit(env, attach_repo, n))

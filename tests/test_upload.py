@@ -215,7 +215,7 @@ def test_credentials_are_stripped_and_the_token_is_never_written(repo, store, ap
     section = status_section(repo)
     shown = traces_git("upload", "--json", cwd=repo).stdout
     shown += traces_git("status", cwd=repo).stdout + traces_git("status", "--json", cwd=repo).stdout
-    assert "upload: summary: 1 queued; last error:" in shown
+    assert "upload: 1 queued; last error:" in shown
     everything = all_files_text(state_dir()) + repr(section) + shown
     for secret in ("ghp_REMOTESECRET", TOKEN, "alice:"):
         assert secret not in everything

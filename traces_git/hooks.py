@@ -43,7 +43,7 @@ def run(name: str, args: list[str], stdin: bytes = b"") -> int:
     try:
         if name not in HANDLERS:
             return 0
-        repo = RepoInfo.discover()
+        repo = RepoInfo.from_hook()
         repo_label = repo.display
         config = Config.load(repo.worktree or repo.common_dir)
         if not enabled(config):

@@ -374,7 +374,12 @@ def render(report: dict) -> str:
         lines.append(f"Traces store: not found at {store['path']}")
     for name, title in (("notes_sync", "notes sync"), ("upload", "upload")):
         section = report.get(name)
-        if section:
+        if section and section.get("summary"):
+            # The section's own one-line summary; `--json` has every field.
+            lines.append(f"{title}: {section['summary']}")
+            if section.get("last_error"):
+                lines.append(f"  last error: {_short(section['last_error'])}")
+        elif section:
             text = ", ".join(f"{k}: {_short(v)}" for k, v in section.items())
             lines.append(f"{title}: {text}")
     runs = report["recent_runs"]
