@@ -267,11 +267,10 @@ def pre_push_hook(repo: RepoInfo, config: Config, args: list[str], stdin: bytes)
 def _ref_values(repo: RepoInfo, refs: list[str]) -> dict[str, str]:
     from traces_git import gitcmd
 
-    proc = gitcmd.run(
-        ["for-each-ref", "--format=%(refname) %(objectname)", *refs], _cwd(repo), check=False
-    )
+    args = ["for-each-ref", "--format=%(refname) %(objectname)", *refs]
+    _, stdout = gitcmd.fast(args, _cwd(repo))
     values = {}
-    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+    for line in stdout.decode("utf-8", "replace").splitlines():
         name, _, oid = line.partition(" ")
         if name in refs:
             values[name] = oid
