@@ -60,6 +60,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--write", help="write the Markdown report to this file")
     options = parser.parse_args()
+    if options.write:  # the run changes directory below
+        options.write = os.path.abspath(options.write)
 
     work = Path(tempfile.mkdtemp(prefix="traces-git-bench-"))
     home = work / "home"
@@ -77,6 +79,7 @@ def main() -> int:
 
     from traces_git import install
 
+    os.chdir(work)  # a global install also configures the repository it runs in: none here
     ours = Path(install.install().hooks_dir)  # global: sets core.hooksPath in this HOME
 
     def repo(name: str) -> Path:

@@ -68,8 +68,9 @@ def main() -> None:
     (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
     os.environ.clear()
     os.environ.update(env)
+    # cwd outside any repository: a global install also configures the repo it runs in
     subprocess.run([sys.executable, "-m", "traces_git", "install"], check=True,
-                   capture_output=True)
+                   capture_output=True, cwd=root)
     hooks_dir = Path(git("config", "--global", "core.hooksPath"))
     no_filter = root / "hooks-without-reference-transaction"
     shutil.copytree(hooks_dir, no_filter, symlinks=True)
