@@ -72,30 +72,9 @@ def _entry_path(common_dir: str, remote: str) -> Path:
     return queue_dir(common_dir) / f"{quote(remote, safe='')}.json"
 
 
-class _FileLock:
-    """An exclusive flock (POSIX; a no-op elsewhere). Like notes._FileLock, without
-    importing the notes module (dataclasses, re) into pre-push."""
+def _lock(common_dir: str, name: str):
+    from traces_git.notes import _FileLock
 
-    def __init__(self, path: str):
-        self.path = path
-        self.fd: int | None = None
-
-    def __enter__(self) -> _FileLock:
-        try:
-            import fcntl
-        except ImportError:
-            return self
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-
-def _lock(common_dir: str, name: str) -> _FileLock:
     path = sync_dir(common_dir) / name
     path.parent.mkdir(parents=True, exist_ok=True)
     return _FileLock(str(path))
