@@ -11,7 +11,7 @@ fi
 # Optional tiers (each test skips when its tool is missing): the official Traces
 # CLI, husky and lefthook from npm; git-lfs from Debian.
 TOOLS_DIR=${TRACES_GIT_TEST_TOOLS:-$PWD/.venv/tools}
-if command -v npm >/dev/null 2>&1 && [ ! -x "$TOOLS_DIR/node_modules/.bin/traces" ]; then
+if command -v npm >/dev/null 2>&1 && [ ! -x "$TOOLS_DIR/node_modules/@traces-sh/traces-linux-x64/bin/traces" ]; then
     npm install --silent --no-fund --no-audit --prefix "$TOOLS_DIR" \
         @traces-sh/traces-linux-x64@0.6.31 husky@9 lefthook@2 >/dev/null 2>&1 \
         || echo "tests/run.sh: npm tools not installed; their tests will skip" >&2

@@ -7,6 +7,8 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import (
     PYTHON,
     commit_file,
@@ -90,12 +92,18 @@ def test_store_locked_by_a_writer(repo, store, monkeypatch):
     assert note_ids(repo) == ["would-match"]
 
 
-def test_reader_never_blocks_the_writer(repo, store):
+def test_reader_is_read_only_and_never_blocks_the_writer(repo, store):
+    from traces_git.store import Store
+
     store.add_trace("t", repo, edits=[repo / "a.txt"])
-    commit_file(repo, "a.txt")
-    with sqlite3.connect(store.path, timeout=0) as db:
-        db.execute("BEGIN IMMEDIATE")
-        db.execute("UPDATE traces SET title = 'changed'")
+    with Store(store.path) as reader:
+        assert [t.id for t in reader.active_since(0)] == ["t"]
+        with pytest.raises(sqlite3.OperationalError):
+            reader._db.execute("UPDATE traces SET title = 'x'")
+        with sqlite3.connect(store.path, timeout=0) as db:  # no waiting allowed
+            db.execute("UPDATE traces SET title = 'changed'")
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT title FROM traces").fetchone() == ("changed",)
 
 
 def test_odd_repository_paths(tmp_path, installed, store):
@@ -115,19 +123,23 @@ def test_changed_file_with_newline_in_name(repo, store):
     assert note_ids(repo) == ["newline"]
 
 
-def test_malformed_note_from_a_teammate_survives_a_commit_hook(repo, store):
+def test_hook_writer_keeps_a_malformed_note_line_for_line(repo):
+    """The post-commit writer (git's notes code) on a commit whose note a teammate mangled."""
+    from traces_git import notes
+
     sha = head(repo)
-    git(
-        "notes",
-        "--ref=traces",
-        "add",
-        "-m",
-        "traces:\n:::\ntraces:ok-1 not a url at all",
+    mangled = "traces:\n:::\n# not a comment\n  indented line\ntraces:ok-1 not a url at all\n"
+    git("notes", "--ref=traces", "add", "-m", mangled, sha, cwd=repo)
+    written = notes.update_one_with_git(
+        str(repo),
         sha,
-        cwd=repo,
+        lambda old: notes.with_traces(old, [notes.TraceRef("new-1")]),
+        message="test",
+        lock_path=str(repo / ".git" / "traces-git-notes.lock"),
     )
-    git("commit", "-q", "--amend", "--no-edit", cwd=repo)  # post-commit runs on the amended commit
-    assert git("notes", "--ref=traces", "show", sha, cwd=repo).stdout.startswith("traces:\n:::")
+    assert written is not None
+    shown = git("notes", "--ref=traces", "show", sha, cwd=repo).stdout
+    assert shown == mangled + "traces:new-1\n"
 
 
 def test_bad_config_and_active_file_are_ignored(repo, store):

@@ -83,7 +83,7 @@ def main(argv: list[str]) -> int:
 def post_commit(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) -> dict:
     from traces_git import postcommit
 
-    summary = postcommit.attach_to_head(repo, config, hook="post-commit")
+    summary = postcommit.attach_to_head(repo, config)
     _hand_off(repo, config, summary)
     return summary
 
@@ -98,10 +98,7 @@ def post_merge(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) ->
 
             sync.after_pull(repo, config, os.environ.get("GIT_REFLOG_ACTION", ""))
         return {"outcome": "skipped", "record": False}
-    head_parents = postcommit.gitcmd.out(["rev-list", "--parents", "-n", "1", "HEAD"], repo.git_dir)
-    if len(head_parents.split()) < 3:
-        return {"outcome": "skipped", "record": False}  # fast-forward: no commit of ours
-    summary = postcommit.attach_to_head(repo, config, hook="post-merge")
+    summary = postcommit.attach_to_head(repo, config, merges_only=True)
     _hand_off(repo, config, summary)
     return summary
 

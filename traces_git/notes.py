@@ -126,19 +126,14 @@ def attached(text: str | None) -> list[TraceRef]:
     return list(found.values())
 
 
-def mentioned_ids(text: str | None) -> set[str]:
-    """IDs a note already speaks of, attached or detached."""
-    return {line.id for line in parse(text or "") if line.id}
-
-
 def with_traces(text: str | None, refs: Iterable[TraceRef]) -> str | None:
     """The note with ``refs`` added; None when nothing changes.
 
     A known ID gains its URL by replacing its URL-less line; a detached ID
     stays detached.
     """
-    lines = [line.raw.strip() for line in parse(text or "")] if text else []
     parsed = parse(text or "")
+    lines = [line.raw.rstrip() for line in parsed]
     detached = {line.id for line in parsed if line.kind == "detach"}
     changed = False
     for ref in refs:
@@ -163,14 +158,14 @@ def with_detached(text: str | None, trace_id: str) -> str | None:
     parsed = parse(text or "")
     if any(line.kind == "detach" and line.id == trace_id for line in parsed):
         return None
-    return _join([line.raw.strip() for line in parsed] + [f"traces-detach:{trace_id}"])
+    return _join([line.raw.rstrip() for line in parsed] + [f"traces-detach:{trace_id}"])
 
 
 def without_detach(text: str | None, trace_id: str) -> str | None:
     """The note with any ``traces-detach:`` line for ``trace_id`` removed (re-attach)."""
     parsed = parse(text or "")
     kept = [
-        line.raw.strip() for line in parsed if not (line.kind == "detach" and line.id == trace_id)
+        line.raw.rstrip() for line in parsed if not (line.kind == "detach" and line.id == trace_id)
     ]
     return _join(kept) if len(kept) != len(parsed) else None
 

@@ -37,8 +37,12 @@ def _changed_files(worktree: str, head: str, parents: list[str]) -> set[str]:
     return {os.path.realpath(os.path.join(worktree, name)) for name in names}
 
 
-def attach_to_head(repo: RepoInfo, config: Config, *, hook: str) -> dict:
-    """Pick HEAD's traces and write them into its note. Returns a summary for the run record."""
+def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False) -> dict:
+    """Pick HEAD's traces and write them into its note. Returns a summary for the run record.
+
+    ``merges_only`` (post-merge): do nothing unless HEAD is a merge commit; a
+    fast-forward made no commit of ours.
+    """
     from traces_git import selection, store
 
     if repo.worktree is None:
@@ -48,6 +52,8 @@ def attach_to_head(repo: RepoInfo, config: Config, *, hook: str) -> dict:
         # traces do not belong to them.
         return {"outcome": "skipped", "detail": "rebase in progress"}
     head, parents, parent_time = _head_and_parent(repo.worktree)
+    if merges_only and len(parents) < 2:
+        return {"outcome": "skipped", "record": False}
 
     picked_source = _cherry_pick_source(repo.git_dir)
     if picked_source:

@@ -5,7 +5,8 @@ sessions in ``traces-active.json`` of this worktree; traces in the store whose
 directory is this worktree (or inside it) and that were active since the
 previous commit. For agents that record their file edits, a trace must have
 edited one of the files the commit changed: a chat that touched nothing is
-not attached. IDs the note already mentions (attached or detached) are skipped.
+not attached. IDs the note already has, or has detached, are skipped when the
+note is written (`notes.with_traces`).
 """
 
 from __future__ import annotations
@@ -49,14 +50,12 @@ class CommitContext:
         since_ms: float,
         now_ms: float,
         changed_files: Callable[[], set[str]],
-        known_ids: set[str] | None = None,
     ):
         self.worktree = worktree  # realpath of the worktree root
         self.git_dir = git_dir  # per-worktree git dir
         self.since_ms = since_ms  # previous commit's time, or now minus the first-commit window
         self.now_ms = now_ms
         self.changed_files = changed_files  # realpaths of the files the commit changed
-        self.known_ids = known_ids or set()
 
 
 def env_trace_ids(value: str | None) -> list[str]:
@@ -146,7 +145,7 @@ def pick(ctx: CommitContext, store: Store | None, env_ids: list[str]) -> list[Pi
     picked: dict[str, Picked] = {}
 
     def add(trace_id: str, url: str | None, source: str) -> None:
-        if trace_id not in ctx.known_ids and trace_id not in picked:
+        if trace_id not in picked:
             picked[trace_id] = Picked(trace_id, url, source)
 
     for trace_id in env_ids:
@@ -169,7 +168,7 @@ def pick(ctx: CommitContext, store: Store | None, env_ids: list[str]) -> list[Pi
 
     if store is not None:
         for trace in store.active_since(ctx.since_ms):
-            if trace.id in picked or trace.id in ctx.known_ids:
+            if trace.id in picked:
                 continue
             if not inside(trace.directory, ctx.worktree):
                 continue
