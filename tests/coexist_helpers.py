@@ -11,20 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import git
+from tests.helpers import git, tool_path
 
 
 def tool(name: str) -> str:
-    """Path of an npm tool from $TRACES_GIT_TEST_TOOLS (skip the test when absent)."""
-    base = os.environ.get("TRACES_GIT_TEST_TOOLS")
-    if base:
-        path = Path(base) / "node_modules" / ".bin" / name
-        if path.exists():
-            return str(path)
-    found = shutil.which(name)
-    if found:
-        return found
-    pytest.skip(f"{name} is not installed (set TRACES_GIT_TEST_TOOLS)")
+    """Path of an npm tool that tests/run.sh installed (skip the test when absent)."""
+    found = tool_path(name)
+    if found is None:
+        pytest.skip(f"{name} is not installed under $TRACES_GIT_TEST_TOOLS (tests/run.sh does it)")
+    return found
 
 
 def pre_commit_cmd() -> list[str]:

@@ -231,17 +231,19 @@ def write_active_sessions(git_dir: str | os.PathLike[str], sessions: list[dict])
 
 
 def tool_path(name: str) -> str | None:
-    """A third-party tool the optional test tiers use (installed by tests/run.sh), or None."""
-    import shutil
+    """A third-party npm tool that tests/run.sh installed under $TRACES_GIT_TEST_TOOLS, or None.
 
+    Never looked up on the caller's PATH (see tests/run.sh's header): a test must not pass
+    here and fail on a machine whose PATH differs.
+    """
     tools = os.environ.get("TRACES_GIT_TEST_TOOLS")
-    candidates = []
-    if tools:
-        modules = Path(tools) / "node_modules"
-        if name == "traces":
-            candidates.append(modules / "@traces-sh" / "traces-linux-x64" / "bin" / "traces")
-        candidates.append(modules / ".bin" / name)
+    if not tools:
+        return None
+    modules = Path(tools) / "node_modules"
+    candidates = [modules / ".bin" / name]
+    if name == "traces":  # the package links no .bin/traces
+        candidates.insert(0, modules / "@traces-sh" / "traces-linux-x64" / "bin" / "traces")
     for candidate in candidates:
         if candidate.exists() and os.access(candidate, os.X_OK):
             return str(candidate)
-    return shutil.which(name)
+    return None

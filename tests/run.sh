@@ -1,6 +1,16 @@
 #!/bin/sh
 # Run the whole test suite: a virtualenv in .venv with traces-git (editable) and
 # the test tools, the real third-party tools the coexistence tests use, then pytest.
+#
+# How tests find the tools this script installs (one rule, the same on every
+# machine): explicitly, never through the caller's PATH.
+#   - Python tools (pytest, pre-commit) live in .venv and run from the test
+#     interpreter's environment (`sys.executable -m pre_commit`, or the console
+#     script beside sys.executable);
+#   - npm tools (the official Traces CLI, husky, lefthook) live under
+#     $TRACES_GIT_TEST_TOOLS (default .venv/tools), found by tests/helpers.tool_path;
+#   - git-lfs is a system package (apt-get), on the standard PATH.
+# This script puts nothing on PATH. A test whose tool is missing skips and says so.
 set -eu
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -125,17 +127,71 @@ def test_pre_commit_framework_installed_before_ours_still_runs(tmp_path, store):
     assert not [c for c in status_json(repo)["conflicts"] if c["id"] == "pre-commit"]
 
 
+def _path_without(directory: str) -> str:
+    """PATH as the caller has it, minus one directory (a virtualenv "deactivated")."""
+    keep = [p for p in os.environ["PATH"].split(os.pathsep)
+            if p and os.path.realpath(p) != os.path.realpath(directory)]
+    return os.pathsep.join(keep)
+
+
+def _pre_commit_conflict(repo: Path, path: str) -> dict:
+    report = json.loads(traces_git("status", "--json", cwd=repo, env={"PATH": path}).stdout)
+    return next(c for c in report["conflicts"] if c["id"] == "pre-commit")
+
+
 def test_pre_commit_refuses_under_hooks_path_status_gives_the_working_fix(tmp_path):
+    """pre-commit lives in a virtualenv: the fix found while it was active works without it."""
     pre_commit = pre_commit_cmd()
+    venv_bin = os.path.dirname(sys.executable)
+    if not os.access(os.path.join(venv_bin, "pre-commit"), os.X_OK):
+        pytest.skip("pre-commit's console script is not beside the test interpreter")
     calls = tmp_path / "calls"
     traces_git("install")
     repo = _pre_commit_repo(tmp_path, "pc late", calls)
     refused = run([*pre_commit, "install"], repo, check=False)
     assert refused.returncode != 0 and "hooksPath" in refused.stdout + refused.stderr
-    conflict = next(c for c in status_json(repo)["conflicts"] if c["id"] == "pre-commit")
-    run(["sh", "-c", conflict["fix"]], repo)
+
+    active = f"{venv_bin}{os.pathsep}{_path_without(venv_bin)}"
+    conflict = _pre_commit_conflict(repo, active)
+    assert conflict["command"] == conflict["fix"]
+    assert os.path.join(venv_bin, "pre-commit") in conflict["command"]
+    run(["sh", "-c", conflict["command"]], repo, env={"PATH": _path_without(venv_bin)})
     commit_file(repo, "a.py")
     assert read_lines(calls) == ["pre-commit-framework"]
+    assert not [c for c in status_json(repo)["conflicts"] if c["id"] == "pre-commit"]
+
+
+def test_pre_commit_fix_uses_the_interpreter_of_an_existing_pre_commit_hook(tmp_path):
+    """Another hook type pre-commit installed here names the exact installation to use."""
+    pre_commit = pre_commit_cmd()
+    calls = tmp_path / "calls"
+    repo = _pre_commit_repo(tmp_path, "pc other hook", calls)
+    run([*pre_commit, "install", "--hook-type", "pre-push"], repo)
+    assert (repo / ".git/hooks/pre-push").is_file()
+    traces_git("install")
+
+    bare_path = _path_without(os.path.dirname(sys.executable))
+    conflict = _pre_commit_conflict(repo, bare_path)
+    assert conflict["command"].endswith(" -m pre_commit install")
+    run(["sh", "-c", conflict["command"]], repo, env={"PATH": bare_path})
+    commit_file(repo, "a.py")
+    assert read_lines(calls) == ["pre-commit-framework"]
+
+
+def test_pre_commit_fix_is_said_in_words_when_no_pre_commit_can_be_found(tmp_path):
+    calls = tmp_path / "calls"
+    repo = _pre_commit_repo(tmp_path, "pc nowhere", calls)
+    traces_git("install")
+    only_git = tmp_path / "only-git"
+    only_git.mkdir()
+    for name in ("git", "sh"):
+        (only_git / name).symlink_to(shutil.which(name))
+    conflict = _pre_commit_conflict(repo, str(only_git))
+    assert conflict["command"] is None
+    assert "pre-commit you installed" in conflict["fix"]
+    assert "GIT_CONFIG_VALUE_0= pre-commit install" in conflict["fix"]
+    doctor = traces_git("doctor", cwd=repo, check=False, env={"PATH": str(only_git)})
+    assert doctor.returncode == 1 and "pre-commit you installed" in doctor.stdout
 
 
 # ---------------------------------------------------------------- lefthook

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import commit_file, git, note
+from tests.helpers import commit_file, git, note, tool_path
 from tests.upload_helpers import (
     queue_files,
     serve,
@@ -56,20 +56,9 @@ def test_delegation_runs_traces_share_and_writes_its_url(repo, store, tmp_path, 
     assert status()["last_success"]["url"] == "https://www.traces.com/s/cli-t-cli"
 
 
-def _real_cli() -> str | None:
-    tools = os.environ.get("TRACES_GIT_TEST_TOOLS")
-    if not tools:
-        return None
-    for rel in ("node_modules/.bin/traces", "node_modules/@traces-sh/traces-linux-x64/bin/traces"):
-        path = Path(tools) / rel
-        if os.access(path, os.X_OK):
-            return str(path)
-    return None
-
-
 @pytest.mark.slow
 def test_delegation_to_the_real_cli_reports_its_not_logged_in_answer(repo, store, api, monkeypatch):
-    cli = _real_cli()
+    cli = tool_path("traces")
     if cli is None:
         pytest.skip("the official traces CLI is not installed (TRACES_GIT_TEST_TOOLS)")
     monkeypatch.delenv("TRACES_API_KEY")

@@ -16,15 +16,11 @@ import shutil
 import time
 from pathlib import Path
 
-from traces_git import gitcmd, install, log
+from traces_git import gitcmd, install, log, pre_commit_fix
 from traces_git.config import Config, enabled
 from traces_git.errors import GitError, StoreError
 from traces_git.repo import RepoInfo
 
-PRE_COMMIT_MARKER = b"138fd403232d2ddd5efb44317e38bf03"  # the ID line of pre-commit's hook
-PRE_COMMIT_FIX = (
-    "GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=core.hooksPath GIT_CONFIG_VALUE_0= pre-commit install"
-)
 LEFTHOOK_CONFIGS = tuple(
     f"{dot}lefthook.{ext}" for dot in ("", ".") for ext in ("yml", "yaml", "toml", "json")
 )
@@ -241,13 +237,18 @@ def conflicts(report: dict, info: RepoInfo | None) -> list[dict]:
     worktree = Path(info.worktree) if info.worktree else None
     own_hooks = Path(info.common_dir) / "hooks"
     if worktree and (worktree / ".pre-commit-config.yaml").is_file():
-        if hooks_path_set and not _contains(own_hooks / "pre-commit", PRE_COMMIT_MARKER):
+        marker = pre_commit_fix.PRE_COMMIT_MARKER
+        if hooks_path_set and not _contains(own_hooks / "pre-commit", marker):
+            command = pre_commit_fix.install_command(
+                [own_hooks, *_previous_hooks_dirs(report["installed"], info)]
+            )
             found.append(
                 {
                     "id": "pre-commit",
                     "message": "pre-commit refuses `pre-commit install` while core.hooksPath "
                     "is set, so this repository's pre-commit hooks are not installed",
-                    "fix": PRE_COMMIT_FIX,
+                    "fix": command or pre_commit_fix.IN_WORDS,
+                    "command": command,
                 }
             )
     if worktree and any((worktree / name).is_file() for name in LEFTHOOK_CONFIGS):
@@ -274,6 +275,19 @@ def conflicts(report: dict, info: RepoInfo | None) -> list[dict]:
             }
         )
     return found
+
+
+def _previous_hooks_dirs(installed: dict, info: RepoInfo) -> list[Path]:
+    """The hooks dirs configured before ours (where an older pre-commit hook may still be)."""
+    dirs = []
+    for scope in ("repo", "global"):
+        previous = (installed.get(scope) or {}).get("previous_hooks_path")
+        if previous:
+            path = Path(os.path.expanduser(previous))
+            if not path.is_absolute() and info.worktree:
+                path = Path(info.worktree) / path
+            dirs.append(path)
+    return dirs
 
 
 def _contains(path: Path, needle: bytes) -> bool:
