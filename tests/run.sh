@@ -22,7 +22,9 @@ fi
 # CLI, husky and lefthook from npm; git-lfs from Debian.
 TOOLS_DIR=${TRACES_GIT_TEST_TOOLS:-$PWD/.venv/tools}
 if command -v npm >/dev/null 2>&1 && [ ! -x "$TOOLS_DIR/node_modules/@traces-sh/traces-linux-x64/bin/traces" ]; then
-    npm install --silent --no-fund --no-audit --prefix "$TOOLS_DIR" \
+    # --ignore-scripts: lefthook's postinstall would run `lefthook install` in this
+    # checkout (a lefthook.yml and a .git/hooks script); none of these needs a script.
+    npm install --silent --no-fund --no-audit --ignore-scripts --prefix "$TOOLS_DIR" \
         @traces-sh/traces-linux-x64@0.6.31 husky@9 lefthook@2 >/dev/null 2>&1 \
         || echo "tests/run.sh: npm tools not installed; their tests will skip" >&2
 fi
