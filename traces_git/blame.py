@@ -31,7 +31,7 @@ class BlameOptions:
         line_ranges: Sequence[str] = (),
         ignore_revs: Sequence[str] = (),
         ignore_revs_files: Sequence[str] = (),
-        moves: bool = True,
+        moves: bool = False,
         copies: bool = False,
     ):
         self.rev = rev

@@ -25,8 +25,9 @@ def _warn(message: str) -> None:
 @click.option("--ignore-revs-file", "ignore_revs_files", metavar="FILE", multiple=True,
               help="Commits to blame past, as git blame --ignore-revs-file (repeatable). "
                    "blame.ignoreRevsFile applies without it, as in git.")
-@click.option("--moves/--no-moves", "-M", default=True, show_default=True,
-              help="Follow lines moved within the file to the commit that wrote them (git -M).")
+@click.option("-M", "moves", is_flag=True,
+              help="Follow lines moved within the file to the commit that wrote them, "
+                   "as git blame -M (slower: about twice git blame's time).")
 @click.option("-C", "copies", is_flag=True,
               help="Also follow lines copied from other files of the same commit (git -C).")
 @click.option("--color", "colour", metavar="WHEN", flag_value="always", default=None,
