@@ -14,7 +14,16 @@ def _warn(message: str) -> None:
     click.echo(f"traces-git: warning: {message}", err=True)
 
 
-@click.command()
+class _GitStyleColour(click.Command):
+    """A bare ``--color`` means ``--color=always``, as in git; ``--color=WHEN`` as usual."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        args = [("--color=always" if a == "--color" and i < end else a) for i, a in enumerate(args)]
+        return super().parse_args(ctx, args)
+
+
+@click.command(cls=_GitStyleColour)
 @click.argument("file")
 @click.argument("rev", required=False)
 @click.option("-L", "line_ranges", metavar="START,END", multiple=True,
@@ -30,15 +39,18 @@ def _warn(message: str) -> None:
                    "as git blame -M (slower: about twice git blame's time).")
 @click.option("-C", "copies", is_flag=True,
               help="Also follow lines copied from other files of the same commit (git -C).")
-@click.option("--color", "colour", metavar="WHEN", flag_value="always", default=None,
-              help="Colour: always, never or auto (default: color.blame / color.ui).")
-@click.option("--no-color", "colour", flag_value="never", help="Same as --color=never.")
+@click.option("--color", "colour", metavar="[=WHEN]", default=None,
+              type=click.Choice(["always", "never", "auto"]),
+              help="Colour: always (the default of a bare --color), never or auto "
+                   "(default: color.blame / color.ui, as git).")
+@click.option("--no-color", "no_colour", is_flag=True, help="Same as --color=never.")
 @click.option("--no-pager", is_flag=True, help="Do not pipe the output into the pager.")
 @click.option("--offline", is_flag=True,
               help="Titles and agents from the local store only, never the Traces API.")
 def blame(file: str, rev: str | None, line_ranges: tuple[str, ...], as_json: bool,
           ignore_revs: tuple[str, ...], ignore_revs_files: tuple[str, ...], moves: bool,
-          copies: bool, colour: str | None, no_pager: bool, offline: bool) -> None:
+          copies: bool, colour: str | None, no_colour: bool, no_pager: bool,
+          offline: bool) -> None:
     """Show each line of FILE (at REV, default the working tree) with its commit and traces.
 
     \b
@@ -68,7 +80,8 @@ def blame(file: str, rev: str | None, line_ranges: tuple[str, ...], as_json: boo
         return
     tty = terminal.stdout_is_tty()
     paging = tty and not no_pager
-    use_colour = terminal.want_colour(cwd, "blame", colour, tty=tty, paging=paging)
+    use_colour = terminal.want_colour(cwd, "blame", "never" if no_colour else colour, tty=tty,
+                                      paging=paging)
     text = blame_render.render(report, colour=use_colour)
     with terminal.output(cwd, use_pager=paging) as stream:
         stream.write(text)
