@@ -64,14 +64,18 @@ def render(report: Mapping, *, colour: bool) -> str:
 
 
 def legend(traces: list[Mapping], *, colour: bool) -> str:
-    id_width = max(len(t["id"]) for t in traces)
-    lines = []
+    """One aligned row per trace: ID, lines, agent, title, URL (what is known)."""
+    rows = []
     for trace in traces:
         count = trace.get("lines", 0)
-        fields = [paint(trace["id"].ljust(id_width), "green", colour),
-                  f"{count} line{'' if count == 1 else 's'}"]
-        for key in ("agent", "title", "url"):
-            if trace.get(key):
-                fields.append(" ".join(str(trace[key]).split()))
-        lines.append("  ".join(fields))
+        rows.append([trace["id"], f"{count} line{'' if count == 1 else 's'}",
+                     *(" ".join(str(trace.get(key) or "").split())
+                       for key in ("agent", "title", "url"))])
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = []
+    for row in rows:
+        cells = [paint(row[0].ljust(widths[0]), "green", colour), row[1].rjust(widths[1])]
+        cells += [row[i].ljust(widths[i]) for i in (2, 3) if widths[i]]
+        cells += [row[4]] if widths[4] else []
+        lines.append("  ".join(cells).rstrip())
     return "\n".join(lines) + "\n"

@@ -217,7 +217,8 @@ def render(report: Mapping) -> str:
         out += ["", "per agent:"]
         for row in report["agents"]:
             name = row["agent"] or "(unknown agent)"
-            out.append(f"  {name}: {row['commits']} commits, +{row['added']} -{row['removed']} "
+            commits = f"{row['commits']} commit" + ("" if row["commits"] == 1 else "s")
+            out.append(f"  {name}: {commits}, +{row['added']} -{row['removed']} "
                        f"({', '.join(row['traces'])})")
     return "\n".join(out) + "\n"
 
