@@ -251,3 +251,41 @@ def test_binary_at_a_revision_and_outside_any_repository(plain: Path, tmp_path: 
     assert proc.returncode == 2
     assert proc.stderr.startswith("traces-git: not a git repository")
     assert proc.stderr.count("\n") == 1
+
+
+def test_renamed_file_with_an_unusual_name_from_a_subdirectory(plain: Path) -> None:
+    c1 = commit_file(plain, "old näme.txt", _lines("kept line", "second"), "write")
+    _note(plain, c1, "traces:alpha")
+    (plain / "sub dir").mkdir()
+    git("mv", "old näme.txt", "sub dir/new\tnäme.txt", cwd=plain)
+    git("commit", "-q", "-m", "rename", cwd=plain)
+    c3 = commit_file(plain, "sub dir/new\tnäme.txt", _lines("kept line", "changed"), "edit")
+
+    report = _blame(plain / "sub dir", "new\tnäme.txt")  # a path relative to the cwd, as git
+    assert _owners(report) == [(c1, ["alpha"]), (c3, [])]
+    assert [c["filename"] for c in report["commits"]] == ["old näme.txt", "sub dir/new\tnäme.txt"]
+
+
+def test_agent_and_title_from_the_api_for_traces_the_store_does_not_know(plain: Path) -> None:
+    from tests.api_server import ApiServer
+
+    c1 = commit_file(plain, "f.txt", _lines("a"), "one")
+    _note(plain, c1, "traces:remote-one", "traces:nobody-knows")
+    token = "trk_blame_test_token"
+    server = ApiServer(token=token).start()
+    try:
+        server.traces["remote-one"] = {"meta": {"title": "From the API", "agentId": "cursor"},
+                                       "messages": {}, "id": "srv-1"}
+        env = {"TRACES_API_KEY": token, "TRACES_HTTP_URL": server.url}
+        report = _blame(plain, "f.txt", env=env)
+        asked = len(server.of("GET", "/v1/traces/"))
+        offline = _blame(plain, "--offline", "f.txt", env=env)
+        asked_offline = len(server.of("GET", "/v1/traces/")) - asked
+    finally:
+        server.stop()
+    by_id = {t["id"]: t for t in report["traces"]}
+    assert (by_id["remote-one"]["agent"], by_id["remote-one"]["title"]) == ("cursor",
+                                                                            "From the API")
+    assert (by_id["nobody-knows"]["agent"], by_id["nobody-knows"]["title"]) == (None, None)
+    assert asked == 2 and asked_offline == 0
+    assert all(t["agent"] is None for t in offline["traces"])
