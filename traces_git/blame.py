@@ -181,7 +181,12 @@ def blame(cwd: str, path: str, options: BlameOptions | None = None) -> dict:
     if proc.returncode != 0:
         raise _git_failure(err, f"git blame failed with exit code {proc.returncode}")
     lines, commits = parse_porcelain(out)
-    _check_not_binary(cwd, path, options.rev, lines)
+    try:
+        _check_not_binary(cwd, path, options.rev, lines)
+    except UsageError:
+        listing.kill()
+        listing.communicate()
+        raise
     texts = notes_batch.finish(listing, cwd, [sha for sha in commits if sha != UNCOMMITTED])
     return build_report(path, options.rev, lines, commits, texts)
 
