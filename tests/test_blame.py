@@ -289,3 +289,18 @@ def test_agent_and_title_from_the_api_for_traces_the_store_does_not_know(plain: 
     assert (by_id["nobody-knows"]["agent"], by_id["nobody-knows"]["title"]) == (None, None)
     assert asked == 2 and asked_offline == 0
     assert all(t["agent"] is None for t in offline["traces"])
+
+
+def test_an_unreadable_store_costs_the_titles_not_the_blame(plain: Path) -> None:
+    import os
+
+    c1 = commit_file(plain, "f.txt", _lines("a"), "one")
+    _note(plain, c1, "traces:alpha")
+    store_path = Path(os.environ["TRACES_EVENTSTORE"])
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    store_path.write_bytes(b"this is not a database" * 100)
+
+    proc = traces_git("blame", "--json", "--offline", "f.txt", cwd=plain)
+    assert json.loads(proc.stdout)["lines"][0]["traces"] == ["alpha"]
+    assert proc.stderr.startswith("traces-git: warning: cannot read the Traces store")
+    assert proc.stderr.count("\n") == 1

@@ -133,3 +133,22 @@ def test_stats_needs_a_range_it_can_find(tmp_path: Path) -> None:
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "nope" in bad.stderr
     empty = json.loads(traces_git("stats", "--json", "HEAD..HEAD", cwd=work).stdout)
     assert (empty["commits"], empty["files"], empty["agents"]) == (0, [], [])
+
+
+def test_merge_commits_are_not_counted(tmp_path: Path) -> None:
+    work = init_repo(tmp_path / "merges")
+    base = commit_file(work, "a.txt", "a\n", "base")
+    git("checkout", "-q", "-b", "feature", cwd=work)
+    f1 = commit_file(work, "f.txt", "one\ntwo\n", "feature")
+    git("notes", "--ref=traces", "add", "-m", "traces:alpha", f1, cwd=work)
+    git("checkout", "-q", "main", cwd=work)
+    commit_file(work, "m.txt", "m1\nm2\nm3\n", "main moves on")
+    git("checkout", "-q", "feature", cwd=work)
+    git("merge", "-q", "--no-edit", "main", cwd=work)  # brings m.txt's 3 lines in again
+
+    report = json.loads(traces_git("stats", "--json", f"{base}..feature", cwd=work).stdout)
+    # The merge itself adds nothing; m.txt counts once, from the commit that wrote it.
+    assert report["commits"] == 2
+    assert [(r["path"], r["added"], r["traced_added"]) for r in report["files"]] == [
+        ("f.txt", 2, 2), ("m.txt", 3, 0)]
+    assert report["total"] == {"added": 5, "removed": 0, "traced_added": 2, "traced_removed": 0}
