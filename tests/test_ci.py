@@ -86,6 +86,17 @@ def test_pull_request_in_shallow_checkout_reports_exact_commits_and_traces(world
             {"id": "beta", "url": None, "commits": [f3]},
             {"id": "gamma", "url": None, "commits": [f3]},
         ],
+        # Lines added per file, counted commit by commit (each commit adds one line).
+        "files": [
+            {"path": "f1.txt", "added": 1, "removed": 0, "traced_added": 1, "traced_removed": 0,
+             "binary": False, "traces": ["alpha"]},
+            {"path": "f2.txt", "added": 1, "removed": 0, "traced_added": 0, "traced_removed": 0,
+             "binary": False, "traces": []},
+            {"path": "f3.txt", "added": 1, "removed": 0, "traced_added": 1, "traced_removed": 0,
+             "binary": False, "traces": ["beta", "gamma"]},
+            {"path": "f4.txt", "added": 1, "removed": 0, "traced_added": 1, "traced_removed": 0,
+             "binary": False, "traces": ["alpha"]},
+        ],
     }
     assert Path(env["GITHUB_OUTPUT"]).read_text() == "trace-count=3\ntrace-ids=alpha beta gamma\n"
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()

@@ -393,7 +393,7 @@ def collect(
         _check_remote(cwd, remote)
     spec = resolve_spec(cwd, remote, base=base, head=head, env=env, fetch=fetch)
     if spec.deleted:
-        empty = {"base": spec.base, "head": spec.head, "commits": [], "traces": []}
+        empty = {"base": spec.base, "head": spec.head, "commits": [], "traces": [], "files": []}
         return Result(empty, spec, [], None, worktree=cwd)
     warnings: list[str] = []
     shallow = is_shallow(cwd)
@@ -419,6 +419,9 @@ def collect(
         refs.append(tracking_ref(remote))
     texts = read_notes(info.open(), refs, [sha for sha, _ in commits])
     report = build_report(base_sha, head_sha, commits, texts)
+    from traces_git import linestats
+
+    report["files"] = linestats.file_table(cwd, base_sha, head_sha, texts)
     return Result(report, spec, warnings, fetched, rounds, worktree=cwd)
 
 

@@ -69,6 +69,7 @@ def render_markdown(report: Mapping) -> str:
             lines.append(f"| {_link(trace)} | {shas} |")
     if len(traces) > MARKDOWN_MAX_ROWS:
         lines.append(f"\n…and {len(traces) - MARKDOWN_MAX_ROWS} more traces.")
+    lines += _files_table(report.get("files") or [], traces)
     lines += ["", "<details><summary>Commits with traces</summary>", "",
               "| Commit | Subject | Traces |", "| --- | --- | --- |"]
     for commit in with_traces[:MARKDOWN_MAX_ROWS]:
@@ -80,6 +81,26 @@ def render_markdown(report: Mapping) -> str:
         lines.append(f"\n…and {len(with_traces) - MARKDOWN_MAX_ROWS} more commits.")
     lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
+
+
+def _files_table(files: list, traces: list) -> list[str]:
+    """Lines added per file, and how many by commits with traces (counted commit by commit)."""
+    if not files:
+        return []
+    by_id = {trace["id"]: trace for trace in traces}
+    lines = ["", "| File | Lines added | By commits with traces | Removed | Traces |",
+             "| --- | ---: | ---: | ---: | --- |"]
+    for row in files[:MARKDOWN_MAX_ROWS]:
+        share = f" ({round(100 * row['traced_added'] / row['added'])}%)" if row["added"] else ""
+        links = ", ".join(_link(by_id.get(i, {"id": i})) for i in row["traces"][:5])
+        if len(row["traces"]) > 5:
+            links += f" +{len(row['traces']) - 5}"
+        path = _cell(row["path"], 100) + (" (binary)" if row.get("binary") else "")
+        lines.append(f"| {path} | {row['added']} | {row['traced_added']}{share} | "
+                     f"{row['removed']} | {links} |")
+    if len(files) > MARKDOWN_MAX_ROWS:
+        lines.append(f"\n…and {len(files) - MARKDOWN_MAX_ROWS} more files.")
+    return lines
 
 
 def _plural(count: int, word: str) -> str:

@@ -44,7 +44,8 @@ def ci(ctx: click.Context, base: str | None, head: str | None, remote: str, fetc
     With TRACES_API_KEY (or TRACES_CLI_AUTH_TOKEN) set, titles and agents come from the API.
 
     JSON: {"base", "head", "commits": [{"sha", "subject", "traces": [{"id", "url"}]}],
-    "traces": [{"id", "url", "commits": [sha, ...]}]}, commits oldest first.
+    "traces": [{"id", "url", "commits": [sha, ...]}], "files": [{"path", "added", "removed",
+    "traced_added", "traced_removed", "binary", "traces"}]}, commits oldest first.
     """
     if ctx.invoked_subcommand is not None:
         return

@@ -1,0 +1,112 @@
+"""blame and stats: which agent sessions wrote which lines."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+API_TIMEOUT_S = 3.0
+
+
+def _warn(message: str) -> None:
+    click.echo(f"traces-git: warning: {message}", err=True)
+
+
+class _GitStyleColour(click.Command):
+    """A bare ``--color`` means ``--color=always``, as in git; ``--color=WHEN`` as usual."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        args = [("--color=always" if a == "--color" and i < end else a) for i, a in enumerate(args)]
+        return super().parse_args(ctx, args)
+
+
+@click.command(cls=_GitStyleColour)
+@click.argument("file")
+@click.argument("rev", required=False)
+@click.option("-L", "line_ranges", metavar="START,END", multiple=True,
+              help="Only these lines (git blame -L syntax; repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (schema in docs/blame.md).")
+@click.option("--ignore-rev", "ignore_revs", metavar="REV", multiple=True,
+              help="Blame past this commit, as git blame --ignore-rev (repeatable).")
+@click.option("--ignore-revs-file", "ignore_revs_files", metavar="FILE", multiple=True,
+              help="Commits to blame past, as git blame --ignore-revs-file (repeatable). "
+                   "blame.ignoreRevsFile applies without it, as in git.")
+@click.option("-M", "moves", is_flag=True,
+              help="Follow lines moved within the file to the commit that wrote them, "
+                   "as git blame -M (slower: about twice git blame's time).")
+@click.option("-C", "copies", is_flag=True,
+              help="Also follow lines copied from other files of the same commit (git -C).")
+@click.option("--color", "colour", metavar="[=WHEN]", default=None,
+              type=click.Choice(["always", "never", "auto"]),
+              help="Colour: always (the default of a bare --color), never or auto "
+                   "(default: color.blame / color.ui, as git).")
+@click.option("--no-color", "no_colour", is_flag=True, help="Same as --color=never.")
+@click.option("--no-pager", is_flag=True, help="Do not pipe the output into the pager.")
+@click.option("--offline", is_flag=True,
+              help="Titles and agents from the local store only, never the Traces API.")
+def blame(file: str, rev: str | None, line_ranges: tuple[str, ...], as_json: bool,
+          ignore_revs: tuple[str, ...], ignore_revs_files: tuple[str, ...], moves: bool,
+          copies: bool, colour: str | None, no_colour: bool, no_pager: bool,
+          offline: bool) -> None:
+    """Show each line of FILE (at REV, default the working tree) with its commit and traces.
+
+    \b
+    Lines from commits without traces are shown plainly; lines changed in the
+    working tree are "not committed yet". Paged and coloured like git blame
+    (core.pager, color.ui); plain text when stdout is not a terminal.
+    """
+    from traces_git import blame as core
+    from traces_git import blame_render, terminal
+    from traces_git.config import Config
+
+    cwd = os.getcwd()
+    options = core.BlameOptions(rev, line_ranges, ignore_revs, ignore_revs_files, moves, copies)
+    report = core.blame(cwd, file, options)
+    config = Config.load(cwd)
+    warnings = core.add_store_details(report, config.get("traces.store"))
+    if not offline and any(t["agent"] is None and t["title"] is None for t in report["traces"]):
+        from traces_git import ci_api
+
+        settings = ci_api.api_settings(os.environ, config.get("traces.apiUrl"))
+        if settings is not None:
+            warnings += core.add_api_details(report, settings, timeout=API_TIMEOUT_S)
+    for warning in warnings:
+        _warn(warning)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    tty = terminal.stdout_is_tty()
+    paging = tty and not no_pager
+    use_colour = terminal.want_colour(cwd, "blame", "never" if no_colour else colour, tty=tty,
+                                      paging=paging)
+    text = blame_render.render(report, colour=use_colour)
+    with terminal.output(cwd, use_pager=paging) as stream:
+        stream.write(text)
+
+
+@click.command()
+@click.argument("revision_range", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (schema in docs/blame.md).")
+def stats(revision_range: str | None, as_json: bool) -> None:
+    """How many changed lines in REVISION_RANGE come from commits with traces.
+
+    \b
+    Per file, in total and per agent, counted commit by commit (git log --numstat,
+    merges left out). Default range: the current branch against its upstream,
+    else against the default branch.
+    """
+    from traces_git import linestats
+    from traces_git.config import Config
+
+    cwd = os.getcwd()
+    report = linestats.stats(cwd, revision_range)
+    warnings = linestats.add_agents(report, Config.load(cwd).get("traces.store"))
+    for warning in warnings:
+        _warn(warning)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(linestats.render(report), nl=False)
