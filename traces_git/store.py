@@ -236,6 +236,19 @@ class Store:
         )
         return {row[0]: self._trace(row) for row in rows}
 
+    def by_source_path(self, path: str) -> Trace | None:
+        """The trace whose agent session file is ``path`` (as written, or resolved)."""
+        if "source_path" not in self.trace_columns or not path:
+            return None
+        wanted = {path, os.path.realpath(path)}
+        marks = ",".join("?" * len(wanted))
+        rows = self._query(
+            f"SELECT {self._trace_select()} FROM traces WHERE source_path IN ({marks})"
+            " ORDER BY rowid DESC LIMIT 1",
+            tuple(wanted),
+        )
+        return self._trace(rows[0]) if rows else None
+
     def events(self, trace_id: str, after_row: int = 0) -> Iterator[Event]:
         """The trace's events in store order, skipping rows that are not JSON objects."""
         rows = self._query(
