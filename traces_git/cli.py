@@ -24,12 +24,14 @@ COMMANDS = {
     "log": "traces_git.commands.notes_cmds:log_",
     "attach": "traces_git.commands.notes_cmds:attach",
     "detach": "traces_git.commands.notes_cmds:detach",
+    "explain": "traces_git.commands.explain_cmd:explain",
     "sync": "traces_git.commands.sync_cmds:sync",
     "upload": "traces_git.commands.upload_cmds:upload",
     "login": "traces_git.commands.upload_cmds:login",
     "logout": "traces_git.commands.upload_cmds:logout",
     "ci": "traces_git.commands.ci_cmds:ci",
     "hook": "traces_git.commands.hook_cmd:hook",
+    "remove-official-hooks": "traces_git.commands.official_cmd:remove_official_hooks",
 }
 
 
