@@ -54,7 +54,11 @@ def test_outside_the_worktree(repo, store, tmp_path):
     store.add_trace("sibling", sibling, edits=[repo / "app.py"])
     commit_file(repo, "app.py")
     item = by_id(explain(repo))["sibling"]
-    assert (item["kept"], item["reason"], item["directory"]) == (False, "outside-worktree", str(sibling))
+    assert (item["kept"], item["reason"], item["directory"]) == (
+        False,
+        "outside-worktree",
+        str(sibling),
+    )
 
 
 def test_idle_active_sessions_and_sessions_of_another_directory(repo, store, tmp_path):
@@ -64,18 +68,40 @@ def test_idle_active_sessions_and_sessions_of_another_directory(repo, store, tmp
         repo / ".git",
         [
             # last active before the previous commit
-            {"agentId": "claude-code", "traceId": "before-prev", "dir": str(repo),
-             "startedAt": now - 60_000, "lastInteractionAt": now - 60_000},
+            {
+                "agentId": "claude-code",
+                "traceId": "before-prev",
+                "dir": str(repo),
+                "startedAt": now - 60_000,
+                "lastInteractionAt": now - 60_000,
+            },
             # idle for more than two hours
-            {"agentId": "codex", "traceId": "long-idle", "dir": str(repo),
-             "startedAt": now - 4 * 3600_000, "lastInteractionAt": now - 3 * 3600_000},
-            {"agentId": "codex", "traceId": "other-dir", "dir": str(tmp_path),
-             "startedAt": now, "lastInteractionAt": now},
+            {
+                "agentId": "codex",
+                "traceId": "long-idle",
+                "dir": str(repo),
+                "startedAt": now - 4 * 3600_000,
+                "lastInteractionAt": now - 3 * 3600_000,
+            },
+            {
+                "agentId": "codex",
+                "traceId": "other-dir",
+                "dir": str(tmp_path),
+                "startedAt": now,
+                "lastInteractionAt": now,
+            },
         ],
     )
     # the previous commit must be newer than "before-prev": committer times are seconds
-    git("commit", "-q", "--allow-empty", "-m", "prev", cwd=repo,
-        env={"GIT_COMMITTER_DATE": f"@{int(now / 1000) - 30} +0000"})
+    git(
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "prev",
+        cwd=repo,
+        env={"GIT_COMMITTER_DATE": f"@{int(now / 1000) - 30} +0000"},
+    )
     commit_file(repo, "app.py")
     items = by_id(explain(repo))
     assert items["before-prev"]["reason"] == "idle"
@@ -108,10 +134,16 @@ def test_hints_no_store_match_not_indexed_and_an_ignored_codex_id(repo, store, t
     ]
     live = by_id(result)["live-one"]
     assert (live["kept"], live["reason"], live["source"]) == (
-        True, "not-indexed", "TRACES_CURRENT_TRACE_ID")
+        True,
+        "not-indexed",
+        "TRACES_CURRENT_TRACE_ID",
+    )
     assert result["hints_ignored"] == [
-        {"variable": "CODEX_THREAD_ID", "value": "codex-other",
-         "why": "the committing agent is claude-code, not codex"}
+        {
+            "variable": "CODEX_THREAD_ID",
+            "value": "codex-other",
+            "why": "the committing agent is claude-code, not codex",
+        }
     ]
     assert result["attached"] == ["live-one"]
 

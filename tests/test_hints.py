@@ -79,7 +79,9 @@ def test_source_path_finds_the_trace_in_the_store(repo, store, tmp_path, monkeyp
     session_file.parent.mkdir()
     session_file.write_text("{}\n")
     # Not found by directory (another one) nor by time: only the hint names it.
-    store.add_trace("by-file", tmp_path / "elsewhere", timestamp_ms=1000, shared_url="https://t/s/f")
+    store.add_trace(
+        "by-file", tmp_path / "elsewhere", timestamp_ms=1000, shared_url="https://t/s/f"
+    )
     _set_source_path(store, "by-file", str(session_file))
     store.add_trace("other-file", tmp_path / "elsewhere", timestamp_ms=1000)
     _set_source_path(store, "other-file", str(tmp_path / "sessions" / "zzz.jsonl"))

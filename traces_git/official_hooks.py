@@ -143,7 +143,12 @@ def plan(common_dir: str, git_dir: str) -> list[dict]:
                 )
             else:
                 actions.append(
-                    {"action": "rewrite", "path": path, "why": "official block removed", "text": kept}
+                    {
+                        "action": "rewrite",
+                        "path": path,
+                        "why": "official block removed",
+                        "text": kept,
+                    }
                 )
     for name in STATE_FILES:
         path = os.path.join(git_dir, name)
@@ -166,8 +171,14 @@ def forced_refspecs(base: str) -> list[dict]:
         for line in out.decode("utf-8", "surrogateescape").splitlines():
             key, _, value = line.partition(" ")
             if value in FORCED_REFSPECS:
-                found.append({"action": "unset-config", "key": key, "value": value,
-                              "why": "forced notes fetch refspec of the official CLI"})
+                found.append(
+                    {
+                        "action": "unset-config",
+                        "key": key,
+                        "value": value,
+                        "why": "forced notes fetch refspec of the official CLI",
+                    }
+                )
     return found
 
 
@@ -198,7 +209,13 @@ def remove(common_dir: str, git_dir: str, base: str, *, dry_run: bool = False) -
             import re
 
             gitcmd.run(
-                ["config", "--local", "--unset-all", action["key"], "^" + re.escape(action["value"]) + "$"],
+                [
+                    "config",
+                    "--local",
+                    "--unset-all",
+                    action["key"],
+                    "^" + re.escape(action["value"]) + "$",
+                ],
                 base,
                 check=False,
             )

@@ -178,11 +178,19 @@ def _copy_note(repo: RepoInfo, config: Config, head: str, source: str) -> dict:
 
     pygit_repo = repo.open()
     refs = notes.attached(notes.read_note(pygit_repo, source))
-    explained = {"commit": head, "replay": "cherry-pick", "picked_from": source,
-                 "copied": [r.id for r in refs]}
+    explained = {
+        "commit": head,
+        "replay": "cherry-pick",
+        "picked_from": source,
+        "copied": [r.id for r in refs],
+    }
     if not refs:
-        return {"outcome": "ok", "commit": head, "detail": "cherry-pick of a commit without traces",
-                "explain": explained}
+        return {
+            "outcome": "ok",
+            "commit": head,
+            "detail": "cherry-pick of a commit without traces",
+            "explain": explained,
+        }
     written = write_refs(repo, config, head, refs)
     return {
         "outcome": "ok",

@@ -114,14 +114,26 @@ def active_sessions(
         last = session.get("lastInteractionAt") or session.get("startedAt") or 0
         if not isinstance(last, (int, float)) or now_ms - last > ACTIVE_SESSION_IDLE_MS:
             if considered is not None and _is_id(trace_id):
-                considered.add(trace_id, "active", False, "idle", idle_over_ms=ACTIVE_SESSION_IDLE_MS,
-                               agent=_agent(session))
+                considered.add(
+                    trace_id,
+                    "active",
+                    False,
+                    "idle",
+                    idle_over_ms=ACTIVE_SESSION_IDLE_MS,
+                    agent=_agent(session),
+                )
             continue
         directory = session.get("dir")
         if directory and not inside(directory, root):
             if considered is not None and _is_id(trace_id):
-                considered.add(trace_id, "active", False, "outside-worktree",
-                               agent=_agent(session), directory=str(directory))
+                considered.add(
+                    trace_id,
+                    "active",
+                    False,
+                    "outside-worktree",
+                    agent=_agent(session),
+                    directory=str(directory),
+                )
             continue
         kept.append({**session, "traceId": trace_id})
     return kept
@@ -351,8 +363,14 @@ def pick(
                 continue
             if not inside(trace.directory, ctx.worktree):
                 if considered is not None and trace.directory:
-                    note(trace.id, "store", False, "outside-worktree", agent=trace.agent_id,
-                         directory=trace.directory)
+                    note(
+                        trace.id,
+                        "store",
+                        False,
+                        "outside-worktree",
+                        agent=trace.agent_id,
+                        directory=trace.directory,
+                    )
                 continue
             kept, reason, extra = _verdict(ctx, store, trace, considered, require_edits=True)
             note(trace.id, "store", kept, reason, agent=trace.agent_id, **extra)
@@ -373,7 +391,11 @@ def _session_verdict(ctx, store, trace, considered) -> tuple[bool, str, dict]:
 
 
 def _verdict(
-    ctx: CommitContext, store: Store, trace: Trace, considered: Considered | None, *,
+    ctx: CommitContext,
+    store: Store,
+    trace: Trace,
+    considered: Considered | None,
+    *,
     require_edits: bool,
 ) -> tuple[bool, str, dict]:
     """(kept, reason, details) of the file-overlap rule for one trace."""

@@ -11,7 +11,7 @@ import click
 @click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {dry_run, actions: [...]}.")
 def remove_official_hooks(dry_run: bool, as_json: bool) -> None:
-    """Remove the official Traces CLI's git hooks from this repository, as `traces remove git` would.
+    """Remove the official Traces git hooks from this repository, as `traces remove git` would.
 
     Deletes its traces-<hook> scripts and the marked blocks it added to the
     repository's hook files; every other line of those files is kept as it
@@ -29,12 +29,25 @@ def remove_official_hooks(dry_run: bool, as_json: bool) -> None:
     if not actions:
         click.echo("no official Traces git hooks here")
         return
-    verb = {"delete": "delete", "delete-dir": "delete", "rewrite": "edit", "skip": "leave",
-            "unset-config": "unset"}
+    verb = {
+        "delete": "delete",
+        "delete-dir": "delete",
+        "rewrite": "edit",
+        "skip": "leave",
+        "unset-config": "unset",
+    }
     prefix = "would " if dry_run else ""
     for action in actions:
         target = action.get("path") or f"{action['key']} {action['value']}"
-        done = verb[action["action"]] if dry_run else {
-            "delete": "deleted", "delete-dir": "deleted", "rewrite": "edited", "skip": "left",
-            "unset-config": "unset"}[action["action"]]
+        done = (
+            verb[action["action"]]
+            if dry_run
+            else {
+                "delete": "deleted",
+                "delete-dir": "deleted",
+                "rewrite": "edited",
+                "skip": "left",
+                "unset-config": "unset",
+            }[action["action"]]
+        )
         click.echo(f"{prefix}{done}: {target} ({action['why']})")
