@@ -32,7 +32,7 @@ def record(repo, hook: str, explained: dict, summary: dict) -> None:
     entry: dict = {
         "v": VERSION,
         "commit": commit,
-        "repo": os.path.realpath(repo.common_dir),
+        "repo": repo.common_dir,
         "time": round(time.time(), 3),
         "hook": hook,
         "replay": explained.get("replay"),
@@ -86,7 +86,7 @@ def record_opted_out(repo, hook: str) -> None:
                 {
                     "v": VERSION,
                     "commit": commit,
-                    "repo": os.path.realpath(repo.common_dir),
+                    "repo": repo.common_dir,
                     "time": round(time.time(), 3),
                     "hook": hook,
                     "replay": None,
@@ -125,7 +125,8 @@ def read(commit: str, repo_dir: str) -> dict | None:
                     if (
                         isinstance(entry, dict)
                         and entry.get("commit") == commit
-                        and entry.get("repo") == wanted
+                        and isinstance(entry.get("repo"), str)
+                        and os.path.realpath(entry["repo"]) == wanted
                     ):
                         found = entry
         except OSError:
