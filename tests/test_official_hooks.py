@@ -17,6 +17,7 @@ from tests.coexist_helpers import write_hook
 from tests.helpers import commit_file, git, init_repo, note, traces_git
 from tests.official_helpers import TRACES, official, setup, snapshot
 from tests.sync_helpers import clone, make_remote, remote_note_lines, wait_settled
+from traces_git import official_hooks
 
 needs_traces = pytest.mark.skipif(TRACES is None, reason="the official traces CLI is not installed")
 
@@ -103,7 +104,7 @@ def test_status_and_doctor_recognise_the_official_hooks(tmp_path, installed):
     section = report["official_hooks"]
     assert section["installed"] is True
     assert section["runs_on_commit"] is True
-    assert section["cost_per_commit_s"] == 0.7
+    assert section["cost_per_commit_s"] == official_hooks.COST_PER_COMMIT_S
     assert {os.path.basename(p) for p in section["blocks"]} == {
         "post-commit",
         "pre-merge-commit",
@@ -111,7 +112,8 @@ def test_status_and_doctor_recognise_the_official_hooks(tmp_path, installed):
         "pre-push",
     }
     text = traces_git("status", cwd=repo).stdout
-    assert "official Traces git hooks (traces setup git): installed here, about 0.7 s" in text
+    cost = official_hooks.COST_PER_COMMIT_S
+    assert f"official Traces git hooks (traces setup git): installed here, about {cost:g} s" in text
     assert "traces-git remove-official-hooks" in text
     doctor = traces_git("doctor", "--json", cwd=repo, check=False)
     assert doctor.returncode == 1
