@@ -249,3 +249,17 @@ def test_record_holds_no_transcript_text(repo, store):
     assert "secretive" in recorded
     assert "TOPSECRET" not in recorded
     assert "hunter2" not in recorded
+
+
+def test_many_traces_elsewhere_do_not_crowd_out_this_worktree_s(repo, store, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for i in range(30):
+        store.add_trace(f"other-{i:02d}", elsewhere, edits=[elsewhere / "x.py"])
+    store.add_trace("mine", repo, edits=[repo / "app.py"])
+    commit_file(repo, "app.py")
+    result = explain(repo)
+    reasons = [item["reason"] for item in result["candidates"]]
+    assert reasons.count("outside-worktree") == 10
+    assert by_id(result)["mine"]["kept"] is True
+    assert result["truncated"] == 20

@@ -36,6 +36,7 @@ HINT_AGENTS = frozenset({"claude-code", "codex", "opencode", "pi"})
 SOURCE_PATH_VARIABLES = ("TRACES_CURRENT_SOURCE_PATH", "TRACES_SOURCE_PATH")
 # At most this many candidates (and files per side) go into an explain record.
 MAX_CONSIDERED = 40
+MAX_OUTSIDE = 10  # traces of other directories: the machine's other work, a few are enough
 MAX_FILES = 12
 _PATH_KEYS = ("file_path", "filePath", "notebook_path", "path", "target_file", "filename")
 _PATCH_FILE = r"^\*\*\* (?:Add|Update|Delete) File: (.+)$"
@@ -254,14 +255,20 @@ def _safe(value: str) -> str:
 class Considered:
     """The candidates a selection looked at, each with why it was kept or dropped."""
 
-    __slots__ = ("items", "worktree", "truncated")
+    __slots__ = ("items", "worktree", "truncated", "outside")
 
     def __init__(self, worktree: str):
         self.items: list[dict] = []
         self.worktree = worktree
         self.truncated = 0
+        self.outside = 0
 
     def add(self, trace_id: str, source: str, kept: bool, reason: str, **extra: object) -> None:
+        if reason == "outside-worktree":
+            self.outside += 1
+            if self.outside > MAX_OUTSIDE:
+                self.truncated += 1
+                return
         if len(self.items) >= MAX_CONSIDERED:
             self.truncated += 1
             return
@@ -274,12 +281,6 @@ class Considered:
         root = self.worktree.rstrip(os.sep) + os.sep
         shown = sorted(p[len(root) :] if p.startswith(root) else p for p in paths)
         return shown[:MAX_FILES]
-
-    def find(self, trace_id: str) -> dict | None:
-        for item in self.items:
-            if item["id"] == trace_id and item["kept"]:
-                return item
-        return None
 
 
 def pick(
