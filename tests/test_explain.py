@@ -263,3 +263,18 @@ def test_many_traces_elsewhere_do_not_crowd_out_this_worktree_s(repo, store, tmp
     assert reasons.count("outside-worktree") == 10
     assert by_id(result)["mine"]["kept"] is True
     assert result["truncated"] == 20
+
+
+def test_store_traces_idle_before_the_previous_commit_are_named(repo, store):
+    long_ago = (time.time() - 3 * 3600) * 1000
+    store.add_trace("stale", repo, edits=[repo / "app.py"], timestamp_ms=long_ago)
+    store.add_trace("stale-elsewhere", "/somewhere/else", timestamp_ms=long_ago)
+    commit_file(repo, "app.py")
+    result = explain(repo)
+    assert result["candidates"] == []
+    assert result["idle_before"] == [
+        {"id": "stale", "agent": "claude-code", "last_activity_ms": long_ago}
+    ]
+    text = traces_git("explain", cwd=repo).stdout
+    assert "not a candidate: stale [store, claude-code]: last active" in text
+    assert "before the previous commit" in text

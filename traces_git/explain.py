@@ -48,8 +48,34 @@ def explain(rev: str = "HEAD", cwd: str | None = None) -> dict:
         result = {"commit": sha, "source": "recorded", **_public(found)}
     else:
         result = {"commit": sha, "source": "re-run", **rerun(repo, sha)}
+    if repo.worktree and result.get("since_ms") and not result.get("replay"):
+        result["idle_before"] = idle_before(repo.worktree, Config.load(base), result)
     result["note"] = [r.as_json() for r in notes.attached(_note(base, sha))]
     return result
+
+
+def idle_before(worktree: str, config: Config, result: dict, limit: int = 5) -> list[dict]:
+    """This worktree's store traces last active before the window began (looked up now).
+
+    The hook does not read them (a second query on every commit); a trace that
+    "should" have been attached is most often one of these.
+    """
+    listed = {item["id"] for item in result.get("candidates", [])}
+    try:
+        with store.Store(store.locate_path(config.get("traces.store"))) as opened:
+            traces = opened.active_before(result["since_ms"])
+    except store.StoreError:
+        return []
+    found = []
+    for trace in traces:
+        if trace.id in listed or not selection.inside(trace.directory, worktree):
+            continue
+        found.append(
+            {"id": trace.id, "agent": trace.agent_id, "last_activity_ms": trace.timestamp_ms}
+        )
+        if len(found) == limit:
+            break
+    return found
 
 
 def _public(entry: dict) -> dict:
@@ -182,6 +208,13 @@ def render(result: dict) -> str:
             lines.append(f"      both: {_list(item['overlap'])}")
     if result.get("truncated"):
         lines.append(f"  ... and {result['truncated']} more candidate(s) not recorded")
+    for item in result.get("idle_before", []):
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(item["last_activity_ms"] / 1000))
+        agent = f", {item['agent']}" if item.get("agent") else ""
+        lines.append(
+            f"  not a candidate: {item['id']} [store{agent}]: last active {when}, "
+            "before the previous commit"
+        )
     return "\n".join(lines)
 
 

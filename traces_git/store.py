@@ -227,6 +227,17 @@ class Store:
         )
         return [self._trace(r) for r in rows]
 
+    def active_before(self, until_ms: float, limit: int = 200) -> list[Trace]:
+        """The ``limit`` traces last active most recently before ``until_ms``."""
+        if "timestamp" not in self.trace_columns:
+            return []
+        rows = self._query(
+            f"SELECT {self._trace_select()} FROM traces WHERE timestamp < ?"
+            " ORDER BY timestamp DESC LIMIT ?",
+            (until_ms, limit),
+        )
+        return [self._trace(r) for r in rows]
+
     def get(self, trace_ids: list[str]) -> dict[str, Trace]:
         if not trace_ids:
             return {}
