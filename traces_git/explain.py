@@ -190,7 +190,7 @@ def render(result: dict) -> str:
             "  no candidate: no hint, no active session of this worktree and no store trace "
             "active since the previous commit"
         )
-    for item in candidates:
+    for item in sorted(candidates, key=lambda c: not c.get("kept")):
         mark = "kept   " if item.get("kept") else "dropped"
         label = item["id"] or "(no trace)"
         origin = item.get("source", "")

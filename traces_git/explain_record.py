@@ -76,9 +76,13 @@ def with_note_state(candidates: list[dict], note_text: str | None) -> list[dict]
 
 
 def record_opted_out(repo, hook: str) -> None:
-    """traces.enabled=false: remember that the hook saw the commit and stood aside."""
+    """Switched off: remember that the hook saw the commit and stood aside."""
     try:
         from traces_git import gitcmd
+
+        how = "traces.enabled=false"
+        if os.environ.get("TRACES_GIT", "").strip().lower() in ("0", "false", "no", "off"):
+            how = "TRACES_GIT=0"
 
         commit = gitcmd.fast_out(["rev-parse", "HEAD"], repo.worktree or repo.common_dir).strip()
         if commit:
@@ -90,7 +94,7 @@ def record_opted_out(repo, hook: str) -> None:
                     "time": round(time.time(), 3),
                     "hook": hook,
                     "replay": None,
-                    "opted_out": "traces.enabled=false",
+                    "opted_out": how,
                     "candidates": [],
                     "attached": [],
                 }
