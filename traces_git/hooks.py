@@ -47,7 +47,7 @@ def run(name: str, args: list[str], stdin: bytes = b"") -> int:
         repo_label = repo.display
         config = Config.load(repo.worktree or repo.common_dir)
         if not enabled(config):
-            if name in ("post-commit", "post-merge"):
+            if name == "post-commit":  # (post-merge: HEAD may be an old commit)
                 from traces_git import explain_record as explain
 
                 explain.record_opted_out(repo, name)
