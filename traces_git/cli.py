@@ -24,6 +24,7 @@ COMMANDS = {
     "log": "traces_git.commands.notes_cmds:log_",
     "attach": "traces_git.commands.notes_cmds:attach",
     "detach": "traces_git.commands.notes_cmds:detach",
+    "explain": "traces_git.commands.explain_cmd:explain",
     "sync": "traces_git.commands.sync_cmds:sync",
     "upload": "traces_git.commands.upload_cmds:upload",
     "login": "traces_git.commands.upload_cmds:login",
@@ -32,6 +33,7 @@ COMMANDS = {
     "blame": "traces_git.commands.blame_cmds:blame",
     "stats": "traces_git.commands.blame_cmds:stats",
     "hook": "traces_git.commands.hook_cmd:hook",
+    "remove-official-hooks": "traces_git.commands.official_cmd:remove_official_hooks",
 }
 
 

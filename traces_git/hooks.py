@@ -47,6 +47,10 @@ def run(name: str, args: list[str], stdin: bytes = b"") -> int:
         repo_label = repo.display
         config = Config.load(repo.worktree or repo.common_dir)
         if not enabled(config):
+            if name == "post-commit":  # (post-merge: HEAD may be an old commit)
+                from traces_git import explain_record as explain
+
+                explain.record_opted_out(repo, name)
             return 0
         if name in ("post-commit", "post-merge", "pre-push", "post-checkout"):
             _configure_sync(repo, config)
@@ -84,6 +88,7 @@ def post_commit(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) -
     from traces_git import postcommit
 
     summary = postcommit.attach_to_head(repo, config)
+    _explain(repo, "post-commit", summary)
     _hand_off(repo, config, summary)
     return summary
 
@@ -99,8 +104,24 @@ def post_merge(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) ->
             sync.after_pull(repo, config, os.environ.get("GIT_REFLOG_ACTION", ""))
         return {"outcome": "skipped", "record": False}
     summary = postcommit.attach_to_head(repo, config, merges_only=True)
+    _explain(repo, "post-merge", summary)
     _hand_off(repo, config, summary)
     return summary
+
+
+def _explain(repo: RepoInfo, hook: str, summary: dict) -> None:
+    """Record what the selection considered, for ``traces-git explain`` (never raises)."""
+    explained = summary.pop("explain", None)
+    if explained is None:
+        return
+    try:
+        from traces_git import explain_record as explain
+
+        explain.record(repo, hook, explained, summary)
+    except Exception as exc:  # noqa: BLE001 - explain is a diagnostic, never in the way
+        from traces_git import log
+
+        log.write(f"recording the explain data failed: {exc}", context=repo.display, exc=exc)
 
 
 def _hand_off(repo: RepoInfo, config: Config, summary: dict) -> None:

@@ -16,14 +16,15 @@ from traces_git.repo import RepoInfo
 FIRST_COMMIT_WINDOW_S = 24 * 60 * 60
 
 
-def _head_and_parent(cwd: str) -> tuple[str, list[str], float | None]:
-    """HEAD's sha, its parents, and its first parent's committer time (None if root)."""
-    text = gitcmd.fast_out(["log", "-2", "--first-parent", "--format=%H %ct %P", "HEAD"], cwd)
+def _head_and_parent(cwd: str) -> tuple[str, list[str], float | None, str]:
+    """HEAD's sha, parents, first parent's committer time (None if root), and subject."""
+    text = gitcmd.fast_out(["log", "-2", "--first-parent", "--format=%H %ct %P%x09%s", "HEAD"], cwd)
     lines = text.splitlines()
-    head_fields = lines[0].split()
+    head_part, _, subject = lines[0].partition("\t")
+    head_fields = head_part.split()
     parents = head_fields[2:]
     parent_time = float(lines[1].split()[1]) if len(lines) > 1 and parents else None
-    return head_fields[0], parents, parent_time
+    return head_fields[0], parents, parent_time, subject
 
 
 def _changed_files(worktree: str, head: str, parents: list[str]) -> set[str]:
@@ -43,21 +44,31 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
     ``merges_only`` (post-merge): do nothing unless HEAD is a merge commit; a
     fast-forward made no commit of ours.
     """
-    from traces_git import selection, store
+    from traces_git import replay, selection, store
 
     if repo.worktree is None:
         return {"outcome": "skipped", "detail": "bare repository"}
-    if _in_rebase(repo.git_dir):
+    if replay.rebase_state(repo.git_dir) == "replaying":
         # Rebased commits keep their notes through notes.rewriteRef; today's
-        # traces do not belong to them.
-        return {"outcome": "skipped", "detail": "rebase in progress"}
-    head, parents, parent_time = _head_and_parent(repo.worktree)
+        # traces do not belong to them. (A commit made at a stop is new work.)
+        return {
+            "outcome": "skipped",
+            "detail": "rebase in progress",
+            "explain": {"commit": replay.head_sha(repo.git_dir), "replay": "rebase"},
+        }
+    head, parents, parent_time, subject = _head_and_parent(repo.worktree)
     if merges_only and len(parents) < 2:
         return {"outcome": "skipped", "record": False}
 
     picked_source = _cherry_pick_source(repo.git_dir)
     if picked_source:
         return _copy_note(repo, config, head, picked_source)
+    replayed = None
+    if replay.revert_in_progress(repo.git_dir):
+        replayed = "revert"
+    elif subject.startswith(replay.REVERT_SUBJECT):
+        message = gitcmd.fast_out(["show", "-s", "--format=%B", head], repo.worktree)
+        replayed = "revert" if replay.is_revert_message(message) else None
 
     now = time.time()
     window = config.get_int("traces.firstCommitWindow", FIRST_COMMIT_WINDOW_S)
@@ -77,7 +88,8 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
         now_ms=now * 1000,
         changed_files=changed_files,
     )
-    env_ids = selection.env_trace_ids(os.environ.get("TRACES_TRACE_ID"))
+    hints = selection.env_hints(os.environ)
+    considered = selection.Considered(repo.worktree)
     store_path = store.locate_path(config.get("traces.store"))
     store_problem = ""
     opened = None
@@ -90,15 +102,23 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
         store_problem = f"no Traces store at {store_path}"
     try:
         try:
-            picked = selection.pick(ctx, opened, env_ids)
+            picked = selection.pick(ctx, opened, hints, considered, automatic=not replayed)
         except store.StoreError as exc:
             store_problem = str(exc)
-            picked = selection.pick(ctx, None, env_ids)
+            considered = selection.Considered(repo.worktree)
+            picked = selection.pick(ctx, None, hints, considered, automatic=not replayed)
     finally:
         if opened is not None:
             opened.close()
 
     summary: dict = {"outcome": "ok", "commit": head, "attached": []}
+    summary["explain"] = explained = {
+        "commit": head,
+        "since_ms": ctx.since_ms,
+        "replay": replayed,
+        "considered": considered,
+        "hints_ignored": hints.ignored,
+    }
     if store_problem:
         summary["store"] = store_problem
         if os.path.exists(store_path):  # present but unreadable: worth a warning in status
@@ -112,29 +132,36 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
 
     from traces_git.notes import TraceRef
 
-    written = write_refs(repo, config, head, [TraceRef(p.id, p.url) for p in picked])
+    def seen(old_note: str | None) -> None:
+        explained["note_before"] = old_note
+
+    written = write_refs(repo, config, head, [TraceRef(p.id, p.url) for p in picked], seen)
     summary["attached"] = [p.id for p in picked] if written else []
     summary["detail"] = f"attached {len(picked)} trace(s)" if written else "note already had them"
     return summary
 
 
-def write_refs(repo: RepoInfo, config: Config, commit: str, refs: list) -> bool:
-    """Add trace lines to one commit's note; False when the note already had them."""
+def write_refs(repo: RepoInfo, config: Config, commit: str, refs: list, seen=None) -> bool:
+    """Add trace lines to one commit's note; False when the note already had them.
+
+    ``seen(old_note)`` is told the note the lines were added to (for explain).
+    """
     from traces_git import notes
+
+    def edit(old: str | None) -> str | None:
+        if seen is not None:
+            seen(old)
+        return notes.with_traces(old, refs)
 
     changed = notes.update_one_with_git(
         repo.worktree or repo.common_dir,
         commit,
-        lambda old: notes.with_traces(old, refs),
+        edit,
         message=f"traces-git: attach {len(refs)} trace(s) to {commit[:12]}",
         author=notes.parse_author(config.get("traces.notesAuthor")),
         lock_path=os.path.join(repo.common_dir, "traces-git-notes.lock"),
     )
     return changed is not None
-
-
-def _in_rebase(git_dir: str) -> bool:
-    return any(os.path.isdir(os.path.join(git_dir, d)) for d in ("rebase-merge", "rebase-apply"))
 
 
 def _cherry_pick_source(git_dir: str) -> str | None:
@@ -151,14 +178,26 @@ def _copy_note(repo: RepoInfo, config: Config, head: str, source: str) -> dict:
 
     pygit_repo = repo.open()
     refs = notes.attached(notes.read_note(pygit_repo, source))
+    explained = {
+        "commit": head,
+        "replay": "cherry-pick",
+        "picked_from": source,
+        "copied": [r.id for r in refs],
+    }
     if not refs:
-        return {"outcome": "ok", "commit": head, "detail": "cherry-pick of a commit without traces"}
+        return {
+            "outcome": "ok",
+            "commit": head,
+            "detail": "cherry-pick of a commit without traces",
+            "explain": explained,
+        }
     written = write_refs(repo, config, head, refs)
     return {
         "outcome": "ok",
         "commit": head,
         "attached": [r.id for r in refs] if written else [],
         "detail": f"copied {len(refs)} trace(s) from cherry-picked {source[:12]}",
+        "explain": explained,
     }
 
 

@@ -227,6 +227,17 @@ class Store:
         )
         return [self._trace(r) for r in rows]
 
+    def active_before(self, until_ms: float, limit: int = 200) -> list[Trace]:
+        """The ``limit`` traces last active most recently before ``until_ms``."""
+        if "timestamp" not in self.trace_columns:
+            return []
+        rows = self._query(
+            f"SELECT {self._trace_select()} FROM traces WHERE timestamp < ?"
+            " ORDER BY timestamp DESC LIMIT ?",
+            (until_ms, limit),
+        )
+        return [self._trace(r) for r in rows]
+
     def get(self, trace_ids: list[str]) -> dict[str, Trace]:
         if not trace_ids:
             return {}
@@ -235,6 +246,19 @@ class Store:
             f"SELECT {self._trace_select()} FROM traces WHERE id IN ({marks})", tuple(trace_ids)
         )
         return {row[0]: self._trace(row) for row in rows}
+
+    def by_source_path(self, path: str) -> Trace | None:
+        """The trace whose agent session file is ``path`` (as written, or resolved)."""
+        if "source_path" not in self.trace_columns or not path:
+            return None
+        wanted = {path, os.path.realpath(path)}
+        marks = ",".join("?" * len(wanted))
+        rows = self._query(
+            f"SELECT {self._trace_select()} FROM traces WHERE source_path IN ({marks})"
+            " ORDER BY rowid DESC LIMIT 1",
+            tuple(wanted),
+        )
+        return self._trace(rows[0]) if rows else None
 
     def events(self, trace_id: str, after_row: int = 0) -> Iterator[Event]:
         """The trace's events in store order, skipping rows that are not JSON objects."""
