@@ -14,8 +14,9 @@ from urllib.parse import quote
 from traces_git import auth, convert, redact, share_rules
 
 # Metadata strings computed by traces-git itself, not read from the transcript:
-# the remote URL is already stripped of credentials, the ref is a commit sha.
-_NOT_FROM_TRANSCRIPT = ("agentId", "gitRemoteUrl", "gitBranch", "gitRef", "targetNamespaceId")
+# the remote URL is already stripped of credentials (and an e-mail pattern would turn
+# git@host:org/repo into [REDACTED]:org/repo), the ref is a commit sha.
+_NOT_FROM_TRANSCRIPT = ("agentId", "gitRemoteUrl", "gitRef", "targetNamespaceId")
 
 
 def chosen_visibility(config) -> str | None:
