@@ -237,3 +237,16 @@ def test_an_official_login_others_can_read_is_refused():
     write_official_login(URL, "device-key", mode=0o640)
     with pytest.raises(auth.TokenFileError, match="readable by other users"):
         auth.load(URL)
+
+
+def test_an_off_rule_on_either_spelling_of_a_symlinked_folder_wins(tmp_path):
+    real = tmp_path / "real" / "proj"
+    real.mkdir(parents=True)
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "real")
+    write_share_rules(
+        URL, {str(link / "proj"): {"id": "ns-o", "slug": "o", "type": "org"}, str(real): "off"}
+    )
+    dest = share_rules.resolve(str(link / "proj"), URL, token_value="trk_k", credentials=None)
+    assert dest.action == "skip"
+    assert share_rules.hook_rule_off(str(real), URL) == str(real)

@@ -142,6 +142,18 @@ def nearest_rule(directory: str, rules: dict[str, object]) -> tuple[str, object]
         current = parent
 
 
+def rule_for(directory: str, rules: dict[str, object]) -> tuple[str, object] | None:
+    """:func:`nearest_rule` for the path as given and, when it differs, its real path
+    (a rule may name either spelling of a symlinked folder); an "off" under either wins."""
+    found = nearest_rule(directory, rules)
+    real = os.path.realpath(directory)
+    if rules and real != os.path.normpath(os.path.abspath(directory)):
+        other = nearest_rule(real, rules)
+        if other is not None and (found is None or other[1] == "off"):
+            found = other
+    return found
+
+
 def find_tracesrc(directory: str) -> str | None:
     current = os.path.normpath(os.path.abspath(directory))
     while True:
@@ -267,7 +279,7 @@ def resolve(
             return Destination(
                 "hold", source=SETTINGS, reason=f"{exc} (nothing is uploaded until it is fixed)"
             )
-        found = nearest_rule(directory, rules)
+        found = rule_for(directory, rules)
         if found is not None:
             folder, rule = found
             source = f"share rule {folder}"
@@ -333,7 +345,7 @@ def hook_rule_off(directory: str, api_url: str) -> str | None:
     if not any(n.startswith(SHARE_PREFIX) for n in names):
         return None
     try:
-        found = nearest_rule(directory, load_rules(api_url))
+        found = rule_for(directory, load_rules(api_url))
     except ShareConfigError:
         return None
     if found is not None and found[1] == "off":

@@ -38,7 +38,7 @@ def hook_skip(worktree: str | None, base_url: str, trace_ids: list[str]) -> list
 
 def fields(repo, config, base_url: str) -> dict:
     """Extra fields for ``upload.status_section``; ``problems`` feeds doctor."""
-    from traces_git import auth, outgoing, redact
+    from traces_git import auth, outgoing, redact, share_rules
 
     status = q.read_status()
     problems: list[dict] = []
@@ -62,7 +62,7 @@ def fields(repo, config, base_url: str) -> dict:
     try:
         dest = outgoing.destination(config, directory, base_url, token)
         destination = dest.describe()
-        if dest.action == "hold" and dest.source == "share settings":
+        if dest.action == "hold" and dest.source == share_rules.SETTINGS:
             problems.append(
                 {
                     "id": "upload-share-settings",
@@ -72,7 +72,8 @@ def fields(repo, config, base_url: str) -> dict:
             )
     except auth.TokenFileError as exc:
         destination = f"unknown: {exc}"
-    held = status.get("held") or {}
+    queued = {entry.trace_id for entry in q.entries()}
+    held = {t: v for t, v in (status.get("held") or {}).items() if t in queued}
     return {
         "token_source": token_source,
         "destination": destination,
