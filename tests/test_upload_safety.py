@@ -303,3 +303,39 @@ def test_the_hook_does_not_import_the_redaction_code(repo, store, tmp_path, monk
     for module in ("traces_git.redact", "traces_git.outgoing", "traces_git.api", "httpx"):
         assert module not in imported, module
     wait_worker_exit()
+
+
+def test_a_secrets_file_read_sent_in_an_earlier_upload_still_hides_its_output(repo, store, api):
+    store.add_trace("t-later", repo, edits=[repo / "a.py"], messages=0)
+    store.add_event(
+        "t-later",
+        {"type": "tool_call", "callId": "c-pem", "toolName": "Read", "args": {"path": "k.pem"}},
+    )
+    commit_file(repo, "a.py")
+    wait_worker_done()
+    store.add_event(
+        "t-later",
+        {
+            "type": "tool_result",
+            "callId": "c-pem",
+            "toolName": "Read",
+            "output": "MIIBpemBodyWithoutHeaders-5521",
+            "status": "success",
+        },
+    )
+    store.add_event(
+        "t-later",
+        {
+            "type": "tool_call",
+            "callId": "c-b",
+            "toolName": "Write",
+            "args": {"file_path": str(repo / "b.py")},
+        },  # noqa: E501
+    )
+    store.touch("t-later")
+    commit_file(repo, "b.py")
+    wait_worker_done()
+    assert len(api.of("POST", "/messages/batch")) == 2
+    raw = _received_text(api)
+    assert "MIIBpemBodyWithoutHeaders-5521" not in raw
+    assert "[REDACTED: output of a tool that read a secrets file]" in raw
