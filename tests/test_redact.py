@@ -250,3 +250,32 @@ def test_an_off_rule_on_either_spelling_of_a_symlinked_folder_wins(tmp_path):
     dest = share_rules.resolve(str(link / "proj"), URL, token_value="trk_k", credentials=None)
     assert dest.action == "skip"
     assert share_rules.hook_rule_off(str(real), URL) == str(real)
+
+
+def test_slug_rules_and_auto_share_resolve_through_the_login(tmp_path):
+    creds = {
+        "userId": "u-1",
+        "namespaceId": "ns-t",
+        "namespaceSlug": "team",
+        "namespaceType": "org",
+    }
+    write_share_rules(URL, {str(tmp_path): "@team"})
+    dest = share_rules.resolve(str(tmp_path), URL, token_value="dev", credentials=creds)
+    assert dest.namespace == {"id": "ns-t", "slug": "team", "type": "org"}
+    assert dest.visibility == "private"
+    write_share_rules(URL, {str(tmp_path): "@other"})
+    dest = share_rules.resolve(str(tmp_path), URL, token_value="dev", credentials=creds)
+    assert dest.action == "hold" and dest.lookup_slug == "other"
+    found = share_rules.complete_lookup(
+        dest, [{"id": "ns-o", "slug": "other", "type": "individual"}], None
+    )  # noqa: E501
+    assert found.namespace["id"] == "ns-o" and found.visibility == "direct"
+    missing = share_rules.complete_lookup(dest, [], None)
+    assert missing.action == "hold" and "cannot see" in missing.reason
+
+    write_share_rules(URL, {})
+    prefs = share_rules.config_dir() + f"/preferences-{share_rules.endpoint_hash(URL)}.json"
+    with open(prefs, "w") as handle:
+        json.dump({"autoShareSlugByUserId": {"u-1": "team"}}, handle)
+    dest = share_rules.resolve(str(tmp_path), URL, token_value="dev", credentials=creds)
+    assert dest.source == "auto-share" and dest.namespace["id"] == "ns-t"

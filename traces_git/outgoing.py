@@ -102,11 +102,12 @@ def preview(repo, config, trace_id: str, *, transport=None) -> dict:
     answer: dict = {"trace": trace_id, "api_url": convert.strip_credentials(base_url)}
     answer["after_row"] = after
     if not up.upload_enabled(config):
-        return {**answer, "action": "skip", "reason": "uploads are disabled (traces.upload false)"}
+        reason = "uploads are disabled (traces.upload false)"
+        return {**answer, "action": "skip", "reason": reason, "requests": []}
     if not repo.worktree or not selection.inside(trace.directory, repo.worktree):
         where = trace.directory or "an unknown directory"
         reason = f"the trace worked in {where}, outside {repo.worktree or 'the repository'}"
-        return {**answer, "action": "skip", "reason": reason}
+        return {**answer, "action": "skip", "reason": reason, "requests": []}
     token = auth.load(base_url)
     answer["token_source"] = token.source if token else None
     dest = destination(config, trace.directory, base_url, token)
