@@ -133,8 +133,11 @@ def _store_events(store, trace_id: str, repo: Path) -> None:
         store.add_event(trace_id, event)
 
 
+TITLE = "compare redaction of sk-ant-api03-TitleSecretTitleSecret00 in the title"
+
+
 def _words(repo: Path) -> set[str]:
-    text = json.dumps([item for _, item in _session(repo)])
+    text = json.dumps([TITLE] + [item for _, item in _session(repo)])
     text = json.loads(text)  # the strings as written
     found: set[str] = set()
 
@@ -159,7 +162,7 @@ def test_nothing_the_official_cli_redacts_is_sent_in_clear(repo, store, api, mon
     trace_id = "t-compare"
     session_file = tmp_path / "session.jsonl"
     _claude_jsonl(session_file, trace_id, repo)
-    store.add_trace(trace_id, repo, messages=0, title="compare redaction")
+    store.add_trace(trace_id, repo, messages=0, title=TITLE)
     _store_events(store, trace_id, repo)
     with store.connect() as db:
         db.execute("UPDATE traces SET source_path = ? WHERE id = ?", (str(session_file), trace_id))
@@ -192,3 +195,6 @@ def test_nothing_the_official_cli_redacts_is_sent_in_clear(repo, store, api, mon
     # and both sent the ordinary text
     for marker in ("keep-user-aws-before", "keep-agent-jwt-after", "keep-output-email-before"):
         assert marker in official and marker in ours
+    # Beyond the official CLI: 0.6.31 sends the trace's title as it is; traces-git redacts it.
+    title_secret = "sk-ant-api03-TitleSecretTitleSecret00"
+    assert title_secret in official and title_secret not in ours
