@@ -279,3 +279,17 @@ def test_slug_rules_and_auto_share_resolve_through_the_login(tmp_path):
         json.dump({"autoShareSlugByUserId": {"u-1": "team"}}, handle)
     dest = share_rules.resolve(str(tmp_path), URL, token_value="dev", credentials=creds)
     assert dest.source == "auto-share" and dest.namespace["id"] == "ns-t"
+
+
+def test_the_hook_leaves_a_folder_with_deeper_rules_to_the_worker(tmp_path):
+    sub = tmp_path / "sub"
+    write_share_rules(
+        URL, {str(tmp_path): "off", str(sub): {"id": "n", "slug": "n", "type": "org"}}
+    )
+    assert share_rules.hook_rule_off(str(tmp_path), URL) is None
+    dest = share_rules.resolve(str(sub), URL, token_value="trk_k", credentials=None)
+    assert dest.action == "publish" and dest.namespace["id"] == "n"
+    assert (
+        share_rules.resolve(str(tmp_path), URL, token_value="trk_k", credentials=None).action
+        == "skip"
+    )

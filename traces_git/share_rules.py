@@ -333,10 +333,12 @@ def complete_lookup(dest: Destination, namespaces: list[dict], chosen: str | Non
 
 
 def hook_rule_off(directory: str, api_url: str) -> str | None:
-    """The folder of an ``"off"`` rule covering ``directory``, else None.
+    """The folder of an ``"off"`` rule covering all of ``directory``, else None.
 
-    Cheap when there is no share file (one listdir). A malformed file returns
-    None here: the entry is queued and the worker holds it (fail closed there).
+    Cheap when there is no share file (one listdir). A malformed file, or a
+    rule on a folder inside ``directory``, returns None here: the entry is
+    queued and the worker decides with the trace's own directory (holding
+    everything for a malformed file).
     """
     try:
         names = os.listdir(config_dir())
@@ -345,9 +347,14 @@ def hook_rule_off(directory: str, api_url: str) -> str | None:
     if not any(n.startswith(SHARE_PREFIX) for n in names):
         return None
     try:
-        found = rule_for(directory, load_rules(api_url))
+        rules = load_rules(api_url)
     except ShareConfigError:
         return None
-    if found is not None and found[1] == "off":
-        return found[0]
-    return None
+    found = rule_for(directory, rules)
+    if found is None or found[1] != "off":
+        return None
+    # A deeper rule may publish a trace working in a subfolder: the worker decides.
+    inside = [os.path.normpath(os.path.abspath(directory)), os.path.realpath(directory)]
+    if any(key.startswith(root + os.sep) for key in rules for root in inside):
+        return None
+    return found[0]
