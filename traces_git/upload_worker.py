@@ -138,12 +138,14 @@ class Worker:
     def _hold(self, group: list[q.Entry], reason: str) -> None:
         """Keep the entries, send nothing, and say why in status (retried every run)."""
         trace_id = group[0].trace_id
-        log.write(f"holding {trace_id}: {reason}", context="upload")
         for entry in group:
             entry.last_error = reason
             q.save(entry)
         self.result.held.append({"trace": trace_id, "reason": reason})
         held = dict(q.read_status().get("held") or {})
+        if (held.get(trace_id) or {}).get("reason") == reason:
+            return  # said already: every hook run retries a hold, the log need not repeat it
+        log.write(f"holding {trace_id}: {reason}", context="upload")
         held[trace_id] = {"reason": reason, "time": time.time()}
         q.update_status(held=held)
 
