@@ -182,9 +182,8 @@ def _summary(section: dict) -> str:
     parts = [f"{section['queue']} queued" if section["queue"] else "queue empty"]
     auth_text = section["auth"]
     if not auth_text.startswith(("logged in", "delegated")):
-        parts.append(
-            auth_text + ("; run `traces-git login`" if auth_text == "not logged in" else "")
-        )
+        hint = "; run `traces-git login` (or the official `traces login`)"
+        parts.append(auth_text + (hint if auth_text == "not logged in" else ""))
     from traces_git import upload_safety
 
     parts.extend(upload_safety.summary_parts(section))

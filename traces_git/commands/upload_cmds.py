@@ -194,7 +194,11 @@ def upload(
             f"another upload worker is running (pid {result.busy_pid}); try again shortly"
         )
     if result.stopped:
-        hint = "; run `traces-git login`" if result.stopped == "not logged in" else ""
+        hint = (
+            "; run `traces-git login` (or the official `traces login`)"
+            if result.stopped == "not logged in"
+            else ""
+        )
         raise TracesGitError(
             f"upload stopped: {result.stopped}{hint} ({data['remaining']} still queued)"
         )
