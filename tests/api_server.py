@@ -9,7 +9,10 @@ messages per batch; messages only for a trace that was PUT first; error
 bodies ``{"ok": false, "error": {"code", "message"}}``; upserts idempotent by
 externalId. Knobs: ``delay``/``batch_delay`` (slowness), ``reject_token``
 (every request 401), ``fail(...)`` (a queue of canned answers: 429 with
-Retry-After, 500, non-JSON...). ``requests`` records what it received.
+Retry-After, 500, non-JSON...), ``namespaces`` (what ``GET /v1/namespaces``
+lists). ``requests`` records what it received, raw bodies included. The trace
+upsert also takes what the official CLI 0.6.31 sends: ``targetNamespaceId``,
+``visibility`` ``direct``, ``sourceCreatedAt`` and token counts (numbers).
 """
 
 from __future__ import annotations
@@ -31,7 +34,19 @@ TRACE_FIELDS = {
     "gitRemoteUrl",
     "gitBranch",
     "gitRef",
+    "targetNamespaceId",
 }
+# Numbers the official CLI 0.6.31 also sends with the trace.
+TRACE_NUMBER_FIELDS = {
+    "sourceCreatedAt",
+    "inputTokenCount",
+    "outputTokenCount",
+    "cacheReadTokenCount",
+    "cacheWriteTokenCount",
+    "reasoningTokenCount",
+    "totalInputTokenCount",
+}
+VISIBILITIES = ("private", "public", "direct")
 MESSAGE_FIELDS = {"externalId", "role", "textContent", "model", "order", "timestamp", "parts"}
 ROLES = {"user", "assistant", "system"}
 PART_CONTENT = {
@@ -60,14 +75,17 @@ def _number(value: object) -> bool:
 def validate_trace(body: object) -> dict:
     if not isinstance(body, dict):
         raise Invalid("body must be an object")
-    unknown = set(body) - TRACE_FIELDS
+    unknown = set(body) - TRACE_FIELDS - TRACE_NUMBER_FIELDS
     if unknown:
         raise Invalid(f"unknown fields: {sorted(unknown)}")
     for key, value in body.items():
-        if not isinstance(value, str):
+        if key in TRACE_NUMBER_FIELDS:
+            if not _number(value):
+                raise Invalid(f"{key} must be a number")
+        elif not isinstance(value, str):
             raise Invalid(f"{key} must be a string")
-    if "visibility" in body and body["visibility"] not in ("private", "public"):
-        raise Invalid("visibility must be private or public")
+    if "visibility" in body and body["visibility"] not in VISIBILITIES:
+        raise Invalid(f"visibility must be one of {VISIBILITIES}")
     return body
 
 
@@ -117,8 +135,11 @@ def validate_message(msg: object, where: str) -> dict:
 
 
 def validate_batch(body: object) -> list[dict]:
-    if not isinstance(body, dict) or set(body) != {"messages"}:
+    # The official CLI 0.6.31 adds "idScheme": "v1".
+    if not isinstance(body, dict) or "messages" not in body or set(body) - {"messages", "idScheme"}:
         raise Invalid("body must be {messages: [...]}")
+    if "idScheme" in body and not isinstance(body["idScheme"], str):
+        raise Invalid("idScheme must be a string")
     messages = body["messages"]
     if not isinstance(messages, list) or not 1 <= len(messages) <= MAX_BATCH:
         raise Invalid(f"messages must hold 1 to {MAX_BATCH} items")
@@ -133,6 +154,7 @@ class Received:
     time: float
     authorized: bool
     status: int = 0
+    raw: bytes = b""  # the body exactly as it arrived
 
 
 @dataclass
@@ -153,6 +175,8 @@ class ApiServer:
     traces: dict = field(default_factory=dict)  # externalId -> {"meta", "messages", "id"}
     faults: list[Fault] = field(default_factory=list)
     port: int = 0
+    # What GET /v1/namespaces lists (the namespaces the token can publish to).
+    namespaces: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -214,6 +238,10 @@ class ApiServer:
                 ids.extend(m["externalId"] for m in req.body["messages"])
         return ids
 
+    def raw_bytes(self) -> bytes:
+        """Every byte of every request body and path the server received."""
+        return b"\n".join(r.path.encode() + b"\n" + r.raw for r in self.requests)
+
     def of(self, method: str, path_part: str = "") -> list[Received]:
         return [r for r in self.requests if r.method == method and path_part in r.path]
 
@@ -225,7 +253,7 @@ class ApiServer:
             body: object = json.loads(raw) if raw else None
         except ValueError:
             body = raw.decode("utf-8", "replace")
-        received = Received(method, path, body, time.time(), authorized)
+        received = Received(method, path, body, time.time(), authorized, raw=raw)
         with self._lock:
             self.requests.append(received)
             fault = next((f for f in self.faults if f.match in f"{method} {path}"), None)
@@ -248,6 +276,8 @@ class ApiServer:
         if not authorized or self.reject_token:
             return self._error(401, "UNAUTHENTICATED", "invalid or missing token")
         parts = path.strip("/").split("/")
+        if method == "GET" and parts == ["v1", "namespaces"]:
+            return 200, {"ok": True, "data": {"namespaces": list(self.namespaces)}}
         if parts[:2] != ["v1", "traces"] or len(parts) < 3:
             return self._error(404, "NOT_FOUND", "no such route")
         if method in ("PUT", "POST") and "application/json" not in headers.get("Content-Type", ""):

@@ -260,7 +260,7 @@ def test_strip_credentials(url, expected):
 def test_token_file_is_0600_and_env_wins(monkeypatch):
     path = auth.save("trk_stored")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert auth.load() == auth.Token("trk_stored", "login")
+    assert auth.load() == auth.Token("trk_stored", "traces-git login")
     monkeypatch.setenv("TRACES_API_KEY", "trk_env")
     assert auth.load().source == "TRACES_API_KEY"
     monkeypatch.setenv("TRACES_CLI_AUTH_TOKEN", "cli")
@@ -349,7 +349,7 @@ def _queue_one(repo, store, trace_id: str) -> None:
 def test_a_rejected_body_holds_the_entry_until_a_forced_run(repo, store, monkeypatch):
     from traces_git import upload_worker
 
-    monkeypatch.setenv("TRACES_API_KEY", "k")
+    monkeypatch.setenv("TRACES_API_KEY", "trk_k")  # an API key: the server picks the namespace
     _queue_one(repo, store, "t-400")
     calls = []
 
@@ -374,7 +374,7 @@ def test_a_long_retry_after_holds_the_entry_that_long(repo, store, monkeypatch):
 
     from traces_git import upload_worker
 
-    monkeypatch.setenv("TRACES_API_KEY", "k")
+    monkeypatch.setenv("TRACES_API_KEY", "trk_k")  # an API key: the server picks the namespace
     _queue_one(repo, store, "t-wait")
     transport = httpx.MockTransport(lambda r: httpx.Response(429, headers={"Retry-After": "600"}))
     result = upload_worker.drain(transport=transport, sleep=lambda s: None)

@@ -258,7 +258,7 @@ def test_not_logged_in_sends_nothing_until_login(repo, store, api, monkeypatch):
     assert stat.S_IMODE(creds.stat().st_mode) == 0o600
     wait_worker_done()
     assert len(api.messages("t-anon")) == 4
-    assert status_section(repo)["auth"] == "logged in (login)"
+    assert status_section(repo)["auth"] == "logged in (traces-git login)"
     assert traces_git("logout", cwd=repo).stdout.strip() == "token removed"
     assert not creds.exists()
 

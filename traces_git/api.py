@@ -145,14 +145,24 @@ class Client:
         path = f"/v1/traces/{quote(external_id, safe='')}/messages/batch"
         return self._request("POST", path, {"messages": messages})
 
+    def namespaces(self) -> list[dict]:
+        """The namespaces this token can publish to (to turn a ``@slug`` into an id)."""
+        data = self._request("GET", "/v1/namespaces", None)
+        found = data.get("namespaces")
+        return [n for n in found if isinstance(n, dict)] if isinstance(found, list) else []
+
     # --- the retry loop ------------------------------------------------------
 
-    def _request(self, method: str, path: str, body: dict) -> dict:
+    def _request(self, method: str, path: str, body: dict | None) -> dict:
         what = f"{method} {path}"
         last: TransientError | None = None
         for attempt in range(1, self.attempts + 1):
             try:
-                response = self._http.request(method, path, json=body)
+                response = (
+                    self._http.request(method, path)
+                    if body is None
+                    else self._http.request(method, path, json=body)
+                )
             except httpx.TransportError as exc:
                 last = TransientError(f"{what}: {type(exc).__name__}: {exc}")
                 if isinstance(exc, httpx.ConnectError) and attempt >= 2:

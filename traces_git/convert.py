@@ -9,7 +9,7 @@ second upload replace a message with only its newer parts).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 from traces_git.store import Event
@@ -106,11 +106,14 @@ def message(event: Event) -> dict | None:
     return msg
 
 
-def batches(events: Iterable[Event], size: int = MAX_BATCH) -> Iterator[tuple[list[dict], int]]:
+def batches(
+    events: Iterable[Event], size: int = MAX_BATCH, redact: Callable[[dict], dict] | None = None
+) -> Iterator[tuple[list[dict], int]]:
     """(messages, last row id covered) in batches of at most ``size`` messages.
 
     The row id lets the caller record progress even when a batch's trailing
-    events were of a type we skip.
+    events were of a type we skip. ``redact`` rewrites each message before it
+    is sized (the upload passes the redaction pass here).
     """
     size = max(1, min(size, MAX_BATCH))
     pending: list[dict] = []
@@ -118,6 +121,8 @@ def batches(events: Iterable[Event], size: int = MAX_BATCH) -> Iterator[tuple[li
     last_row = 0
     for event in events:
         msg = message(event)
+        if msg is not None and redact is not None:
+            msg = redact(msg)
         if msg is not None:
             cost = len(json.dumps(msg, ensure_ascii=False))
             if pending and pending_bytes + cost > MAX_BATCH_BYTES:

@@ -56,6 +56,8 @@ def problems(report: dict) -> list[dict]:
             found.append(
                 {"id": f"{name}-error", "message": f"{name}: {section['error']}", "fix": ""}
             )
+        if isinstance(section, dict):
+            found.extend(section.get("problems") or [])  # e.g. upload_safety's
     return found
 
 

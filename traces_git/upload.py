@@ -74,6 +74,12 @@ def hand_off(repo, config: Config, commit: str, trace_ids: list[str]) -> None:
     """Queue ``trace_ids`` of ``commit`` for upload and start a worker if none runs."""
     if not trace_ids or not upload_enabled(config):
         return
+    from traces_git import upload_safety
+
+    # A share rule "off" wins before anything is queued (cheap without a share file).
+    trace_ids = upload_safety.hook_skip(repo.worktree, api_url(config), trace_ids)
+    if not trace_ids:
+        return
     branch = _branch(repo.git_dir)
     for trace_id in trace_ids:
         q.enqueue(
@@ -128,7 +134,7 @@ def auth_state(config: Config) -> str:
     if uploader(config) == "traces-cli":
         return "delegated to the traces CLI"
     try:
-        token = auth.load()
+        token = auth.load(api_url(config))
     except auth.TokenFileError as exc:
         return f"token file refused: {exc}"
     if token is None:
@@ -162,6 +168,9 @@ def status_section(repo, config: Config) -> dict:
         "last_error": status.get("last_error"),
         "skipped": status.get("skipped", [])[-5:],
     }
+    from traces_git import upload_safety
+
+    section.update(upload_safety.fields(repo, config, api_url(config)))
     section["summary"] = _summary(section)
     return section
 
@@ -173,9 +182,11 @@ def _summary(section: dict) -> str:
     parts = [f"{section['queue']} queued" if section["queue"] else "queue empty"]
     auth_text = section["auth"]
     if not auth_text.startswith(("logged in", "delegated")):
-        parts.append(
-            auth_text + ("; run `traces-git login`" if auth_text == "not logged in" else "")
-        )
+        hint = "; run `traces-git login` (or the official `traces login`)"
+        parts.append(auth_text + (hint if auth_text == "not logged in" else ""))
+    from traces_git import upload_safety
+
+    parts.extend(upload_safety.summary_parts(section))
     error, success = section["last_error"] or {}, section["last_success"] or {}
     if error and error.get("time", 0) >= success.get("time", 0):
         parts.append(f"last error: {error.get('message')}")

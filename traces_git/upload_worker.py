@@ -29,6 +29,7 @@ class Result:
     failed: list[dict] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)
     waiting: list[dict] = field(default_factory=list)
+    held: list[dict] = field(default_factory=list)  # not sent: no destination, bad settings
     stopped: str | None = None  # why the run stopped early ("not logged in", an auth error...)
     busy_pid: int | None = None
 
@@ -38,6 +39,7 @@ class Result:
             "failed": self.failed,
             "skipped": self.skipped,
             "waiting": self.waiting,
+            "held": self.held,
             "stopped": self.stopped,
             "busy_pid": self.busy_pid,
             "remaining": len(q.entries()),
@@ -117,18 +119,38 @@ class Worker:
         self.result.failed.append({"trace": trace_id, "error": message})
         q.update_status(last_error={"time": time.time(), "trace": trace_id, "message": message})
 
-    def _drop(self, group: list[q.Entry], reason: str) -> None:
+    def _drop(self, group: list[q.Entry], reason: str, by_rule: bool = False) -> None:
         trace_id = group[0].trace_id
         log.write(f"not uploading {trace_id}: {reason}", context="upload")
         for entry in group:
             q.remove(entry)
         item = {"time": time.time(), "trace": trace_id, "reason": reason}
         self.result.skipped.append(item)
-        skipped = (q.read_status().get("skipped") or [])[-(MAX_SKIPPED_KEPT - 1) :]
-        q.update_status(skipped=[*skipped, item])
+        if by_rule:
+            from traces_git import upload_safety
+
+            upload_safety.record_skipped_by_rule(trace_id, reason)
+        else:
+            skipped = (q.read_status().get("skipped") or [])[-(MAX_SKIPPED_KEPT - 1) :]
+            q.update_status(skipped=[*skipped, item])
+        _forget_hold(trace_id)
+
+    def _hold(self, group: list[q.Entry], reason: str) -> None:
+        """Keep the entries, send nothing, and say why in status (retried every run)."""
+        trace_id = group[0].trace_id
+        for entry in group:
+            entry.last_error = reason
+            q.save(entry)
+        self.result.held.append({"trace": trace_id, "reason": reason})
+        held = dict(q.read_status().get("held") or {})
+        if (held.get(trace_id) or {}).get("reason") == reason:
+            return  # said already: every hook run retries a hold, the log need not repeat it
+        log.write(f"holding {trace_id}: {reason}", context="upload")
+        held[trace_id] = {"reason": reason, "time": time.time()}
+        q.update_status(held=held)
 
     def _upload(self, group: list[q.Entry]) -> None:
-        from traces_git import selection, store
+        from traces_git import outgoing, redact, selection, store
 
         latest = group[-1]
         trace_id = latest.trace_id
@@ -139,27 +161,21 @@ class Worker:
         if not upload_enabled(config):
             return self._drop(group, "uploads are disabled (traces.upload false)")
         mode = uploader(config)
-        token = None
-        if mode == "api":
-            token = auth.load()
-            if token is None:
-                q.update_status(auth="not logged in", auth_since=time.time())
-                self.result.stopped = "not logged in"
-                raise _Stop("not logged in")
+        base_url = api_url(config)
 
         # Privacy: only a trace the store shows working inside this repository.
         store_path = store.locate(config.get("traces.store"))
         trace = None
+        earlier_calls: list = []
         if store_path.is_file():
             with store.Store(store_path) as opened:
                 trace = opened.get([trace_id]).get(trace_id)
-                base_url = api_url(config)
                 progress = q.read_progress(base_url, trace_id) if mode == "api" else {}
-                events = (
-                    list(opened.events(trace_id, int(progress.get("last_row") or 0)))
-                    if trace
-                    else []
-                )
+                after = int(progress.get("last_row") or 0)
+                events = list(opened.events(trace_id, after)) if trace else []
+                wanted = outgoing.missing_calls(events) if after else set()
+                if wanted:  # results whose call went out in an earlier run
+                    earlier_calls = [e for e in opened.events(trace_id, 0) if e.row_id <= after]
         if trace is None:
             return self._wait_for_store(group)
         if worktree is None or not selection.inside(trace.directory, worktree):
@@ -168,7 +184,25 @@ class Worker:
                 group, f"the trace worked in {where}, outside {latest.worktree or 'the repository'}"
             )
 
+        token = None
+        if mode == "api":
+            token = auth.load(base_url)
+            if token is None:
+                # A rule "off" still wins without a login: drop, never wait for one.
+                dest = outgoing.destination(config, trace.directory, base_url, None)
+                if dest.action == "skip":
+                    return self._drop(group, dest.reason, by_rule=True)
+                q.update_status(auth="not logged in", auth_since=time.time())
+                self.result.stopped = "not logged in"
+                raise _Stop("not logged in")
+        dest = outgoing.destination(config, trace.directory, base_url, token)
+        if dest.action == "skip":
+            return self._drop(group, dest.reason, by_rule=True)
         if mode == "traces-cli":
+            from traces_git import share_rules
+
+            if dest.action == "hold" and dest.source == share_rules.SETTINGS:
+                return self._hold(group, dest.reason)  # fail closed for the official CLI too
             from traces_git import share_cli
 
             url = share_cli.share(
@@ -176,10 +210,22 @@ class Worker:
             )
             sent = None
         else:
-            url, sent = self._send(config, token, trace, latest, events, progress)
+            try:
+                redactor = redact.Redactor.for_config(config)
+            except redact.RedactConfigError as exc:
+                return self._hold(group, str(exc))
+            if earlier_calls:
+                outgoing.note_earlier_calls(redactor, earlier_calls, wanted)
+            client = self._client(base_url, token)
+            if dest.action == "hold" and dest.lookup_slug:
+                dest = share_rules_lookup(client, dest, config)
+            if dest.action != "publish":
+                return self._hold(group, dest.reason)
+            url, sent = self._send(config, client, trace, latest, events, progress, dest, redactor)
         self._write_url(config, group, url)
         for entry in group:
             q.remove(entry)
+        _forget_hold(trace_id)
         done = {"trace": trace_id, "url": url, "messages": sent, "time": time.time()}
         self.result.uploaded.append(done)
         q.update_status(last_success=done, auth_error=None, auth=None)
@@ -199,15 +245,14 @@ class Worker:
         )
 
     def _send(
-        self, config, token, trace, latest: q.Entry, events, progress
+        self, config, client, trace, latest: q.Entry, events, progress, dest, redactor
     ) -> tuple[str | None, int]:
-        from traces_git import convert
+        from traces_git import outgoing
 
         base_url = api_url(config)
-        client = self._client(base_url, token)
-        chunks = list(convert.batches(events))
-        model = convert.model_of(m for chunk, _ in chunks for m in chunk) or progress.get("model")
-        body = metadata(config, trace, latest, model)
+        chunks = outgoing.batches(events, redactor)
+        model = convert_model(chunks) or progress.get("model")
+        body = outgoing.trace_body(metadata(config, trace, latest, model), dest, redactor)
         server_trace = client.put_trace(trace.id, body)
         url = shared_url(config, server_trace)
         sent = 0
@@ -254,11 +299,37 @@ class Worker:
 
 def visibility(config: Config) -> str | None:
     value = (config.get("traces.visibility") or "").strip().lower()
-    if value in ("private", "public"):
+    if value in ("private", "public", "direct"):
         return value
     if value:
-        log.write(f"ignoring traces.visibility={value!r} (use private or public)", context="upload")
+        log.write(
+            f"ignoring traces.visibility={value!r} (use private, public or direct)",
+            context="upload",
+        )
     return None
+
+
+def convert_model(chunks) -> str | None:
+    from traces_git import convert
+
+    return convert.model_of(m for chunk, _ in chunks for m in chunk)
+
+
+def share_rules_lookup(client, dest, config):
+    """A ``@slug`` (rule, .tracesrc, auto-share) made an id with the API's namespace list."""
+    from traces_git import outgoing, share_rules
+
+    return share_rules.complete_lookup(
+        dest, client.namespaces(), outgoing.chosen_visibility(config)
+    )
+
+
+def _forget_hold(trace_id: str) -> None:
+    held = q.read_status().get("held") or {}
+    if trace_id in held:
+        held = dict(held)
+        del held[trace_id]
+        q.update_status(held=held)
 
 
 def remote_url(config: Config, branch: str | None) -> str | None:

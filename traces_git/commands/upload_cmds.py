@@ -45,8 +45,66 @@ def _queue_all_in_repo() -> int:
     return queued
 
 
+def _dry_run(trace_id: str, as_json: bool) -> int:
+    from traces_git import outgoing
+    from traces_git.config import Config
+    from traces_git.repo import RepoInfo
+
+    repo = RepoInfo.discover()
+    config = Config.load(repo.worktree or repo.common_dir)
+    plan = outgoing.preview(repo, config, trace_id)
+    if as_json:
+        _echo_json(plan)
+        return 0
+    if plan["action"] != "publish":
+        click.echo(f"{trace_id} would not be sent: {plan['reason']}")
+        return 0
+    dest = plan["destination"]
+    where = f"@{dest['namespace']['slug']}" if dest.get("namespace") else "the API key's default"
+    click.echo(f"{trace_id} would go to {where} ({dest['visibility']}; from {dest['source']})")
+    for request in plan["requests"]:
+        click.echo(f"{request['method']} {request['path']}")
+        click.echo(json.dumps(request["body"], indent=2, ensure_ascii=False))
+    return 0
+
+
+def _wait_for_worker(timeout: float = 600.0) -> None:
+    """Wait for a running background worker, with a progress line on stderr."""
+    import time
+
+    from traces_git import upload_queue as q
+
+    pid = q.worker_pid()
+    if pid is None or q.lock_free():
+        return
+    deadline = time.monotonic() + timeout
+    tty = sys.stderr.isatty()
+    shown = None
+    while not q.lock_free():
+        line = f"waiting for the background upload (pid {pid}): {len(q.entries())} queued"
+        if line != shown:
+            click.echo(("\r" + line) if tty else line, err=True, nl=not tty)
+            shown = line
+        if time.monotonic() > deadline:
+            if tty:
+                click.echo("", err=True)
+            raise TracesGitError(
+                f"the background upload (pid {pid}) is still running after {timeout:.0f} s"
+            )
+        time.sleep(0.2)
+    if tty:
+        click.echo("", err=True)
+    click.echo("the background upload finished; uploading what is left", err=True)
+
+
 @click.command()
+@click.argument("trace_id", required=False)
 @click.option("--now", is_flag=True, help="Upload in the foreground, retrying held entries too.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print exactly what would be sent for TRACE_ID (redacted request bodies); send nothing.",
+)
 @click.option(
     "--all-in-repo",
     is_flag=True,
@@ -54,11 +112,24 @@ def _queue_all_in_repo() -> int:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--worker", is_flag=True, hidden=True, help="Run as the background worker.")
-def upload(now: bool, all_in_repo: bool, as_json: bool, worker: bool) -> int:
-    """Upload the queued traces to the Traces API (in the background unless --now)."""
+def upload(
+    trace_id: str | None, now: bool, dry_run: bool, all_in_repo: bool, as_json: bool, worker: bool
+) -> int:
+    """Upload the queued traces to the Traces API (in the background unless --now).
+
+    With --dry-run TRACE_ID, print the requests the next upload of that trace
+    would make, after redaction, and send nothing.
+    """
     from traces_git import log, upload_worker
     from traces_git import upload as up
     from traces_git import upload_queue as q
+
+    if dry_run:
+        if not trace_id:
+            raise UsageError("--dry-run needs a TRACE_ID")
+        return _dry_run(trace_id, as_json)
+    if trace_id:
+        raise UsageError("a TRACE_ID goes with --dry-run (uploads work on the queue)")
 
     if worker:
         try:
@@ -85,6 +156,7 @@ def upload(now: bool, all_in_repo: bool, as_json: bool, worker: bool) -> int:
             click.echo("nothing to upload")
         return 0
 
+    _wait_for_worker()
     groups = len(list(q.iter_groups(q.entries())))
     show_bar = not as_json and groups >= 2
     bar = (
@@ -111,19 +183,29 @@ def upload(now: bool, all_in_repo: bool, as_json: bool, worker: bool) -> int:
             click.echo(f"skipped {item['trace']}: {item['reason']}")
         for item in result.waiting:
             click.echo(f"waiting {item['trace']}: {item['reason']}")
-        if not (result.uploaded or result.skipped or result.failed or result.waiting):
+        for item in result.held:
+            click.echo(f"held {item['trace']}: {item['reason']}")
+        if not (
+            result.uploaded or result.skipped or result.failed or result.waiting or result.held
+        ):
             click.echo("nothing to upload" if not result.busy_pid else "")
     if result.busy_pid:
         raise TracesGitError(
             f"another upload worker is running (pid {result.busy_pid}); try again shortly"
         )
     if result.stopped:
-        hint = "; run `traces-git login`" if result.stopped == "not logged in" else ""
+        hint = (
+            "; run `traces-git login` (or the official `traces login`)"
+            if result.stopped == "not logged in"
+            else ""
+        )
         raise TracesGitError(
             f"upload stopped: {result.stopped}{hint} ({data['remaining']} still queued)"
         )
     if result.failed:
         raise TracesGitError(f"{len(result.failed)} trace(s) failed: {result.failed[0]['error']}")
+    if result.held:
+        raise TracesGitError(f"{len(result.held)} trace(s) held: {result.held[0]['reason']}")
     return 0
 
 
@@ -152,14 +234,14 @@ def login(token: str | None, as_json: bool) -> int:
     path = auth.save(_read_token(token))
     q.update_status(auth=None, auth_error=None)
     pid = up.start_worker() if q.has_entries() else None
-    env = auth.from_env()
-    data = {"saved": str(path), "worker_pid": pid, "overridden_by": env.source if env else None}
+    winner = auth.overriding_own_login()
+    data = {"saved": str(path), "worker_pid": pid, "overridden_by": winner}
     if as_json:
         _echo_json(data)
     else:
         click.echo(f"token saved to {path}")
-        if env:
-            click.echo(f"note: {env.source} is set and takes precedence over the saved token")
+        if winner:
+            click.echo(f"note: {winner} takes precedence over the saved token")
         if pid:
             click.echo("uploading the queued traces in the background")
     return 0
