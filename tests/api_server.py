@@ -170,6 +170,8 @@ class ApiServer:
     token: str = "test-token"
     delay: float = 0.0  # seconds before answering any request
     batch_delay: float = 0.0  # extra seconds before answering a message batch
+    # When set to an Event, every request waits for it (at most 30 s) before being answered.
+    hold: threading.Event | None = None
     reject_token: bool = False
     requests: list[Received] = field(default_factory=list)
     traces: dict = field(default_factory=dict)  # externalId -> {"meta", "messages", "id"}
@@ -261,6 +263,8 @@ class ApiServer:
                 self.faults.remove(fault)
         if self.delay:
             time.sleep(self.delay)
+        if self.hold is not None:
+            self.hold.wait(30)
         if fault is not None:
             received.status = fault.status
             return fault.status, fault.body, fault.headers
