@@ -16,14 +16,14 @@ from traces_git.repo import RepoInfo
 FIRST_COMMIT_WINDOW_S = 24 * 60 * 60
 
 
-def _head_and_parent(cwd: str) -> tuple[str, list[str], float | None]:
-    """HEAD's sha, its parents, and its first parent's committer time (None if root)."""
+def _head_and_parent(cwd: str) -> tuple[str, list[str], float | None, int]:
+    """HEAD's sha, its parents, its first parent's committer time (None if root), its own."""
     text = gitcmd.fast_out(["log", "-2", "--first-parent", "--format=%H %ct %P", "HEAD"], cwd)
     lines = text.splitlines()
     head_fields = lines[0].split()
     parents = head_fields[2:]
     parent_time = float(lines[1].split()[1]) if len(lines) > 1 and parents else None
-    return head_fields[0], parents, parent_time
+    return head_fields[0], parents, parent_time, int(head_fields[1])
 
 
 def _changed_files(worktree: str, head: str, parents: list[str]) -> set[str]:
@@ -51,7 +51,7 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
         # Rebased commits keep their notes through notes.rewriteRef; today's
         # traces do not belong to them.
         return {"outcome": "skipped", "detail": "rebase in progress"}
-    head, parents, parent_time = _head_and_parent(repo.worktree)
+    head, parents, parent_time, head_time = _head_and_parent(repo.worktree)
     if merges_only and len(parents) < 2:
         return {"outcome": "skipped", "record": False}
 
@@ -98,7 +98,8 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
         if opened is not None:
             opened.close()
 
-    summary: dict = {"outcome": "ok", "commit": head, "attached": []}
+    # head_time: for the post-commit stamp (hooks._stamp), not kept in the run record
+    summary: dict = {"outcome": "ok", "commit": head, "attached": [], "head_time": head_time}
     if store_problem:
         summary["store"] = store_problem
         if os.path.exists(store_path):  # present but unreadable: worth a warning in status

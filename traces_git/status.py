@@ -41,6 +41,7 @@ def collect(cwd: str | None = None) -> dict:
         "repo": repo_section(info, config) if info else None,
         "store": store_section(config),
         "recent_runs": log.recent_runs(10),
+        "shortcut": _shortcut_section(info),
         "log_file": str(log.paths.log_file()),
     }
     # Notes sync is per repository: no section outside one.
@@ -48,6 +49,15 @@ def collect(cwd: str | None = None) -> dict:
     report["upload"] = _foreign_section("traces_git.upload", info, config)
     report["conflicts"] = conflicts(report, info)
     return report
+
+
+def _shortcut_section(info: RepoInfo | None) -> dict | None:
+    """Post-commits the dispatcher let through without Python (they are not in runs.jsonl)."""
+    if info is None:
+        return None
+    from traces_git import shortcut
+
+    return shortcut.skipped_summary(info.git_dir)
 
 
 def _discover(cwd: str | None) -> RepoInfo | None:
@@ -393,6 +403,13 @@ def render(report: dict) -> str:
             )
     else:
         lines.append("last hook runs: none yet")
+    skipped = report.get("shortcut")
+    if skipped:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(skipped["time"]))
+        lines.append(
+            f"  {when} post-commit skipped {skipped['count']} commit(s) without Python since the "
+            f"last full run (nothing could match; last {skipped['commit'][:12]})"
+        )
     if report["conflicts"]:
         lines.append("conflicts:")
         for item in report["conflicts"]:

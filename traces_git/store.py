@@ -227,6 +227,12 @@ class Store:
         )
         return [self._trace(r) for r in rows]
 
+    def directories(self) -> list[str]:
+        """Every distinct trace directory (what the post-commit stamp checks)."""
+        if "directory" not in self.trace_columns:
+            return []
+        return [r[0] for r in self._query("SELECT DISTINCT directory FROM traces") if r[0]]
+
     def get(self, trace_ids: list[str]) -> dict[str, Trace]:
         if not trace_ids:
             return {}
