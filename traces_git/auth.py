@@ -10,11 +10,11 @@ refused). The token never goes into a log, a status file or an error message:
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from traces_git import paths
 from traces_git.errors import UsageError
 
+TYPE_CHECKING = False  # typing costs ~2 ms of imports on the post-commit path
 if TYPE_CHECKING:
     from pathlib import Path
 

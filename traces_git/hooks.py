@@ -49,7 +49,8 @@ def run(name: str, args: list[str], stdin: bytes = b"") -> int:
             return 0
         repo = RepoInfo.from_hook()
         repo_label = repo.display
-        config = Config.load(repo.worktree or repo.common_dir, origins=name in ("post-commit", "post-merge"))
+        origins = name in ("post-commit", "post-merge")  # the stamp lists the config files
+        config = Config.load(repo.worktree or repo.common_dir, origins=origins)
         if not enabled(config):
             return 0
         if name in ("post-commit", "post-merge", "pre-push", "post-checkout"):

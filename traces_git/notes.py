@@ -422,65 +422,96 @@ def update_one_with_git(
     ref: str = NOTES_REF,
     lock_path: str | os.PathLike[str],
     attempts: int = 50,
+    common_dir: str | None = None,
 ) -> str | None:
     """:func:`update` for one commit, done with git's own notes code.
 
-    The post-commit hook writes this way: importing pygit2 costs ~60 ms, the
-    git calls below ~15 ms, and git keeps its fanout itself. The same lock as
-    :func:`update`, and the same compare-and-swap of the ref, make it safe
-    beside every other writer. Returns the new text, or None if unchanged.
+    The post-commit hook writes this way: importing pygit2 costs ~60 ms. Three
+    git processes: ``notes show`` for the old text, one ``fast-import`` that
+    builds the new notes commit (git keeps its fanout) without moving any ref,
+    and ``update-ref`` that moves the ref with a compare-and-swap against the
+    value read first. The same lock as :func:`update` makes it safe beside every
+    other writer; a writer that moved the ref meanwhile makes the swap fail and
+    the edit start again. ``common_dir`` lets the first read of the ref skip a
+    git process. Returns the new text, or None if unchanged.
     """
     from traces_git import gitcmd
     from traces_git.errors import NotesError
 
     author = author or Signature(*DEFAULT_AUTHOR)
-    identity = {
-        "GIT_AUTHOR_NAME": author.name,
-        "GIT_AUTHOR_EMAIL": author.email,
-        "GIT_COMMITTER_NAME": author.name,
-        "GIT_COMMITTER_EMAIL": author.email,
-    }
-    # Outside refs/notes/traces*, so no fetch or push refspec of ours ever matches it.
-    scratch = f"refs/notes/tmp-traces-git/{os.getpid()}"
-    note_file = f"{os.fspath(lock_path)}.{os.getpid()}.note"
     with _FileLock(lock_path):
-        try:
-            for attempt in range(attempts):
+        for attempt in range(attempts):
+            old = _loose_ref(common_dir, ref) if common_dir and attempt == 0 else False
+            if old is False:
                 code, out = gitcmd.fast(["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], cwd)
                 old = out.decode().strip() if code == 0 else None
+            old_text = None
+            if old:
                 code, out = gitcmd.fast(["notes", f"--ref={ref}", "show", commit], cwd)
-                old_text = out.decode("utf-8", "replace") if code == 0 and old else None
-                new_text = edit(old_text)
-                if new_text is None or new_text == old_text:
-                    return None
-                if not new_text.strip():
-                    raise NotesError("removing a note is not supported here")
-                with open(note_file, "w", encoding="utf-8") as handle:
-                    handle.write(new_text)
-                if old:
-                    gitcmd.fast_out(["update-ref", scratch, old], cwd)
-                else:
-                    gitcmd.fast(["update-ref", "-d", scratch], cwd)
-                gitcmd.fast_out(
-                    ["notes", f"--ref={scratch}", "add", "-f", "-F", note_file, commit],
-                    cwd,
-                    identity,
-                )
-                tree = gitcmd.fast_out(["rev-parse", f"{scratch}^{{tree}}"], cwd)
-                parents = ["-p", old] if old else []
-                new = gitcmd.fast_out(["commit-tree", tree, *parents, "-m", message], cwd, identity)
-                expected = old or "0" * len(new)
-                code, _ = gitcmd.fast(["update-ref", "-m", message, ref, new, expected], cwd)
-                if code == 0:
-                    return new_text
-                time.sleep(min(0.005 * (attempt + 1), 0.1))
-        finally:
-            gitcmd.fast(["update-ref", "-d", scratch], cwd)
-            try:
-                os.unlink(note_file)
-            except OSError:
-                pass
+                old_text = out.decode("utf-8", "replace") if code == 0 else None
+            new_text = edit(old_text)
+            if new_text is None or new_text == old_text:
+                return None
+            if not new_text.strip():
+                raise NotesError("removing a note is not supported here")
+            new = _fast_import_note(cwd, old, commit, new_text, message, author)
+            expected = old or "0" * len(new)
+            code, _ = gitcmd.fast(["update-ref", "-m", message, ref, new, expected], cwd)
+            if code == 0:
+                return new_text
+            time.sleep(min(0.005 * (attempt + 1), 0.1))
     raise NotesError(f"{ref} kept moving; gave up after {attempts} attempts")
+
+
+def _loose_ref(common_dir: str, ref: str):
+    """The sha a loose ref file holds, None when neither it nor packed-refs has the ref,
+    False when unsure (symbolic, or anything unexpected): then ask git."""
+    try:
+        with open(os.path.join(common_dir, ref), "rb") as handle:
+            value = handle.read().strip().decode("ascii")
+    except FileNotFoundError:
+        try:
+            with open(os.path.join(common_dir, "packed-refs"), "rb") as handle:
+                packed = handle.read()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return False
+        return False if f" {ref}\n".encode() in packed else None
+    except (OSError, UnicodeDecodeError):
+        return False
+    return value if value and not (set(value) - _HEX) and len(value) in (40, 64) else False
+
+
+def _fast_import_note(cwd: str, old: str | None, commit: str, text: str, message: str,
+                      author: Signature) -> str:
+    """The sha of a new notes commit: ``old`` (parent) plus ``text`` as ``commit``'s note.
+
+    ``fast-import`` writes the objects (loose, below ``fastimport.unpackLimit``) and
+    reports the commit through ``get-mark``; the scratch branch is reset to nothing, so
+    no ref moves here.
+    """
+    from traces_git import gitcmd
+    from traces_git.errors import NotesError
+
+    scratch = f"refs/notes/tmp-traces-git/{os.getpid()}-{time.time_ns()}"
+    msg = message.encode("utf-8")
+    note_bytes = text.encode("utf-8")
+    name = author.name.replace("<", "").replace(">", "").replace("\n", " ")
+    email = author.email.replace("<", "").replace(">", "").replace("\n", "")
+    stream = b"".join([
+        f"commit {scratch}\nmark :1\ncommitter {name} <{email}> {int(time.time())} +0000\n"
+        .encode(),
+        b"data %d\n" % len(msg), msg, b"\n",
+        f"from {old}\n".encode() if old else b"",
+        f"N inline {commit}\n".encode(), b"data %d\n" % len(note_bytes), note_bytes, b"\n",
+        f"get-mark :1\nreset {scratch}\n\ndone\n".encode(),
+    ])
+    code, out = gitcmd.fast(["fast-import", "--quiet", "--done"], cwd, stdin=stream)
+    new = out.decode("ascii", "replace").strip()
+    if code != 0 or not new or set(new) - _HEX:
+        raise NotesError(f"git fast-import failed to write the note (exit code {code})")
+    return new
 
 
 class _FileLock:

@@ -130,6 +130,7 @@ def write_refs(repo: RepoInfo, config: Config, commit: str, refs: list) -> bool:
         message=f"traces-git: attach {len(refs)} trace(s) to {commit[:12]}",
         author=notes.parse_author(config.get("traces.notesAuthor")),
         lock_path=os.path.join(repo.common_dir, "traces-git-notes.lock"),
+        common_dir=repo.common_dir,
     )
     return changed is not None
 

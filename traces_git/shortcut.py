@@ -147,7 +147,8 @@ def write(repo, config, started: float, head: str, head_time_s: int | None) -> b
     lines.append(f"store {stores[-1]}" if os.path.exists(stores[-1]) else f"absent {stores[-1]}")
     from traces_git import paths
 
-    lines.append(f"absent {paths.location('state', 'sync-pending', paths.repo_key(repo.common_dir))}")
+    pending = paths.location("state", "sync-pending", paths.repo_key(repo.common_dir))
+    lines.append(f"absent {pending}")  # queued notes pushes: post-commit starts them
     lines.append("end")
     if any("\n" in line or "\r" in line for line in lines):
         discard(repo.git_dir)
