@@ -16,14 +16,30 @@ from traces_git.repo import RepoInfo
 FIRST_COMMIT_WINDOW_S = 24 * 60 * 60
 
 
-def _head_and_parent(cwd: str) -> tuple[str, list[str], float | None, int]:
-    """HEAD's sha, its parents, its first parent's committer time (None if root), its own."""
-    text = gitcmd.fast_out(["log", "-2", "--first-parent", "--format=%H %ct %P", "HEAD"], cwd)
-    lines = text.splitlines()
-    head_fields = lines[0].split()
+def _head_and_parent(
+    cwd: str, common_dir: str
+) -> tuple[str, list[str], float | None, int, tuple | None]:
+    """HEAD's sha, its parents, its first parent's committer time (None if root), its own,
+    and (notes ref value, HEAD's note) when the ref could be read first from its file:
+    the note writer then needs no git process to read them again."""
+    from traces_git.notes import NOTES_REF, loose_ref
+
+    notes_ref = loose_ref(common_dir)
+    args = ["log", "-2", "--first-parent", "--format=%H %ct %P%x00%N%x00", "HEAD"]
+    if notes_ref:
+        args[1:1] = ["--no-notes", f"--notes={NOTES_REF}"]
+    records = gitcmd.fast_out(args, cwd).split("\0")
+    head_fields = records[0].split()
     parents = head_fields[2:]
-    parent_time = float(lines[1].split()[1]) if len(lines) > 1 and parents else None
-    return head_fields[0], parents, parent_time, int(head_fields[1])
+    parent_time = None
+    if len(records) > 2 and parents:
+        parent_time = float(records[2].split()[1])
+    known = None
+    if notes_ref is None:
+        known = (None, None)
+    elif notes_ref:
+        known = (notes_ref, records[1] or None)
+    return head_fields[0], parents, parent_time, int(head_fields[1]), known
 
 
 def _changed_files(worktree: str, head: str, parents: list[str]) -> set[str]:
@@ -51,7 +67,9 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
         # Rebased commits keep their notes through notes.rewriteRef; today's
         # traces do not belong to them.
         return {"outcome": "skipped", "detail": "rebase in progress"}
-    head, parents, parent_time, head_time = _head_and_parent(repo.worktree)
+    head, parents, parent_time, head_time, known = _head_and_parent(
+        repo.worktree, repo.common_dir
+    )
     if merges_only and len(parents) < 2:
         return {"outcome": "skipped", "record": False}
 
@@ -113,14 +131,18 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
 
     from traces_git.notes import TraceRef
 
-    written = write_refs(repo, config, head, [TraceRef(p.id, p.url) for p in picked])
+    written = write_refs(repo, config, head, [TraceRef(p.id, p.url) for p in picked], known)
     summary["attached"] = [p.id for p in picked] if written else []
     summary["detail"] = f"attached {len(picked)} trace(s)" if written else "note already had them"
     return summary
 
 
-def write_refs(repo: RepoInfo, config: Config, commit: str, refs: list) -> bool:
-    """Add trace lines to one commit's note; False when the note already had them."""
+def write_refs(repo: RepoInfo, config: Config, commit: str, refs: list,
+               known: tuple | None = None) -> bool:
+    """Add trace lines to one commit's note; False when the note already had them.
+
+    ``known``: (notes ref value, the commit's note) as read just before, if at all.
+    """
     from traces_git import notes
 
     changed = notes.update_one_with_git(
@@ -131,6 +153,7 @@ def write_refs(repo: RepoInfo, config: Config, commit: str, refs: list) -> bool:
         author=notes.parse_author(config.get("traces.notesAuthor")),
         lock_path=os.path.join(repo.common_dir, "traces-git-notes.lock"),
         common_dir=repo.common_dir,
+        known=known,
     )
     return changed is not None
 

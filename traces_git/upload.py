@@ -75,7 +75,7 @@ def hand_off(repo, config: Config, commit: str, trace_ids: list[str]) -> None:
         return
     branch = _branch(repo.git_dir)
     for trace_id in trace_ids:
-        q.enqueue(
+        q.enqueue_from_hook(
             q.Entry(
                 trace_id=trace_id,
                 common_dir=os.path.realpath(repo.common_dir),

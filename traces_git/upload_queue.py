@@ -63,10 +63,11 @@ def lock_file() -> Path:
     return upload_dir() / "worker.lock"
 
 
-def write_json(path: Path, data: object, mode: int = 0o600) -> None:
+def write_json(path: Path | str, data: object, mode: int = 0o600) -> None:
     """Atomically replace ``path`` with ``data`` as JSON (fsync'd, then renamed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    directory, name = os.path.split(os.fspath(path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         os.write(fd, _dumps(data).encode("utf-8"))
@@ -175,9 +176,17 @@ def entry_name(trace_id: str, common_dir: str, commit: str) -> str:
 
 def enqueue(entry: Entry) -> Path:
     """Add (or refresh) the entry for one (trace, repo, commit): one atomic file write."""
-    path = queue_dir() / entry_name(entry.trace_id, entry.common_dir, entry.commit)
+    from pathlib import Path
+
+    entry.path = Path(enqueue_from_hook(entry))
+    return entry.path
+
+
+def enqueue_from_hook(entry: Entry) -> str:
+    """:func:`enqueue` without pathlib (~5 ms of imports on the post-commit path)."""
+    name = entry_name(entry.trace_id, entry.common_dir, entry.commit)
+    path = paths.location("state", "upload", "queue", name)
     write_json(path, entry.as_json())
-    entry.path = path
     return path
 
 
@@ -243,7 +252,7 @@ def write_progress(base_url: str, trace_id: str, progress: dict) -> None:
 
 
 def read_status() -> dict:
-    return read_json(status_file()) or {}
+    return read_json(paths.location("state", "upload", "status.json")) or {}  # no pathlib
 
 
 def update_status(**changes: object) -> None:
@@ -303,7 +312,7 @@ def lock_free() -> bool:
     import fcntl
 
     try:
-        fd = os.open(lock_file(), os.O_RDWR)
+        fd = os.open(paths.location("state", "upload", "worker.lock"), os.O_RDWR)
     except FileNotFoundError:
         return True
     try:
