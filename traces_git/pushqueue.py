@@ -102,13 +102,13 @@ def _read(path: str) -> dict | None:
 
 
 def _write(path: str, data: dict) -> None:
-    import json
+    from traces_git.log import _dumps  # plain values; json would cost pre-push ~5 ms
 
     directory, name = os.path.split(path)
     os.makedirs(directory, exist_ok=True)
     tmp = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(data, sort_keys=True))
+        handle.write(_dumps(data))
     os.replace(tmp, path)
 
 
