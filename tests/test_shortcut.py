@@ -218,3 +218,12 @@ def test_no_stamp_is_left_when_a_trace_was_attached(primed, store):
     assert commit_runs_python(primed)
     assert not (primed / ".git" / "traces-git-post-commit.stamp").exists()
     assert commit_runs_python(primed, "next.py")  # the next commit takes the full path again
+
+
+def test_a_moved_repository_runs_python(primed, store, tmp_path):
+    moved = tmp_path / "moved here"
+    primed.rename(moved)
+    store.add_trace("old-at-new-path", moved, edits=[moved / "app.py"])
+    quiet_store(store)  # as if recorded long ago: only the path tells
+    assert commit_runs_python(moved)
+    assert note_ids(moved) == ["old-at-new-path"]

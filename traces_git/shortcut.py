@@ -12,6 +12,7 @@ Lines, one fact each (a value with a newline makes us write no stamp at all)::
     mode none            no trace of the store is in this worktree (any parent is safe)
     mode head            none is active at or after HEAD's committer second (children only)
     head <sha>           HEAD after this run
+    worktree PATH        the dispatcher's $PWD must be exactly this
     env NAME=VALUE       the variable had this value (``unset NAME``: it was unset)
     file PATH            a config or store file: must exist and not be newer than the stamp
     absent PATH          must still not exist
@@ -140,7 +141,13 @@ def write(repo, config, started: float, head: str, head_time_s: int | None) -> b
         discard(repo.git_dir)
         return False
     existing, absent = config_files(repo, config)
-    lines = [f"traces-git-stamp {VERSION}", f"mode {kind}", f"head {head}", *paths_env]
+    # The directory the dispatcher runs in, as its $PWD will spell it: the selection
+    # matches traces by this worktree's path, so a moved repository is a new one.
+    pwd = os.environ.get("PWD", "")
+    if not (os.path.isabs(pwd) and os.path.realpath(pwd) == repo.worktree):
+        pwd = repo.worktree
+    lines = [f"traces-git-stamp {VERSION}", f"mode {kind}", f"head {head}", f"worktree {pwd}",
+             *paths_env]
     lines += [f"file {p}" for p in existing] + [f"absent {p}" for p in absent]
     for path in stores[:-1]:
         lines.append(f"absent {path}")
