@@ -110,12 +110,12 @@ def active_sessions(git_dir: str, root: str, now_ms: float) -> list[dict]:
 
 def edited_paths(tool_calls: Iterable[dict], base_dir: str | None) -> set[str]:
     """Realpaths of the files a trace's tool calls name."""
-    import json
-
     found: set[str] = set()
     for call in tool_calls:
         args = call.get("args")
         if isinstance(args, str):
+            import json  # only for args recorded as a JSON string: ~5 ms on the hook path
+
             try:
                 args = json.loads(args)
             except ValueError:

@@ -86,7 +86,7 @@ def hand_off(repo, config: Config, commit: str, trace_ids: list[str]) -> None:
         )
     if uploader(config) == "api" and not auth.has_token():
         # Said once, in `traces-git status`; the queue waits for a login.
-        if q.read_status().get("auth") != "not logged in":
+        if not q.status_says_not_logged_in() and q.read_status().get("auth") != "not logged in":
             q.update_status(auth="not logged in", auth_since=time.time())
         return
     start_worker()

@@ -251,6 +251,16 @@ def write_progress(base_url: str, trace_id: str, progress: dict) -> None:
 # --- status ----------------------------------------------------------------------
 
 
+def status_says_not_logged_in() -> bool:
+    """A substring test of status.json, for the hook (parsing it imports json, ~5 ms);
+    False sends the caller to :func:`read_status`."""
+    try:
+        with open(paths.location("state", "upload", "status.json"), "rb") as handle:
+            return b'"auth": "not logged in"' in handle.read()
+    except OSError:
+        return False
+
+
 def read_status() -> dict:
     return read_json(paths.location("state", "upload", "status.json")) or {}  # no pathlib
 
