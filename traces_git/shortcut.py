@@ -9,8 +9,8 @@ nothing to a next commit (docs/attribution.md, "The sh shortcut", has the argume
 Lines, one fact each (a value with a newline makes us write no stamp at all)::
 
     traces-git-stamp 1
-    mode none            no trace of the store is in this worktree (any parent is safe)
-    mode head            none is active at or after HEAD's committer second (children only)
+    mode none            there is no store (nothing can match, whatever the parent)
+    mode head            no trace is active at or after HEAD's committer second (children only)
     head <sha>           HEAD after this run
     worktree PATH        the dispatcher's $PWD must be exactly this
     env NAME=VALUE       the variable had this value (``unset NAME``: it was unset)
@@ -104,27 +104,22 @@ def store_candidates(config) -> list[str]:
     return ordered[: ordered.index(resolved) + 1] if resolved in ordered else [resolved]
 
 
-def mode(store_path: str, worktree: str, head_time_s: int | None) -> str | None:
-    """"none", "head" or None (no shortcut), from what the store holds now."""
+def mode(store_path: str, head_time_s: int | None) -> str | None:
+    """"none" (no store: nothing for any commit), "head" (no trace in the store is active
+    at or after HEAD's committer second: nothing for its children) or None."""
     if not os.path.isfile(store_path):
         return "none"
-    from traces_git import selection, store
+    if head_time_s is None:
+        return None
+    from traces_git import store
 
     try:
         with store.Store(store_path) as opened:
-            if head_time_s is not None and not any(
-                selection.inside(t.directory, worktree)
-                for t in opened.active_since(head_time_s * 1000)
-            ):
-                head_ok = True
-            else:
-                head_ok = False
-            directories = opened.directories()
+            # Any trace at all, whatever its directory: the claim then depends on no path
+            # (symlinks may change); the selection's own comparison, `timestamp >= since`.
+            return None if opened.active_anywhere_since(head_time_s * 1000) else "head"
     except store.StoreError:
         return None
-    if not any(selection.inside(d, worktree) for d in directories):
-        return "none"
-    return "head" if head_ok else None
 
 
 def write(repo, config, started: float, head: str, head_time_s: int | None) -> bool:
@@ -136,7 +131,7 @@ def write(repo, config, started: float, head: str, head_time_s: int | None) -> b
         value = os.environ.get(name)
         paths_env.append(f"unset {name}" if value is None else f"env {name}={value}")
     stores = store_candidates(config)
-    kind = mode(stores[-1], repo.worktree, head_time_s)
+    kind = mode(stores[-1], head_time_s)
     if kind is None:
         discard(repo.git_dir)
         return False

@@ -227,11 +227,11 @@ class Store:
         )
         return [self._trace(r) for r in rows]
 
-    def directories(self) -> list[str]:
-        """Every distinct trace directory (what the post-commit stamp checks)."""
-        if "directory" not in self.trace_columns:
-            return []
-        return [r[0] for r in self._query("SELECT DISTINCT directory FROM traces") if r[0]]
+    def active_anywhere_since(self, since_ms: float) -> bool:
+        """Is any trace (of any directory) active at or after ``since_ms``? (indexed)"""
+        if "timestamp" not in self.trace_columns:
+            return False
+        return bool(self._query("SELECT 1 FROM traces WHERE timestamp >= ? LIMIT 1", (since_ms,)))
 
     def get(self, trace_ids: list[str]) -> dict[str, Trace]:
         if not trace_ids:
