@@ -1,6 +1,8 @@
 """Time added to `git commit` by traces-git's post-commit hook.
 
-Same session, interleaved runs, medians, each phase against its own bare baseline:
+Same session, interleaved runs, medians; every measured commit is preceded by a bare
+commit (no hooks at all) under the same conditions, and each row is reported against the
+median of its own bare commits:
   bare         `git commit` with no hooks at all
   dispatch     traces-git installed, TRACES_GIT=0: the sh dispatcher alone on every hook
   no trace     a store of 10,000 traces / 200,000 events, none for this repo; phase 1 with
@@ -163,13 +165,6 @@ def find_official(explicit: str | None) -> str | None:
 HOOKS_PER_COMMIT = 6  # pre-commit, prepare-commit-msg, commit-msg, post-commit, 2x ref-transaction
 
 
-def row(results: dict, name: str, base_name: str) -> str:
-    median = statistics.median(results[name])
-    base = statistics.median(results[base_name])
-    return (f"{name:<40} {median * 1000:>8.1f}ms {(median - base) * 1000:>+10.1f}ms "
-            f"{median / base:>6.1f}  (vs {base_name})")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=25)
@@ -236,9 +231,13 @@ def main() -> None:
             time.sleep(2.2)
 
         results: dict[str, list[float]] = {}
+        paired: dict[str, list[float]] = {}  # the bare commit taken right before each sample
+        bare_n = [0]
 
-        def sample(name: str, value: float) -> None:
-            results.setdefault(name, []).append(value)
+        def measure(row: str, run_env, repo: Path, n: int, file: str = "app.py") -> None:
+            bare_n[0] += 1
+            paired.setdefault(row, []).append(timed_commit(env, base_repo, bare_n[0], *no_hooks))
+            results.setdefault(row, []).append(timed_commit(run_env, repo, n, name=file))
 
         # TRACES_GIT=0: every hook a commit fires goes through our sh dispatcher
         # (pre-commit, prepare-commit-msg, commit-msg, post-commit, 2x
@@ -247,30 +246,29 @@ def main() -> None:
         # Phase 1, no agent writing to the store: the sh shortcut's case.
         skips = []
         for n in range(args.runs):
-            sample("bare (phase 1)", timed_commit(env, base_repo, n, *no_hooks))
-            sample("dispatch only (TRACES_GIT=0)", timed_commit(dispatch_env, base_repo, n))
-            sample("no trace, store unchanged (sh shortcut)", timed_commit(env, quiet_repo, n))
+            measure("dispatch only (TRACES_GIT=0)", dispatch_env, base_repo, n, file="d.txt")
+            measure("no trace, store unchanged (sh shortcut)", env, quiet_repo, n)
             skips.append(skipped_count(quiet_repo))
         # Phase 2, an agent writing to the store: each commit runs the full selection.
         for n in range(args.runs):
-            sample("bare (phase 2)", timed_commit(env, base_repo, args.runs + n, *no_hooks))
             touch_trace(store, f"elsewhere-{n}", tmp / "elsewhere" / "project-0",
                         tmp / "elsewhere" / "project-0" / "x.py")
-            sample("no trace, store changed (full selection)", timed_commit(env, busy_repo, n))
+            measure("no trace, store changed (full selection)", env, busy_repo, n)
             # a file of its own: the previous commit's trace does not match this one
             touch_trace(store, f"live-{n}", attach_repo, attach_repo / f"live{n}.py")
-            sample("one trace attached", timed_commit(env, attach_repo, n, name=f"live{n}.py"))
+            measure("one trace attached", env, attach_repo, n, file=f"live{n}.py")
             time.sleep(0.6)  # let the detached upload/push workers of that commit finish
-        # Phase 3: the official hook with its own bare baseline, so its ~0.7 s of CPU per
-        # commit does not disturb the others.
+        # Phase 3: the official hook, so its ~0.7 s of CPU per commit does not disturb the
+        # others. Its scripts call `traces` from PATH.
         if official_repo:
             hooks = ("-c", f"core.hooksPath={official_repo / '.git' / 'hooks'}")
             for n in range(args.runs):
-                base_sample = timed_commit(env, base_repo, 2 * args.runs + n, *no_hooks)
-                sample("bare (phase 3)", base_sample)
                 touch_trace(store, f"official-{n}", official_repo, official_repo / "app.py")
-                sample("official Traces CLI hook 0.6.31",
-                       timed_commit(official_env, official_repo, n, *hooks))
+                bare_n[0] += 1
+                paired.setdefault("official Traces CLI hook 0.6.31", []).append(
+                    timed_commit(env, base_repo, bare_n[0], *no_hooks))
+                results.setdefault("official Traces CLI hook 0.6.31", []).append(
+                    timed_commit(official_env, official_repo, n, *hooks))
 
         notes = git(env, "notes", "--ref=traces", "list", cwd=attach_repo).stdout.count("\n")
         stray = sum(
@@ -282,21 +280,17 @@ def main() -> None:
         print(f"runs: {args.runs} each, interleaved per phase; hook Python: {args.python}")
         print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
               f"({os.cpu_count()} cores)")
-        print(f"{'scenario':<40} {'median':>10} {'added':>12} {'ratio':>6}")
-        phase_of = {
-            "dispatch only (TRACES_GIT=0)": "bare (phase 1)",
-            "no trace, store unchanged (sh shortcut)": "bare (phase 1)",
-            "no trace, store changed (full selection)": "bare (phase 2)",
-            "one trace attached": "bare (phase 2)",
-            "official Traces CLI hook 0.6.31": "bare (phase 3)",
-        }
-        for name in results:
-            if name.startswith("bare"):
-                print(f"{name:<40} {statistics.median(results[name]) * 1000:>8.1f}ms")
-            else:
-                print(row(results, name, phase_of[name]))
-        per_hook = (statistics.median(results["dispatch only (TRACES_GIT=0)"])
-                    - statistics.median(results["bare (phase 1)"])) / HOOKS_PER_COMMIT
+        print("each row: median of the commits, the median of the bare commits (no hooks)"
+              " made right before each of them, and the difference")
+        print(f"{'scenario':<40} {'median':>10} {'bare':>9} {'added':>10} {'ratio':>6}")
+        for name, samples in results.items():
+            median = statistics.median(samples)
+            base = statistics.median(paired[name])
+            print(f"{name:<40} {median * 1000:>8.1f}ms {base * 1000:>7.1f}ms "
+                  f"{(median - base) * 1000:>+8.1f}ms {median / base:>6.1f}")
+        dispatch = "dispatch only (TRACES_GIT=0)"
+        per_hook = (statistics.median(results[dispatch])
+                    - statistics.median(paired[dispatch])) / HOOKS_PER_COMMIT
         print(f"dispatcher per hook with no work: {per_hook * 1000:.1f} ms "
               f"({HOOKS_PER_COMMIT} hooks per commit)")
         print(
