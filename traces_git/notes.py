@@ -442,7 +442,9 @@ def update_one_with_git(
     from traces_git.errors import NotesError
 
     author = author or Signature(*DEFAULT_AUTHOR)
-    # Outside refs/notes/traces*, so no fetch or push refspec of ours ever matches it.
+    # Outside refs/notes/traces*, so no fetch or push refspec of ours ever matches it;
+    # gone again in the same transaction that moves the real ref (git keeps notes under
+    # refs/notes/, where a `notes.displayRef = refs/notes/*` would show a lasting one).
     scratch = f"refs/notes/tmp-traces-git/{os.getpid()}"
     with _FileLock(lock_path):
         for attempt in range(attempts):
