@@ -1,12 +1,19 @@
 """Time added to `git commit` by traces-git's post-commit hook.
 
-Same session, interleaved runs, medians:
-  baseline     `git commit` with no hooks at all
-  no-match     traces-git installed, a store of 10,000 traces / 200,000 events, none for this repo
-  attached     the same, with one trace that edited the committed file (a note is written)
+Same session, interleaved runs, medians; every measured commit is preceded by a bare
+commit (no hooks at all) under the same conditions, and each row is reported against the
+median of its own bare commits:
+  bare         `git commit` with no hooks at all
+  dispatch     traces-git installed, TRACES_GIT=0: the sh dispatcher alone on every hook
+  no trace     a store of 10,000 traces / 200,000 events, none for this repo; phase 1 with
+               the store untouched (the sh shortcut), phase 2 with another project's agent
+               writing to it before each commit (the full selection runs)
+  attach       one trace that edited the committed file (a note is written, upload handed off)
   official     the official Traces CLI's own hooks (`traces setup git`), when its binary is found
 
     python bench/commit.py [--runs 25] [--traces 10000] [--events-per-trace 20] [--traces-bin PATH]
+
+The official binary is looked up in --traces-bin, $TRACES_GIT_TEST_TOOLS/node_modules, PATH.
 
 Everything runs in a throwaway HOME; nothing touches the user's git config or store.
 """
@@ -102,13 +109,22 @@ def make_repo(env, path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
-def timed_commit(env, repo: Path, n: int, *hooks_override: str) -> float:
-    (repo / "app.py").write_text(f"change {n} {time.time_ns()}\n")
-    git(env, "add", "app.py", cwd=repo)
+def timed_commit(env, repo: Path, n: int, *hooks_override: str, name: str = "app.py") -> float:
+    (repo / name).write_text(f"change {n} {time.time_ns()}\n")
+    git(env, "add", name, cwd=repo)
     args = ["git", *hooks_override, "commit", "-q", "-m", f"change {n}"]
     t0 = time.perf_counter()
     subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
     return time.perf_counter() - t0
+
+
+def skipped_count(repo: Path) -> int:
+    """Commits the sh shortcut let through since the last full run (its own counter)."""
+    path = repo / ".git" / "traces-git-post-commit.skipped"
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def touch_trace(store: Path, trace_id: str, directory: Path, edited: Path) -> None:
@@ -146,14 +162,21 @@ def find_official(explicit: str | None) -> str | None:
     return shutil.which("traces")
 
 
+HOOKS_PER_COMMIT = 6  # pre-commit, prepare-commit-msg, commit-msg, post-commit, 2x ref-transaction
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=25)
     parser.add_argument("--traces", type=int, default=10_000)
     parser.add_argument("--events-per-trace", type=int, default=20)
     parser.add_argument("--traces-bin", default=None, help="the official traces binary")
-    parser.add_argument("--python", default=sys.executable, help="Python that runs the hook")
+    parser.add_argument("--python", default=None,
+                        help="Python that runs the hook (default: the checkout's .venv)")
     args = parser.parse_args()
+    if args.python is None:
+        venv = ROOT / ".venv" / "bin" / "python"
+        args.python = str(venv) if venv.exists() else sys.executable
 
     with tempfile.TemporaryDirectory(prefix="traces-git-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -179,7 +202,8 @@ def main() -> None:
         no_hooks = ("-c", f"core.hooksPath={empty_hooks}")
 
         base_repo = make_repo(env, tmp / "baseline")
-        nomatch_repo = make_repo(env, tmp / "no-match")
+        quiet_repo = make_repo(env, tmp / "no-trace")
+        busy_repo = make_repo(env, tmp / "no-trace-busy")
         attach_repo = make_repo(env, tmp / "attached")
         official = find_official(args.traces_bin)
         official_repo = None
@@ -198,53 +222,81 @@ def main() -> None:
             official_bin.mkdir()
             (official_bin / "traces").symlink_to(official)
             official_env = {**env, "PATH": f"{official_bin}{os.pathsep}{env.get('PATH', '')}"}
+        # A user commits some time after installing: let the set-up writes age past the
+        # stamp's margin, then one full run per repository leaves its stamp.
+        time.sleep(2.2)
+        for warm_up in (-2, -1):  # the first run in a repository also configures it
+            for repo in (quiet_repo, busy_repo, attach_repo):
+                timed_commit(env, repo, warm_up)
+            time.sleep(2.2)
 
-        results: dict[str, list[float]] = {
-            "baseline": [],
-            "dispatch only": [],
-            "no-match": [],
-            "attached": [],
-        }
+        results: dict[str, list[float]] = {}
+        paired: dict[str, list[float]] = {}  # the bare commit taken right before each sample
+        bare_n = [0]
+
+        def measure(row: str, run_env, repo: Path, n: int, file: str = "app.py") -> None:
+            bare_n[0] += 1
+            paired.setdefault(row, []).append(timed_commit(env, base_repo, bare_n[0], *no_hooks))
+            results.setdefault(row, []).append(timed_commit(run_env, repo, n, name=file))
+
         # TRACES_GIT=0: every hook a commit fires goes through our sh dispatcher
         # (pre-commit, prepare-commit-msg, commit-msg, post-commit, 2x
         # reference-transaction), none starts Python: the chaining cost alone.
         dispatch_env = {**env, "TRACES_GIT": "0"}
-        # Phase 1: bare and traces-git, interleaved. Phase 2: the official hook with its own
-        # bare baseline, so its ~0.7 s of CPU per commit does not disturb phase 1.
+        # Phase 1, no agent writing to the store: the sh shortcut's case.
+        skips = []
         for n in range(args.runs):
-            results["baseline"].append(timed_commit(env, base_repo, n, *no_hooks))
-            results["dispatch only"].append(timed_commit(dispatch_env, base_repo, n))
-            results["no-match"].append(timed_commit(env, nomatch_repo, n))
-            touch_trace(store, f"live-{n}", attach_repo, attach_repo / "app.py")
-            results["attached"].append(timed_commit(env, attach_repo, n))
+            measure("dispatch only (TRACES_GIT=0)", dispatch_env, base_repo, n, file="d.txt")
+            measure("no trace, store unchanged (sh shortcut)", env, quiet_repo, n)
+            skips.append(skipped_count(quiet_repo))
+        # Phase 2, an agent writing to the store: each commit runs the full selection.
+        for n in range(args.runs):
+            touch_trace(store, f"elsewhere-{n}", tmp / "elsewhere" / "project-0",
+                        tmp / "elsewhere" / "project-0" / "x.py")
+            measure("no trace, store changed (full selection)", env, busy_repo, n)
+            # a file of its own: the previous commit's trace does not match this one
+            touch_trace(store, f"live-{n}", attach_repo, attach_repo / f"live{n}.py")
+            measure("one trace attached", env, attach_repo, n, file=f"live{n}.py")
             time.sleep(0.6)  # let the detached upload/push workers of that commit finish
+        # Phase 3: the official hook, so its ~0.7 s of CPU per commit does not disturb the
+        # others. Its scripts call `traces` from PATH.
         if official_repo:
-            results["baseline (official phase)"] = []
-            results["official"] = []
             hooks = ("-c", f"core.hooksPath={official_repo / '.git' / 'hooks'}")
             for n in range(args.runs):
-                base_sample = timed_commit(env, base_repo, args.runs + n, *no_hooks)
-                results["baseline (official phase)"].append(base_sample)
                 touch_trace(store, f"official-{n}", official_repo, official_repo / "app.py")
-                results["official"].append(timed_commit(official_env, official_repo, n, *hooks))
+                bare_n[0] += 1
+                paired.setdefault("official Traces CLI hook 0.6.31", []).append(
+                    timed_commit(env, base_repo, bare_n[0], *no_hooks))
+                results.setdefault("official Traces CLI hook 0.6.31", []).append(
+                    timed_commit(official_env, official_repo, n, *hooks))
 
         notes = git(env, "notes", "--ref=traces", "list", cwd=attach_repo).stdout.count("\n")
-        stray = git(env, "notes", "--ref=traces", "list", cwd=nomatch_repo, check=False).stdout
-        baseline = statistics.median(results["baseline"])
-        print(f"runs: {args.runs} each, interleaved; hook Python: {args.python}")
-        print(f"{'scenario':<26} {'median':>9} {'added vs bare':>14} {'ratio':>6}")
+        stray = sum(
+            git(env, "notes", "--ref=traces", "list", cwd=r, check=False).stdout.count("\n")
+            for r in (quiet_repo, busy_repo)
+        )
+        skipped = sum(1 for a, b in zip([0, *skips], skips, strict=False) if b == a + 1)
+        load = os.getloadavg()
+        print(f"runs: {args.runs} each, interleaved per phase; hook Python: {args.python}")
+        print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+              f"({os.cpu_count()} cores)")
+        print("each row: median of the commits, the median of the bare commits (no hooks)"
+              " made right before each of them, and the difference")
+        print(f"{'scenario':<40} {'median':>10} {'bare':>9} {'added':>10} {'ratio':>6}")
         for name, samples in results.items():
             median = statistics.median(samples)
-            base = baseline
-            if name == "official":
-                base = statistics.median(results["baseline (official phase)"])
-            print(
-                f"{name:<26} {median * 1000:>7.1f}ms {(median - base) * 1000:>12.1f}ms "
-                f"{median / base:>6.1f}"
-            )
+            base = statistics.median(paired[name])
+            print(f"{name:<40} {median * 1000:>8.1f}ms {base * 1000:>7.1f}ms "
+                  f"{(median - base) * 1000:>+8.1f}ms {median / base:>6.1f}")
+        dispatch = "dispatch only (TRACES_GIT=0)"
+        per_hook = (statistics.median(results[dispatch])
+                    - statistics.median(paired[dispatch])) / HOOKS_PER_COMMIT
+        print(f"dispatcher per hook with no work: {per_hook * 1000:.1f} ms "
+              f"({HOOKS_PER_COMMIT} hooks per commit)")
         print(
-            f"check: attached repo has {notes} notes (expect {args.runs}); "
-            f"no-match repo has {len(stray.splitlines())} notes (expect 0)"
+            f"check: attached repo has {notes} notes (expect {args.runs}); no-trace repos have "
+            f"{stray} (expect 0); the shortcut skipped Python on {skipped} of {args.runs} "
+            "quiet commits"
         )
         if notes != args.runs:
             runs_file = home / ".local/state/traces-git/runs.jsonl"

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import git, tool_path
+from traces_git.install import PLAIN_ENTRY
 
 
 def tool(name: str) -> str:
@@ -78,8 +79,9 @@ def read_lines(path: str | os.PathLike[str]) -> list[str]:
         return []
 
 
-# How the dispatcher starts our Python part, as the stand-in Python logs it ("$*").
-PY_HOOK = "-I -c import sys;from traces_git.__main__ import main;sys.exit(main()) hook"
+# How the dispatcher starts our Python part, as the stand-in Python logs it ("$*"); a
+# stand-in is not the installing interpreter, so its code runs site itself.
+PY_HOOK = "-I -S -c import site;site.main();" + PLAIN_ENTRY + " hook"
 
 
 def python_calls(log: str | os.PathLike[str]) -> list[str]:

@@ -86,5 +86,5 @@ def runs(hook: str | None = None) -> list[dict]:
 
 
 def read_queue_file(repo: Path, remote: str = "origin") -> tuple[Path, dict]:
-    path = pushqueue._entry_path(common_dir(repo), remote)
+    path = Path(pushqueue._entry_path(common_dir(repo), remote))
     return path, json.loads(path.read_text())

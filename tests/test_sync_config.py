@@ -97,3 +97,32 @@ def test_linked_worktree_and_bare_repository(tmp_path, installed):
     assert OURS.format("origin") in git("--git-dir", str(bare), "config", "--get-all",
                                         "remote.origin.fetch").stdout
     assert sync.unconfigure(info) is True
+
+
+def test_a_declined_refspec_is_remembered_and_costs_no_config_write(tmp_path, installed):
+    from traces_git import sync_config
+
+    remote = tmp_path / "r.git"
+    git("init", "-q", "--bare", str(remote))
+    repo = init_repo(tmp_path / "w")
+    git("remote", "add", "origin", str(remote), cwd=repo)
+    commit_file(repo, "a.txt")
+    git("config", "--fixed-value", "--unset", "remote.origin.fetch", OURS.format("origin"),
+        cwd=repo)
+    info, cfg = _info(repo)
+    assert sync.ensure_configured(info, cfg) is False  # declined: not added back
+    record = sync_config.record_path(info.common_dir)
+    declined = record.with_name("declined")
+    assert declined.read_text() == "rewriteRef 0\nrewriteMode 0\nremote origin\n"
+    record.write_text("{}")  # from now on only the marker is read, so this stays as it is
+    assert sync.ensure_configured(info, cfg) is False
+    commit_file(repo, "b.txt")
+    assert record.read_text() == "{}"
+    # Something new is missing (another remote): the full path runs and configures it.
+    record.unlink()
+    git("remote", "add", "second", str(remote), cwd=repo)
+    assert sync.ensure_configured(*_info(repo)) is True
+    assert OURS.format("second") in git("config", "--get-all", "remote.second.fetch",
+                                        cwd=repo).stdout
+    sync.unconfigure(RepoInfo.discover(repo))
+    assert not declined.exists()

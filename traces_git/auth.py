@@ -15,11 +15,11 @@ hides itself in ``repr``/``str``; status names only its source.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from traces_git import paths
 from traces_git.errors import UsageError
 
+TYPE_CHECKING = False  # typing costs ~2 ms of imports on the post-commit path
 if TYPE_CHECKING:
     from pathlib import Path
 

@@ -32,22 +32,34 @@ def parse_bool(value: str | None, default: bool) -> bool:
 class Config:
     """A snapshot of ``git config --list`` for one repository."""
 
-    def __init__(self, values: Mapping[str, list[str]]):
+    def __init__(self, values: Mapping[str, list[str]], origins: list[str] | None = None):
         self._values = values
+        self.origins = origins or []  # the files the values came from (``origins=True``)
 
     @classmethod
-    def load(cls, cwd: str | os.PathLike[str] | None = None, env=None) -> Config:
+    def load(
+        cls, cwd: str | os.PathLike[str] | None = None, env=None, *, origins: bool = False
+    ) -> Config:
+        args = ["config", "--list", "-z", *(["--show-origin"] if origins else [])]
         if env is None:
-            _, stdout = gitcmd.fast(["config", "--list", "-z"], cwd)
+            _, stdout = gitcmd.fast(args, cwd)
         else:
-            stdout = gitcmd.run(["config", "--list", "-z"], cwd, check=False, env=env).stdout
+            stdout = gitcmd.run(args, cwd, check=False, env=env).stdout
         values: dict[str, list[str]] = {}
-        for item in stdout.split(b"\0"):
+        files: list[str] = []
+        items = stdout.split(b"\0")
+        if origins:  # "file:<path>" NUL "key\nvalue" NUL, per entry
+            for origin in items[0::2]:
+                name = origin.decode("utf-8", "surrogateescape")
+                if name.startswith("file:") and name[5:] not in files:
+                    files.append(name[5:])
+            items = items[1::2]
+        for item in items:
             if not item:
                 continue
             key, _, value = item.decode("utf-8", "surrogateescape").partition("\n")
             values.setdefault(_normalize(key), []).append(value)
-        return cls(values)
+        return cls(values, files)
 
     def get(self, key: str, default: str | None = None) -> str | None:
         found = self._values.get(_normalize(key))

@@ -82,35 +82,52 @@ def fast(
     args: Sequence[str],
     cwd: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
 ) -> tuple[int, bytes]:
     """Run git for the hook hot path: (exit code, stdout); stderr is discarded.
 
     ``subprocess`` and what it imports cost ~10 ms per hook run, more than the
-    git call itself; ``os.posix_spawnp`` needs nothing beyond ``os``.
+    git call itself; ``os.posix_spawnp`` needs nothing beyond ``os``. ``stdin``
+    is written before stdout is read: only for commands that answer after
+    reading all of it, with little output (``fast-import``).
     """
     if not hasattr(os, "posix_spawnp"):  # Windows
-        proc = run(args, cwd, check=False, env=env)
+        proc = run(args, cwd, check=False, env=env, input=stdin)
         return proc.returncode, proc.stdout
     argv = ["git", *(["-C", os.fspath(cwd)] if cwd is not None else []), *args]
     read_end, write_end = os.pipe()  # both close-on-exec; dup2 makes the child's 1 inheritable
     devnull = os.open(os.devnull, os.O_RDWR)
+    in_read, in_write = os.pipe() if stdin is not None else (devnull, None)
     try:
         pid = os.posix_spawnp(
             "git",
             argv,
             clean_env(env),
             file_actions=[
-                (os.POSIX_SPAWN_DUP2, devnull, 0),
+                (os.POSIX_SPAWN_DUP2, in_read, 0),
                 (os.POSIX_SPAWN_DUP2, write_end, 1),
                 (os.POSIX_SPAWN_DUP2, devnull, 2),
             ],
         )
     except OSError as exc:
         os.close(read_end)
+        if in_write is not None:
+            os.close(in_write)
         raise GitError(f"cannot run git: {exc}") from exc
     finally:
         os.close(write_end)
         os.close(devnull)
+        if in_write is not None:
+            os.close(in_read)
+    if in_write is not None:
+        try:
+            view = memoryview(stdin)
+            while view:
+                view = view[os.write(in_write, view):]
+        except OSError:
+            pass  # the child exited early: its exit code tells
+        finally:
+            os.close(in_write)
     chunks = []
     try:
         while chunk := os.read(read_end, 1 << 16):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import time
 
 from traces_git.config import Config, enabled
 from traces_git.repo import RepoInfo
@@ -30,6 +31,7 @@ HANDLERS = {
     "post-checkout": "traces_git.sync:post_checkout_hook",
 }
 HOOKS_WITH_STDIN = frozenset({"pre-push", "post-rewrite", "reference-transaction"})
+STARTED = 0.0
 
 
 def _handler(name: str) -> Callable:
@@ -39,13 +41,16 @@ def _handler(name: str) -> Callable:
 
 def run(name: str, args: list[str], stdin: bytes = b"") -> int:
     """Run our part of hook ``name``; always returns 0."""
+    global STARTED
+    STARTED = time.time()  # before anything is read: the post-commit stamp's reference time
     repo_label = os.getcwd()
     try:
         if name not in HANDLERS:
             return 0
         repo = RepoInfo.from_hook()
         repo_label = repo.display
-        config = Config.load(repo.worktree or repo.common_dir)
+        origins = name in ("post-commit", "post-merge")  # the stamp lists the config files
+        config = Config.load(repo.worktree or repo.common_dir, origins=origins)
         if not enabled(config):
             if name == "post-commit":  # (post-merge: HEAD may be an old commit)
                 from traces_git import explain_record as explain
@@ -90,6 +95,7 @@ def post_commit(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) -
     summary = postcommit.attach_to_head(repo, config)
     _explain(repo, "post-commit", summary)
     _hand_off(repo, config, summary)
+    _stamp(repo, config, summary)
     return summary
 
 
@@ -106,6 +112,7 @@ def post_merge(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) ->
     summary = postcommit.attach_to_head(repo, config, merges_only=True)
     _explain(repo, "post-merge", summary)
     _hand_off(repo, config, summary)
+    _stamp(repo, config, summary)
     return summary
 
 
@@ -133,6 +140,24 @@ def _hand_off(repo: RepoInfo, config: Config, summary: dict) -> None:
     from traces_git import sync
 
     sync.after_commit(repo, config)
+
+
+def _stamp(repo: RepoInfo, config: Config, summary: dict) -> None:
+    """Let the dispatcher skip Python on the next commit when this run proved it may."""
+    from traces_git import shortcut
+
+    selected = "head_time" in summary  # the selection ran (not a rebase, a cherry-pick, ...)
+    head_time = summary.pop("head_time", None)
+    try:
+        if selected and not summary.get("attached") and summary.get("outcome") != "error":
+            shortcut.write(repo, config, STARTED, summary["commit"], head_time)
+        else:
+            shortcut.discard(repo.git_dir)
+    except Exception as exc:  # noqa: BLE001 - the next commit merely takes the full path
+        from traces_git import log
+
+        shortcut.discard(repo.git_dir)
+        log.write(f"writing the post-commit stamp failed: {exc}", context=repo.display, exc=exc)
 
 
 def _configure_sync(repo: RepoInfo, config: Config) -> None:

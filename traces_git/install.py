@@ -29,7 +29,27 @@ PLACEHOLDERS = {
     "python": "@TRACES_GIT_PYTHON@",
     "hooks_dir": "@TRACES_GIT_HOOKS_DIR@",
     "previous": "@TRACES_GIT_PREVIOUS_HOOKS@",
+    "entry": "@TRACES_GIT_ENTRY@",
 }
+PLAIN_ENTRY = "import sys;from traces_git.__main__ import main;sys.exit(main())"
+
+
+def hook_entry(python: str) -> str:
+    """The ``python -I -S -c`` code the dispatcher runs: ``-S`` spares every hook run the
+    ~3 ms of ``site`` (.pth files), so the directories it would add are listed here;
+    if they moved, the code falls back to ``site`` itself."""
+    if os.path.realpath(python) != os.path.realpath(sys.executable):
+        return "import site;site.main();" + PLAIN_ENTRY  # another interpreter: its own site
+    import site
+
+    package_parent = str(Path(__file__).resolve().parent.parent)
+    dirs = [package_parent, *site.getsitepackages()]
+    return (
+        f"import sys;sys.path[:0]={dirs!r}\n"
+        "try:\n from traces_git.__main__ import main\n"
+        "except ImportError:\n import site;site.main();from traces_git.__main__ import main\n"
+        "sys.exit(main())"
+    )
 
 
 @dataclass
@@ -100,6 +120,7 @@ def write_hooks(target: Path, python: str | None = None, previous: str | None = 
         "hooks_dir": str(target),
         "previous": previous or "",
     }
+    values["entry"] = hook_entry(values["python"])
     target.mkdir(parents=True, exist_ok=True)
     written = []
     for source in sorted(hook_sources().iterdir()):

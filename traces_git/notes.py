@@ -422,65 +422,122 @@ def update_one_with_git(
     ref: str = NOTES_REF,
     lock_path: str | os.PathLike[str],
     attempts: int = 50,
+    common_dir: str | None = None,
+    known: tuple[str | None, str | None] | None = None,
 ) -> str | None:
     """:func:`update` for one commit, done with git's own notes code.
 
-    The post-commit hook writes this way: importing pygit2 costs ~60 ms, the
-    git calls below ~15 ms, and git keeps its fanout itself. The same lock as
-    :func:`update`, and the same compare-and-swap of the ref, make it safe
-    beside every other writer. Returns the new text, or None if unchanged.
+    The post-commit hook writes this way: importing pygit2 costs ~60 ms. Git
+    processes: ``notes show`` for the old text (unless ``known``), then
+    :func:`_notes_commit` (three), then one ``update-ref --stdin`` transaction that
+    moves the ref with a compare-and-swap against the value read first and drops
+    the scratch ref. The same lock as :func:`update` makes it safe beside every
+    other writer; a writer that moved the ref meanwhile makes the swap fail and
+    the edit start again. ``common_dir`` lets the first read of the ref skip a
+    git process; ``known`` = (ref value, note text) read by the caller (in that
+    order) spares the first attempt both reads. Returns the new text, or None if
+    unchanged.
     """
     from traces_git import gitcmd
     from traces_git.errors import NotesError
 
     author = author or Signature(*DEFAULT_AUTHOR)
+    # Outside refs/notes/traces*, so no fetch or push refspec of ours ever matches it;
+    # gone again in the same transaction that moves the real ref (git keeps notes under
+    # refs/notes/, where a `notes.displayRef = refs/notes/*` would show a lasting one).
+    scratch = f"refs/notes/tmp-traces-git/{os.getpid()}"
+    with _FileLock(lock_path):
+        for attempt in range(attempts):
+            if attempt == 0 and known is not None:
+                old, old_text = known
+            else:
+                old = _loose_ref(common_dir, ref) if common_dir and attempt == 0 else False
+                if old is False:
+                    code, out = gitcmd.fast(
+                        ["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], cwd
+                    )
+                    old = out.decode().strip() if code == 0 else None
+                old_text = None
+                if old:
+                    code, out = gitcmd.fast(["notes", f"--ref={ref}", "show", commit], cwd)
+                    old_text = out.decode("utf-8", "replace") if code == 0 else None
+            new_text = edit(old_text)
+            if new_text is None or new_text == old_text:
+                return None
+            if not new_text.strip():
+                raise NotesError("removing a note is not supported here")
+            new = _notes_commit(cwd, old, commit, new_text, message, author, scratch)
+            expected = old or "0" * len(new)
+            # One transaction: the compare-and-swap, and the scratch ref gone with it.
+            script = f"update {ref} {new} {expected}\ndelete {scratch}\n".encode()
+            code, _ = gitcmd.fast(["update-ref", "-m", message, "--stdin"], cwd, stdin=script)
+            if code == 0:
+                return new_text
+            gitcmd.fast([*_NO_HOOKS, "update-ref", "-d", scratch], cwd)
+            time.sleep(min(0.005 * (attempt + 1), 0.1))
+    raise NotesError(f"{ref} kept moving; gave up after {attempts} attempts")
+
+
+# Our scratch ref is nobody's business: no reference-transaction hook runs for it.
+_NO_HOOKS = ("-c", f"core.hooksPath={os.devnull}")
+
+
+def _notes_commit(cwd: str, old: str | None, commit: str, text: str, message: str,
+                  author: Signature, scratch: str) -> str:
+    """A new notes commit: ``old`` plus ``text`` as ``commit``'s note; returns its sha.
+
+    git's own notes code writes it on ``scratch`` (set to ``old``), so the fanout is
+    git's and only the touched subtrees are read: O(log n) in the number of notes
+    (``fast-import`` counts every note of the tree first: 0.9 s at 100,000).
+    ``commit-tree`` then gives it our author and message.
+    """
+    from traces_git import gitcmd
+    from traces_git.errors import NotesError
+
     identity = {
         "GIT_AUTHOR_NAME": author.name,
         "GIT_AUTHOR_EMAIL": author.email,
         "GIT_COMMITTER_NAME": author.name,
         "GIT_COMMITTER_EMAIL": author.email,
     }
-    # Outside refs/notes/traces*, so no fetch or push refspec of ours ever matches it.
-    scratch = f"refs/notes/tmp-traces-git/{os.getpid()}"
-    note_file = f"{os.fspath(lock_path)}.{os.getpid()}.note"
-    with _FileLock(lock_path):
+    if old:
+        gitcmd.fast_out([*_NO_HOOKS, "update-ref", scratch, old], cwd)
+    else:
+        gitcmd.fast([*_NO_HOOKS, "update-ref", "-d", scratch], cwd)
+    code, _ = gitcmd.fast(
+        [*_NO_HOOKS, "notes", f"--ref={scratch}", "add", "-f", "-F", "-", commit],
+        cwd, identity, stdin=text.encode("utf-8"),
+    )
+    if code != 0:
+        raise NotesError(f"git notes add failed (exit code {code})")
+    parents = ["-p", old] if old else []
+    return gitcmd.fast_out(["commit-tree", f"{scratch}^{{tree}}", *parents, "-m", message],
+                           cwd, identity)
+
+
+def loose_ref(common_dir: str, ref: str = NOTES_REF):
+    """The value of ``ref`` read from the files (see :func:`_loose_ref`)."""
+    return _loose_ref(common_dir, ref)
+
+
+def _loose_ref(common_dir: str, ref: str):
+    """The sha a loose ref file holds, None when neither it nor packed-refs has the ref,
+    False when unsure (symbolic, or anything unexpected): then ask git."""
+    try:
+        with open(os.path.join(common_dir, ref), "rb") as handle:
+            value = handle.read().strip().decode("ascii")
+    except FileNotFoundError:
         try:
-            for attempt in range(attempts):
-                code, out = gitcmd.fast(["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], cwd)
-                old = out.decode().strip() if code == 0 else None
-                code, out = gitcmd.fast(["notes", f"--ref={ref}", "show", commit], cwd)
-                old_text = out.decode("utf-8", "replace") if code == 0 and old else None
-                new_text = edit(old_text)
-                if new_text is None or new_text == old_text:
-                    return None
-                if not new_text.strip():
-                    raise NotesError("removing a note is not supported here")
-                with open(note_file, "w", encoding="utf-8") as handle:
-                    handle.write(new_text)
-                if old:
-                    gitcmd.fast_out(["update-ref", scratch, old], cwd)
-                else:
-                    gitcmd.fast(["update-ref", "-d", scratch], cwd)
-                gitcmd.fast_out(
-                    ["notes", f"--ref={scratch}", "add", "-f", "-F", note_file, commit],
-                    cwd,
-                    identity,
-                )
-                tree = gitcmd.fast_out(["rev-parse", f"{scratch}^{{tree}}"], cwd)
-                parents = ["-p", old] if old else []
-                new = gitcmd.fast_out(["commit-tree", tree, *parents, "-m", message], cwd, identity)
-                expected = old or "0" * len(new)
-                code, _ = gitcmd.fast(["update-ref", "-m", message, ref, new, expected], cwd)
-                if code == 0:
-                    return new_text
-                time.sleep(min(0.005 * (attempt + 1), 0.1))
-        finally:
-            gitcmd.fast(["update-ref", "-d", scratch], cwd)
-            try:
-                os.unlink(note_file)
-            except OSError:
-                pass
-    raise NotesError(f"{ref} kept moving; gave up after {attempts} attempts")
+            with open(os.path.join(common_dir, "packed-refs"), "rb") as handle:
+                packed = handle.read()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return False
+        return False if f" {ref}\n".encode() in packed else None
+    except (OSError, UnicodeDecodeError):
+        return False
+    return value if value and not (set(value) - _HEX) and len(value) in (40, 64) else False
 
 
 class _FileLock:

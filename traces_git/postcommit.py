@@ -16,15 +16,31 @@ from traces_git.repo import RepoInfo
 FIRST_COMMIT_WINDOW_S = 24 * 60 * 60
 
 
-def _head_and_parent(cwd: str) -> tuple[str, list[str], float | None, str]:
-    """HEAD's sha, parents, first parent's committer time (None if root), and subject."""
-    text = gitcmd.fast_out(["log", "-2", "--first-parent", "--format=%H %ct %P%x09%s", "HEAD"], cwd)
-    lines = text.splitlines()
-    head_part, _, subject = lines[0].partition("\t")
+def _head_and_parent(
+    cwd: str, common_dir: str
+) -> tuple[str, list[str], float | None, int, str, tuple | None]:
+    """HEAD's sha, its parents, its first parent's committer time (None if root), its own,
+    its subject, and (notes ref value, HEAD's note) when the ref could be read first from
+    its file: the note writer then needs no git process to read them again."""
+    from traces_git.notes import NOTES_REF, loose_ref
+
+    notes_ref = loose_ref(common_dir)
+    args = ["log", "-2", "--first-parent", "--format=%H %ct %P%x09%s%x00%N%x00", "HEAD"]
+    if notes_ref:
+        args[1:1] = ["--no-notes", f"--notes={NOTES_REF}"]
+    records = gitcmd.fast_out(args, cwd).split("\0")
+    head_part, _, subject = records[0].partition("\t")
     head_fields = head_part.split()
     parents = head_fields[2:]
-    parent_time = float(lines[1].split()[1]) if len(lines) > 1 and parents else None
-    return head_fields[0], parents, parent_time, subject
+    parent_time = None
+    if len(records) > 2 and parents:
+        parent_time = float(records[2].split()[1])
+    known = None
+    if notes_ref is None:
+        known = (None, None)
+    elif notes_ref:
+        known = (notes_ref, records[1] or None)
+    return head_fields[0], parents, parent_time, int(head_fields[1]), subject, known
 
 
 def _changed_files(worktree: str, head: str, parents: list[str]) -> set[str]:
@@ -56,7 +72,9 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
             "detail": "rebase in progress",
             "explain": {"commit": replay.head_sha(repo.git_dir), "replay": "rebase"},
         }
-    head, parents, parent_time, subject = _head_and_parent(repo.worktree)
+    head, parents, parent_time, head_time, subject, known = _head_and_parent(
+        repo.worktree, repo.common_dir
+    )
     if merges_only and len(parents) < 2:
         return {"outcome": "skipped", "record": False}
 
@@ -111,7 +129,8 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
         if opened is not None:
             opened.close()
 
-    summary: dict = {"outcome": "ok", "commit": head, "attached": []}
+    # head_time: for the post-commit stamp (hooks._stamp), not kept in the run record
+    summary: dict = {"outcome": "ok", "commit": head, "attached": [], "head_time": head_time}
     summary["explain"] = explained = {
         "commit": head,
         "since_ms": ctx.since_ms,
@@ -135,16 +154,20 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
     def seen(old_note: str | None) -> None:
         explained["note_before"] = old_note
 
-    written = write_refs(repo, config, head, [TraceRef(p.id, p.url) for p in picked], seen)
+    written = write_refs(
+        repo, config, head, [TraceRef(p.id, p.url) for p in picked], seen, known
+    )
     summary["attached"] = [p.id for p in picked] if written else []
     summary["detail"] = f"attached {len(picked)} trace(s)" if written else "note already had them"
     return summary
 
 
-def write_refs(repo: RepoInfo, config: Config, commit: str, refs: list, seen=None) -> bool:
+def write_refs(repo: RepoInfo, config: Config, commit: str, refs: list, seen=None,
+               known: tuple | None = None) -> bool:
     """Add trace lines to one commit's note; False when the note already had them.
 
     ``seen(old_note)`` is told the note the lines were added to (for explain).
+    ``known``: (notes ref value, the commit's note) as read just before, if at all.
     """
     from traces_git import notes
 
@@ -160,6 +183,8 @@ def write_refs(repo: RepoInfo, config: Config, commit: str, refs: list, seen=Non
         message=f"traces-git: attach {len(refs)} trace(s) to {commit[:12]}",
         author=notes.parse_author(config.get("traces.notesAuthor")),
         lock_path=os.path.join(repo.common_dir, "traces-git-notes.lock"),
+        common_dir=repo.common_dir,
+        known=known,
     )
     return changed is not None
 

@@ -2,7 +2,7 @@
 
 Git has no post-push hook. ``pre-push`` queues a *trigger* (the pid of the
 ``git push`` and the refs it sends) and starts a detached worker
-(``python -m traces_git.pushqueue``). The worker waits for that ``git push``
+(``python -m traces_git.push_worker``). The worker waits for that ``git push``
 to exit, asks the remote whether the pushed refs moved (they did not for a
 ``--dry-run`` or a rejected push: then no notes go out), and pushes the notes.
 A notes push that fails (offline, no permission, protected ref) leaves a
@@ -17,26 +17,33 @@ State per repository and remote, under the state dir (never in a work tree)::
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
-from pathlib import Path
-from urllib.parse import quote
 
 from traces_git import paths
+
+# pre-push imports this module on every push: no json, pathlib or urllib at import
+# time (~10 ms together). It knows nothing of sync (push_worker uses both).
 
 GUARD_ENV = "TRACES_GIT_SYNC"  # set for every git we start: our hooks stand aside
 MAX_WAIT_FOR_PUSH_S = 2 * 60 * 60
 RETRY_BACKOFF_S = (60, 300, 900, 3600)
 
 
-def sync_dir(common_dir: str) -> Path:
-    return paths.repo_state_dir(common_dir) / "sync"
+def quote(text: str, safe: str = "") -> str:
+    """``urllib.parse.quote`` for file names (same output), without importing urllib."""
+    keep = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~" + safe)
+    return "".join(c if c in keep else "".join(f"%{b:02X}" for b in c.encode("utf-8"))
+                   for c in text)
 
 
-def queue_dir(common_dir: str) -> Path:
-    return sync_dir(common_dir) / "queue"
+def sync_dir(common_dir: str) -> str:
+    return paths.location("state", "repos", paths.repo_key(common_dir), "sync")
+
+
+def queue_dir(common_dir: str) -> str:
+    return os.path.join(sync_dir(common_dir), "queue")
 
 
 def _pending_marker(common_dir: str) -> str:
@@ -68,30 +75,40 @@ def _clear_pending_if_empty(common_dir: str) -> None:
         pass
 
 
-def _entry_path(common_dir: str, remote: str) -> Path:
-    return queue_dir(common_dir) / f"{quote(remote, safe='')}.json"
+def _entry_path(common_dir: str, remote: str) -> str:
+    return os.path.join(queue_dir(common_dir), f"{quote(remote, safe='')}.json")
 
 
 def _lock(common_dir: str, name: str):
     from traces_git.notes import _FileLock
 
-    path = sync_dir(common_dir) / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return _FileLock(str(path))
+    os.makedirs(sync_dir(common_dir), exist_ok=True)
+    return _FileLock(os.path.join(sync_dir(common_dir), name))
 
 
-def _read(path: Path) -> dict | None:
+def _read(path: str) -> dict | None:
     try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return None
+    import json  # only when there is a file to read
+
+    try:
+        data = json.loads(raw)
+    except ValueError:
         return None
     return data if isinstance(data, dict) else None
 
 
-def _write(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, sort_keys=True), "utf-8")
+def _write(path: str, data: dict) -> None:
+    from traces_git.log import _dumps  # plain values; json would cost pre-push ~5 ms
+
+    directory, name = os.path.split(path)
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(_dumps(data))
     os.replace(tmp, path)
 
 
@@ -108,7 +125,7 @@ def entries(common_dir: str) -> list[dict]:
     found = []
     for name in sorted(names):
         if name.endswith(".json") and not name.startswith("."):
-            entry = _read(queue_dir(common_dir) / name)
+            entry = _read(os.path.join(queue_dir(common_dir), name))
             if entry and isinstance(entry.get("remote"), str):
                 found.append(entry)
     return found
@@ -153,7 +170,10 @@ def settle(common_dir: str, remote: str, generation: int | None, handled: list[d
             entry["attempts"] = 0
             entry.pop("last_error", None)
             if not moved and not entry["triggers"]:
-                path.unlink(missing_ok=True)
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
                 _clear_pending_if_empty(common_dir)
                 return True
         else:
@@ -169,7 +189,7 @@ def record_result(common_dir: str, remote: str, result: dict) -> None:
     """Remember the last notes push to ``remote`` (for ``traces-git status``)."""
     try:
         with _lock(common_dir, "queue.lock"):
-            path = sync_dir(common_dir) / "last.json"
+            path = os.path.join(sync_dir(common_dir), "last.json")
             data = _read(path) or {}
             data[remote] = {"time": time.time(), **result}
             _write(path, data)
@@ -178,7 +198,7 @@ def record_result(common_dir: str, remote: str, result: dict) -> None:
 
 
 def last_results(common_dir: str) -> dict:
-    return _read(sync_dir(common_dir) / "last.json") or {}
+    return _read(os.path.join(sync_dir(common_dir), "last.json")) or {}
 
 
 def worker_running(common_dir: str, remote: str) -> bool:
@@ -187,7 +207,7 @@ def worker_running(common_dir: str, remote: str) -> bool:
         import fcntl
     except ImportError:
         return False
-    path = sync_dir(common_dir) / f"push-{quote(remote, safe='')}.lock"
+    path = os.path.join(sync_dir(common_dir), f"push-{quote(remote, safe='')}.lock")
     try:
         fd = os.open(path, os.O_RDWR)
     except OSError:
@@ -321,9 +341,9 @@ def spawn(cwd: str, remote: str, *, fetch_only: bool = False) -> None:
     """
     from traces_git import gitcmd
 
-    log_path = paths.state_dir() / "sync-worker.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-I", "-m", "traces_git.pushqueue", cwd, remote]
+    log_path = paths.location("state", "sync-worker.log")
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    cmd = [sys.executable, "-I", "-m", "traces_git.push_worker", cwd, remote]
     if fetch_only:
         cmd.append("--fetch-only")
     kwargs: dict = {}
@@ -372,122 +392,3 @@ def spawn(cwd: str, remote: str, *, fetch_only: bool = False) -> None:
         os.close(fd)
 
 
-# --- the worker -----------------------------------------------------------------
-
-
-def _refs_moved(repo, remote: str, triggers: list[dict]) -> bool:
-    """Did any ref these pushes sent change on the remote? (No for dry runs and rejections.)
-
-    "Changed" rather than "is the pushed sha": when someone else pushed over
-    the user's ref in the meantime we would rather send notes for nothing than
-    hold back the notes of a push that happened.
-    """
-    from traces_git import gitcmd
-
-    before: dict[str, set[str]] = {}
-    for trigger in triggers:
-        for item in trigger.get("refs", []):
-            remote_ref, old = item[0], item[2] if len(item) > 2 else None
-            before.setdefault(remote_ref, set()).add(old or "")
-    if not before:
-        return False
-    proc = gitcmd.run(["ls-remote", remote, *sorted(before)], repo.worktree or repo.common_dir,
-                      check=False, env={GUARD_ENV: "1", "GIT_TERMINAL_PROMPT": "0"}, timeout=120)
-    if proc.returncode != 0:
-        from traces_git.errors import GitError
-
-        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"cannot list {remote}'s refs: {lines[-1] if lines else 'ls-remote failed'}")
-    now: dict[str, str] = {}
-    for line in proc.stdout.decode("utf-8", "replace").splitlines():
-        sha, _, ref = line.partition("\t")
-        now[ref] = sha
-    zero = {"", "0" * 40, "0" * 64}
-    for ref, olds in before.items():
-        current = now.get(ref, "")
-        if not any(current == old or (current == "" and old in zero) for old in olds):
-            return True
-    return False
-
-
-def work(cwd: str, remote: str) -> int:
-    """The worker: handle ``remote``'s queue entry until it is empty or only a retry is left."""
-    from traces_git import log, sync
-    from traces_git.config import Config
-    from traces_git.errors import TracesGitError
-    from traces_git.repo import RepoInfo
-
-    repo = RepoInfo.discover(cwd)
-    common = repo.common_dir
-    lock_name = f"push-{quote(remote, safe='')}.lock"
-    with _lock(common, lock_name):
-        for _ in range(100):  # each round handles the triggers queued so far
-            entry = read_entry(common, remote)
-            if entry is None:
-                return 0
-            triggers = list(entry.get("triggers", []))
-            for trigger in triggers:
-                wait_for_exit(int(trigger.get("pid", 0)), trigger.get("start"))
-            error: str | None = None
-            try:
-                needed = entry.get("retry", False) or _refs_moved(repo, remote, triggers)
-                if needed:
-                    config = Config.load(cwd)
-                    result = sync.transfer(repo, config, remote, fetch_first=False, attempts=8,
-                                           background=True)
-                    log.record_run("notes-push", repo.display, "ok",
-                                   f"{remote}: {result['outcome']}", remote=remote)
-                else:
-                    log.record_run("notes-push", repo.display, "skipped",
-                                   f"{remote}: pushed refs did not move (dry run or rejected)",
-                                   remote=remote)
-            except (TracesGitError, OSError) as exc:
-                error = str(exc)
-                log.write(f"notes push to {remote} failed: {error}", context=repo.display)
-                log.record_run("notes-push", repo.display, "error", f"{remote}: {error}",
-                               remote=remote)
-            if settle(common, remote, entry.get("generation"), triggers, error):
-                return 0
-            if error is not None:
-                entry = read_entry(common, remote)
-                if not entry or not entry.get("triggers"):
-                    return 1  # stays queued for the next push, commit or sync
-    return 0
-
-
-def fetch_only(cwd: str, remote: str) -> int:
-    """Fetch ``remote``'s notes and merge them in (no push)."""
-    from traces_git import log, sync
-    from traces_git.config import Config
-    from traces_git.repo import RepoInfo
-
-    repo = RepoInfo.discover(cwd)
-    # The push worker's lock: two of our fetches into the same ref would collide.
-    with _lock(repo.common_dir, f"push-{quote(remote, safe='')}.lock"):
-        oid = sync.fetch_notes(repo, remote, background=True)
-        if oid is not None:
-            result = sync.merge_tracking(repo, Config.load(cwd), remote, oid)
-            log.record_run("notes-fetch", repo.display, "ok",
-                           f"{remote}: {result['result']}, {result['changed']} note(s) changed",
-                           remote=remote)
-    return 0
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) == 3 and argv[2] == "--fetch-only":
-        runner = fetch_only
-    elif len(argv) == 2:
-        runner = work
-    else:
-        return 2
-    try:
-        return runner(argv[0], argv[1])
-    except Exception as exc:  # noqa: BLE001 - detached: the log is the only place to tell
-        from traces_git import log
-
-        log.write(f"notes push worker failed: {exc}", context=argv[0], exc=exc)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

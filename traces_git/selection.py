@@ -142,12 +142,12 @@ def active_sessions(
 
 def edited_paths(tool_calls: Iterable[dict], base_dir: str | None) -> set[str]:
     """Realpaths of the files a trace's tool calls name."""
-    import json
-
     found: set[str] = set()
     for call in tool_calls:
         args = call.get("args")
         if isinstance(args, str):
+            import json  # only for args recorded as a JSON string: ~5 ms on the hook path
+
             try:
                 args = json.loads(args)
             except ValueError:

@@ -124,6 +124,13 @@ def render(report: dict) -> str:
             )
     else:
         lines.append("last hook runs: none yet")
+    skipped = report.get("shortcut")
+    if skipped:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(skipped["time"]))
+        lines.append(
+            f"  {when} post-commit skipped {skipped['count']} commit(s) without Python since the "
+            f"last full run (nothing could match; last {skipped['commit'][:12]})"
+        )
     if report["conflicts"]:
         lines.append("conflicts:")
         for item in report["conflicts"]:

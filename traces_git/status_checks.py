@@ -58,6 +58,15 @@ def _upload(check: Check) -> dict | None:
     return _foreign_section("traces_git.upload", check.info, check.config)
 
 
+def _shortcut(check: Check) -> dict | None:
+    """Post-commits the dispatcher let through without Python (they are not in runs.jsonl)."""
+    if check.info is None:
+        return None
+    from traces_git import shortcut
+
+    return shortcut.skipped_summary(check.info.git_dir)
+
+
 def _official_hooks(check: Check) -> dict | None:
     return official_hooks_section(check.info) if check.info else None
 
@@ -70,6 +79,7 @@ SECTIONS: list[tuple[str, Callable[[Check], dict | None]]] = [
     ("official_hooks", _official_hooks),
     ("notes_sync", _notes_sync),
     ("upload", _upload),
+    ("shortcut", _shortcut),
 ]
 
 

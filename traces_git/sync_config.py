@@ -129,6 +129,18 @@ def ensure_configured(repo: RepoInfo, config: Config) -> bool:
     if not (missing or no_ref or no_mode):
         return False
     from traces_git import paths
+
+    # What is missing was all declined before (the user removed what we added): one
+    # small file says so, instead of the lock, the record and a `git config` per run.
+    declined = paths.location("state", "repos", paths.repo_key(repo.common_dir), "sync",
+                              "declined")
+    signature = _signature(missing, no_ref, no_mode)
+    try:
+        with open(declined, encoding="utf-8") as handle:
+            if handle.read() == signature:
+                return False
+    except (OSError, UnicodeDecodeError):
+        pass
     from traces_git.config import Config
     from traces_git.notes import _FileLock
 
@@ -166,7 +178,25 @@ def ensure_configured(repo: RepoInfo, config: Config) -> bool:
         record["fetch"] = added
         record["remotes_seen"] = sorted(seen)
         _save_record(repo.common_dir, record)
+        missing, no_ref, no_mode = _wanted(Config.load(repo.common_dir,
+                                                      env={"GIT_DIR": repo.common_dir}))
+        if missing or no_ref or no_mode:  # left missing on purpose: remember it as declined
+            tmp = f"{declined}.{os.getpid()}"
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.write(_signature(missing, no_ref, no_mode))
+            os.replace(tmp, declined)
+        else:
+            try:
+                os.unlink(declined)
+            except FileNotFoundError:
+                pass
     return changed
+
+
+def _signature(missing: list[str], no_ref: bool, no_mode: bool) -> str:
+    """What was missing from the config, as compared by the declined marker."""
+    return "\n".join([f"rewriteRef {int(no_ref)}", f"rewriteMode {int(no_mode)}",
+                      *(f"remote {name}" for name in sorted(missing))]) + "\n"
 
 
 def unconfigure(repo: RepoInfo) -> bool:
@@ -201,10 +231,11 @@ def unconfigure(repo: RepoInfo) -> bool:
         script = "".join(f"delete {name}\n" for name in names).encode("utf-8", "surrogateescape")
         gitcmd.run(["--git-dir", repo.common_dir, "update-ref", "--stdin"], input=script,
                    check=False, env={"TRACES_GIT_SYNC": "1"})
-    try:
-        record_path(repo.common_dir).unlink()
-    except FileNotFoundError:
-        pass
+    for path in (record_path(repo.common_dir), record_path(repo.common_dir).with_name("declined")):
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
     return removed
 
 
