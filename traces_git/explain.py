@@ -100,7 +100,8 @@ def _note(base: str, sha: str) -> str | None:
 
 def rerun(repo: RepoInfo, sha: str) -> dict:
     """The selection for ``sha`` now, read-only: nothing is written anywhere."""
-    from traces_git.postcommit import FIRST_COMMIT_WINDOW_S, _changed_files
+    from traces_git.postcommit import FIRST_COMMIT_WINDOW_S
+    from traces_git.postcommit import changed_files as files_of
 
     base = repo.worktree or repo.common_dir
     config = Config.load(base)
@@ -131,7 +132,7 @@ def rerun(repo: RepoInfo, sha: str) -> dict:
     def changed_files() -> set[str]:
         nonlocal changed
         if changed is None:
-            changed = _changed_files(repo.worktree, sha, parents)
+            changed = files_of(repo.worktree, sha, parents)
         return changed
 
     ctx = selection.CommitContext(

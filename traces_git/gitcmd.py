@@ -94,6 +94,57 @@ def fast(
     if not hasattr(os, "posix_spawnp"):  # Windows
         proc = run(args, cwd, check=False, env=env, input=stdin)
         return proc.returncode, proc.stdout
+    return start(args, cwd, env, stdin).wait()
+
+
+class Started:
+    """A git process :func:`start` began; :meth:`wait` reads its stdout and reaps it."""
+
+    __slots__ = ("pid", "_out", "_result")
+
+    def __init__(self, pid: int, out: int):
+        self.pid = pid
+        self._out = out
+        self._result: tuple[int, bytes] | None = None
+
+    def wait(self) -> tuple[int, bytes]:
+        """(exit code, stdout); the same answer on every call."""
+        if self._result is None:
+            chunks = []
+            try:
+                while chunk := os.read(self._out, 1 << 16):
+                    chunks.append(chunk)
+            finally:
+                os.close(self._out)
+                _, status = os.waitpid(self.pid, 0)
+            self._result = (os.waitstatus_to_exitcode(status), b"".join(chunks))
+        return self._result
+
+
+class _Deferred:
+    __slots__ = ("_call", "_result")
+
+    def __init__(self, *call):
+        self._call = call
+        self._result: tuple[int, bytes] | None = None
+
+    def wait(self) -> tuple[int, bytes]:
+        if self._result is None:
+            self._result = fast(*self._call)
+        return self._result
+
+
+def start(
+    args: Sequence[str],
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
+) -> Started:
+    """Start git as :func:`fast` runs it, without waiting: reads that do not depend on
+    each other then run side by side (the post-commit hook starts three at once).
+    (Without ``posix_spawnp``, as on Windows, the command runs when waited for.)"""
+    if not hasattr(os, "posix_spawnp"):
+        return _Deferred(args, cwd, env, stdin)
     argv = ["git", *(["-C", os.fspath(cwd)] if cwd is not None else []), *args]
     read_end, write_end = os.pipe()  # both close-on-exec; dup2 makes the child's 1 inheritable
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -128,14 +179,7 @@ def fast(
             pass  # the child exited early: its exit code tells
         finally:
             os.close(in_write)
-    chunks = []
-    try:
-        while chunk := os.read(read_end, 1 << 16):
-            chunks.append(chunk)
-    finally:
-        os.close(read_end)
-        _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), b"".join(chunks)
+    return Started(pid, read_end)
 
 
 def fast_out(

@@ -49,7 +49,7 @@ def queue_dir(common_dir: str) -> str:
 def _pending_marker(common_dir: str) -> str:
     """One empty file per repository with queued work, in a dir shared by all of them.
 
-    ``sync.after_commit`` lists that dir: with nothing queued anywhere it costs
+    ``push_due.after_commit`` lists that dir: with nothing queued anywhere it costs
     one failed ``listdir``, without hashing the repository's path.
     """
     return paths.location("state", "sync-pending", paths.repo_key(common_dir))

@@ -23,7 +23,6 @@ the user has no share file.
 
 from __future__ import annotations
 
-import json
 import os
 
 from traces_git.errors import UsageError
@@ -68,6 +67,8 @@ def _valid_slug(slug: object) -> bool:
 def parse_rules(text: str, where: str) -> dict[str, object]:
     """``{folder: "off" | {"id","slug","type"} | "@slug"}``; ShareConfigError when malformed."""
     try:
+        import json  # not at import time: the post-commit hook imports this module
+
         data = json.loads(text)
     except ValueError as exc:
         raise ShareConfigError(f"share settings {where} are not valid JSON: {exc}") from None
@@ -191,6 +192,8 @@ def auto_share_slug(api_url: str, user_id: str | None) -> str | None:
     path = os.path.join(config_dir(), f"preferences-{endpoint_hash(api_url)}.json")
     try:
         with open(path, encoding="utf-8") as handle:
+            import json
+
             data = json.load(handle)
     except (OSError, ValueError):
         return None

@@ -8,7 +8,14 @@ discovered (``PRAGMA table_info``): schemas 3, 4 and 16 are all in the wild.
 from __future__ import annotations
 
 import os
-import sqlite3
+
+try:
+    # The C module alone: the `sqlite3` package adds only datetime adapters we never use,
+    # and importing them (datetime, collections.abc, functools) costs ~4 ms of every hook
+    # run that reads the store. Same objects, same API.
+    import _sqlite3 as sqlite3
+except ImportError:  # an interpreter that ships the module under another layout
+    import sqlite3
 
 from traces_git.errors import StoreError
 

@@ -125,27 +125,6 @@ def _lock_path(repo: RepoInfo) -> str:
 # --- hooks ----------------------------------------------------------------------
 
 
-def after_commit(repo: RepoInfo, config: Config) -> None:
-    """After every commit: start the worker for queued pushes that are due.
-
-    Nothing queued anywhere costs one failed ``listdir`` (no subprocess, no import).
-    """
-    from traces_git import paths
-
-    try:
-        pending = os.listdir(paths.location("state", "sync-pending"))
-    except OSError:
-        return
-    if not pending or paths.repo_key(repo.common_dir) not in pending:
-        return
-    from traces_git import pushqueue
-
-    due = pushqueue.due(repo.common_dir)
-    for remote in due:
-        if not pushqueue.worker_running(repo.common_dir, remote) and push_enabled(config, remote):
-            pushqueue.spawn(_cwd(repo), remote)
-
-
 def after_pull(repo: RepoInfo, config: Config, reflog_action: str) -> bool:
     """After a ``git pull`` (post-merge): fetch notes the pull did not fetch, in the background.
 
