@@ -89,7 +89,9 @@ from traces_git import notes
 notes.update_one_with_git(sys.argv[1], sys.argv[2],
                           lambda old: notes.with_traces(old, [notes.TraceRef(sys.argv[3])]),
                           message="concurrent",
-                          lock_path=sys.argv[1] + "/.git/traces-git-notes.lock")
+                          lock_path=sys.argv[1] + "/.git/traces-git-notes.lock",
+                          # with the common dir: the scratch ref is written as a loose file
+                          common_dir=sys.argv[1] + "/.git" if sys.argv[4] == "loose" else None)
 """
 
 
@@ -101,10 +103,11 @@ def test_hook_writer_and_engine_writer_together_lose_nothing(tmp_path):
     for i in range(40):
         sha = shas[0] if i % 2 else shas[1 + i % 10]
         if i < 20:
-            argv = [PYTHON, "-c", _GIT_WRITER, str(repo), sha, f"git-{i}"]
+            argv = [PYTHON, "-c", _GIT_WRITER, str(repo), sha, f"git-{i}",
+                    "loose" if i % 2 else "git"]
         else:
             argv = [PYTHON, "-c", _WRITER, str(repo / ".git"), sha, f"engine-{i}"]
-        procs.append((sha, argv[-1], subprocess.Popen(argv)))
+        procs.append((sha, argv[5], subprocess.Popen(argv)))
     for _, _, proc in procs:
         assert proc.wait(timeout=120) == 0
     for sha, trace_id, _ in procs:

@@ -466,7 +466,7 @@ def update_one_with_git(
                 return None
             if not new_text.strip():
                 raise NotesError("removing a note is not supported here")
-            new = _notes_commit(cwd, old, commit, new_text, author, scratch)
+            new = _notes_commit(cwd, old, commit, new_text, author, scratch, common_dir)
             expected = old or "0" * len(commit)
             # One transaction: the compare-and-swap, and the scratch ref gone with it.
             script = f"update {ref} {new} {expected}\ndelete {scratch}\n".encode()
@@ -486,7 +486,7 @@ _NO_HOOKS = ("-c", f"core.hooksPath={os.devnull}")
 
 
 def _notes_commit(cwd: str, old: str | None, commit: str, text: str, author: Signature,
-                  scratch: str) -> str:
+                  scratch: str, common_dir: str | None = None) -> str:
     """A new notes commit on ``scratch``: ``old`` plus ``text`` as ``commit``'s note.
 
     git's own notes code writes it on ``scratch`` (set to ``old``), so the fanout is
@@ -506,7 +506,8 @@ def _notes_commit(cwd: str, old: str | None, commit: str, text: str, author: Sig
         "GIT_COMMITTER_EMAIL": author.email,
     }
     if old:
-        gitcmd.fast_out([*_NO_HOOKS, "update-ref", scratch, old], cwd)
+        if not (common_dir and _write_loose_scratch(common_dir, scratch, old)):
+            gitcmd.fast_out([*_NO_HOOKS, "update-ref", scratch, old], cwd)
     else:
         gitcmd.fast([*_NO_HOOKS, "update-ref", "-d", scratch], cwd)
     code, _ = gitcmd.fast(
@@ -516,6 +517,28 @@ def _notes_commit(cwd: str, old: str | None, commit: str, text: str, author: Sig
     if code != 0:
         raise NotesError(f"git notes add failed (exit code {code})")
     return scratch
+
+
+def _write_loose_scratch(common_dir: str, scratch: str, value: str) -> bool:
+    """Point our scratch ref at ``value`` by writing its loose file (False: let git do it).
+
+    One git process less on every attach (~2.5 ms). Only for the files backend, which
+    always reads loose refs first: a reftable repository (git 2.45+) has a ``reftable``
+    dir and then git writes the ref. The scratch ref is ours alone (per pid, under the
+    notes lock) and the same transaction that moves the notes ref deletes it.
+    """
+    if os.path.isdir(os.path.join(common_dir, "reftable")):
+        return False
+    path = os.path.join(common_dir, scratch)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.traces-git-tmp"
+        with open(tmp, "w", encoding="ascii") as handle:
+            handle.write(value + "\n")
+        os.replace(tmp, path)
+    except OSError:
+        return False
+    return True
 
 
 def loose_ref(common_dir: str, ref: str = NOTES_REF):
