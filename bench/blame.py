@@ -31,6 +31,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.isolation import isolated_env as bench_env  # noqa: E402
+
 LINES = 5000
 COMMITS = 2000
 OTHER_NOTES = 18000
@@ -38,18 +42,7 @@ TOUCHED_PER_COMMIT = 3
 
 
 def isolated_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "XDG_", "TRACES_",
-                                                                      "GITHUB_"))}
-    env.update({
-        "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_DATA_HOME": str(home / ".local/share"), "XDG_STATE_HOME": str(home / ".local/state"),
-        "XDG_CACHE_HOME": str(home / ".cache"), "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
-        "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "b@example.com",
-        "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "b@example.com",
-        "TRACES_EVENTSTORE": str(home / "no-store.db"), "PYTHONPATH": str(ROOT),
-    })
-    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
-    return env
+    return bench_env(home, TRACES_EVENTSTORE=str(home / "no-store.db"), PYTHONPATH=str(ROOT))
 
 
 def build(env: dict, repo: Path) -> None:

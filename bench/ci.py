@@ -32,21 +32,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.isolation import isolated_env as bench_env  # noqa: E402
 
 
 def isolated_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "XDG_", "TRACES_",
-                                                                      "GITHUB_"))}
-    env.update({
-        "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_DATA_HOME": str(home / ".local/share"), "XDG_STATE_HOME": str(home / ".local/state"),
-        "XDG_CACHE_HOME": str(home / ".cache"), "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
-        "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "b@example.com",
-        "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "b@example.com",
-        "PYTHONPATH": str(ROOT),
-    })
-    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
-    return env
+    return bench_env(home, PYTHONPATH=str(ROOT))
 
 
 def git(env: dict, *args: str, cwd: Path | None = None, input: bytes | None = None) -> str:

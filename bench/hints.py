@@ -33,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.isolation import isolated_env  # noqa: E402
+
 
 def git(*args: str, cwd: Path) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
@@ -45,22 +47,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="traces-git-bench-hints-") as tmp:
         home = Path(tmp) / "home"
         home.mkdir()
-        for key in list(os.environ):
-            if key.startswith(("GIT_", "TRACES_", "CODEX_", "XDG_")):
-                del os.environ[key]
-        os.environ.update(
-            HOME=str(home),
-            XDG_STATE_HOME=str(home / ".state"),
-            XDG_DATA_HOME=str(home / ".data"),
-            XDG_CONFIG_HOME=str(home / ".config"),
-            GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
-            GIT_CONFIG_NOSYSTEM="1",
-            GIT_AUTHOR_NAME="b",
-            GIT_AUTHOR_EMAIL="b@example.com",
-            GIT_COMMITTER_NAME="b",
-            GIT_COMMITTER_EMAIL="b@example.com",
-            TRACES_EVENTSTORE=str(Path(tmp) / "no-store.db"),
-        )
+        env = isolated_env(home, TRACES_EVENTSTORE=str(Path(tmp) / "no-store.db"))
+        os.environ.clear()  # the hook runs in this process
+        os.environ.update(env)
         repo = Path(tmp) / "repo"
         git("init", "-q", str(repo), cwd=Path(tmp))
         git("commit", "-q", "--allow-empty", "-m", "one", cwd=repo)

@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.isolation import isolated_env  # noqa: E402
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -36,18 +38,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="traces-git-bench-official-") as tmp:
         home = Path(tmp) / "home"
         home.mkdir()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "TRACES_", "XDG_"))}
-        env.update(
-            HOME=str(home),
-            XDG_STATE_HOME=str(home / ".state"),
-            XDG_DATA_HOME=str(home / ".data"),
-            XDG_CONFIG_HOME=str(home / ".config"),
-            GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
-            GIT_CONFIG_NOSYSTEM="1",
-            GIT_AUTHOR_NAME="b",
-            GIT_AUTHOR_EMAIL="b@example.com",
-            GIT_COMMITTER_NAME="b",
-            GIT_COMMITTER_EMAIL="b@example.com",
+        env = isolated_env(
+            home,
             TRACES_EVENTSTORE=str(Path(tmp) / "store.db"),
             TRACES_HTTP_URL="http://127.0.0.1:9",
             PATH=f"{binary.parent}{os.pathsep}{os.environ['PATH']}",
