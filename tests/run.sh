@@ -17,7 +17,7 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' pre-commit
+.venv/bin/python -m pip install -qq --disable-pip-version-check -e '.[test]' pre-commit
 # Optional tiers (each test skips when its tool is missing): the official Traces
 # CLI, husky and lefthook from npm; git-lfs from Debian.
 TOOLS_DIR=${TRACES_GIT_TEST_TOOLS:-$PWD/.venv/tools}
