@@ -4,6 +4,8 @@ Same session, interleaved runs, medians; every measured commit is preceded by a 
 commit (no hooks at all) under the same conditions, and each row is reported against the
 median of its own bare commits:
   bare         `git commit` with no hooks at all
+  floor        every hook a commit fires is an `exit 0` sh script: what git's running of
+               hooks costs, the floor of any hook tool
   dispatch     traces-git installed, TRACES_GIT=0: the sh dispatcher alone on every hook
   no trace     a store of 10,000 traces / 200,000 events, none for this repo; phase 1 with
                the store untouched (the sh shortcut), phase 2 with another project's agent
@@ -146,7 +148,14 @@ def find_official(explicit: str | None) -> str | None:
     return shutil.which("traces")
 
 
-HOOKS_PER_COMMIT = 6  # pre-commit, prepare-commit-msg, commit-msg, post-commit, 2x ref-transaction
+# What `git commit` runs: post-index-change, pre-commit, prepare-commit-msg, commit-msg,
+# reference-transaction (prepared, committed), post-commit.
+COMMIT_HOOKS = ("post-index-change", "pre-commit", "prepare-commit-msg", "commit-msg",
+                "reference-transaction", "post-commit")
+HOOKS_PER_COMMIT = 7
+
+
+FLOOR = "floor: `exit 0` sh hooks (any hook tool)"
 
 
 def main() -> None:
@@ -184,6 +193,13 @@ def main() -> None:
         empty_hooks = tmp / "no-hooks"
         empty_hooks.mkdir()
         no_hooks = ("-c", f"core.hooksPath={empty_hooks}")
+        # The floor of any hook tool: each hook a commit fires is an `exit 0` sh script.
+        floor_hooks = tmp / "exit-0-hooks"
+        floor_hooks.mkdir()
+        for name in COMMIT_HOOKS:
+            (floor_hooks / name).write_text("#!/bin/sh\nexit 0\n")
+            (floor_hooks / name).chmod(0o755)
+        floor = ("-c", f"core.hooksPath={floor_hooks}")
 
         base_repo = make_repo(env, tmp / "baseline")
         quiet_repo = make_repo(env, tmp / "no-trace")
@@ -218,18 +234,19 @@ def main() -> None:
         paired: dict[str, list[float]] = {}  # the bare commit taken right before each sample
         bare_n = [0]
 
-        def measure(row: str, run_env, repo: Path, n: int, file: str = "app.py") -> None:
+        def measure(row: str, run_env, repo: Path, n: int, file: str = "app.py",
+                    hooks: tuple[str, ...] = ()) -> None:
             bare_n[0] += 1
             paired.setdefault(row, []).append(timed_commit(env, base_repo, bare_n[0], *no_hooks))
-            results.setdefault(row, []).append(timed_commit(run_env, repo, n, name=file))
+            results.setdefault(row, []).append(timed_commit(run_env, repo, n, *hooks, name=file))
 
         # TRACES_GIT=0: every hook a commit fires goes through our sh dispatcher
-        # (pre-commit, prepare-commit-msg, commit-msg, post-commit, 2x
-        # reference-transaction), none starts Python: the chaining cost alone.
+        # (COMMIT_HOOKS), none starts Python: the chaining cost alone.
         dispatch_env = {**env, "TRACES_GIT": "0"}
         # Phase 1, no agent writing to the store: the sh shortcut's case.
         skips = []
         for n in range(args.runs):
+            measure(FLOOR, env, base_repo, n, file="f.txt", hooks=floor)
             measure("dispatch only (TRACES_GIT=0)", dispatch_env, base_repo, n, file="d.txt")
             measure("no trace, store unchanged (sh shortcut)", env, quiet_repo, n)
             skips.append(skipped_count(quiet_repo))
@@ -273,10 +290,13 @@ def main() -> None:
             print(f"{name:<40} {median * 1000:>8.1f}ms {base * 1000:>7.1f}ms "
                   f"{(median - base) * 1000:>+8.1f}ms {median / base:>6.1f}")
         dispatch = "dispatch only (TRACES_GIT=0)"
-        per_hook = (statistics.median(results[dispatch])
-                    - statistics.median(paired[dispatch])) / HOOKS_PER_COMMIT
+        added = {row: statistics.median(results[row]) - statistics.median(paired[row])
+                 for row in (FLOOR, dispatch)}
+        per_hook = added[dispatch] / HOOKS_PER_COMMIT
+        over_floor = (added[dispatch] - added[FLOOR]) / HOOKS_PER_COMMIT
         print(f"dispatcher per hook with no work: {per_hook * 1000:.1f} ms "
-              f"({HOOKS_PER_COMMIT} hooks per commit)")
+              f"({HOOKS_PER_COMMIT} hooks per commit), {over_floor * 1000:.2f} ms of it over "
+              "an `exit 0` hook")
         print(
             f"check: attached repo has {notes} notes (expect {args.runs}); no-trace repos have "
             f"{stray} (expect 0); the shortcut skipped Python on {skipped} of {args.runs} "

@@ -186,7 +186,7 @@ def test_an_older_trace_in_this_worktree_allows_children_but_not_an_amend(
     age(repo / ".git" / "config", Path(os.environ["GIT_CONFIG_GLOBAL"]))
     assert commit_runs_python(repo, "a.py")  # "older" is a candidate, but edited late.py only
     assert note(repo) is None
-    assert "mode head" in (repo / ".git" / "traces-git-post-commit.stamp").read_text()
+    assert "tg_mode=head" in (repo / ".git" / "traces-git-post-commit.stamp").read_text()
     if request.param == "child":
         assert not commit_runs_python(repo, "b.py")  # its window starts after "older"
         assert not commit_runs_python(repo, "c.py")  # and so does its child's
@@ -227,3 +227,24 @@ def test_a_moved_repository_runs_python(primed, store, tmp_path):
     quiet_store(store)  # as if recorded long ago: only the path tells
     assert commit_runs_python(moved)
     assert note_ids(moved) == ["old-at-new-path"]
+
+
+def test_values_with_quotes_spaces_and_newlines_are_compared_exactly(primed, store):
+    odd = {"GIT_CONFIG_SYSTEM": "/nowhere/it's a \"dir\" $HOME `x`\nsecond line"}
+    assert commit_runs_python(primed, "a.py", env=odd)  # the stamp had it unset
+    assert commit_runs_python(primed, "b.py", env=odd) is False  # same value: skipped
+    changed = {"GIT_CONFIG_SYSTEM": odd["GIT_CONFIG_SYSTEM"] + " "}
+    assert commit_runs_python(primed, "c.py", env=changed)
+    store.add_trace("after-odd", primed, edits=[primed / "d.py"])
+    assert commit_runs_python(primed, "d.py", env=changed)
+    assert note_ids(primed) == ["after-odd"]
+
+
+def test_a_stamp_of_another_version_is_never_sourced(primed, store, tmp_path):
+    marker = tmp_path / "sourced"
+    stamp = primed / ".git" / "traces-git-post-commit.stamp"
+    stamp.write_text(f"traces-git-stamp 1\nmode none\ntouch '{marker}'\ntg_end=1\nend\n")
+    age(stamp, seconds=-5)  # newer than everything it could check
+    assert commit_runs_python(primed)
+    assert not marker.exists()
+    assert stamp.read_text().startswith("# traces-git-stamp 2\n")  # the full run rewrote it
