@@ -9,7 +9,7 @@ nothing to a next commit (docs/attribution.md, "The sh shortcut", has the argume
 It is a POSIX sh fragment that the dispatcher sources (the shell reads a sourced
 file in one block, where ``read`` takes one system call per byte: ~2 ms less per
 commit). Its first line says which version it is; the dispatcher reads that line
-alone first and sources nothing else. Every value is quoted with ``shlex.quote``,
+alone first and sources nothing else. Every value is single-quoted (:func:`quote`),
 so any path or variable value (spaces, quotes, newlines) is safe in it::
 
     # traces-git-stamp 2
@@ -129,12 +129,16 @@ def mode(store_path: str, head_time_s: int | None) -> str | None:
         return None
 
 
+def quote(value: str) -> str:
+    """``value`` as one sh word: single-quoted, each ``'`` as ``'"'"'`` (what shlex.quote
+    does, without the ``re`` import it costs the hook)."""
+    return "'" + value.replace("'", "'\"'\"'") + "'"
+
+
 def write(repo, config, started: float, head: str, head_time_s: int | None) -> bool:
     """Write the stamp after a full run that attached nothing; False when none may be written."""
     if repo.worktree is None:
         return False
-    from shlex import quote
-
     checks: list[str] = []
     for name in WATCHED_ENV:
         value = os.environ.get(name)
