@@ -190,3 +190,44 @@ def test_edits_read_with_sqlite_json_match_python_parsing(store, tmp_path):
         parsed = selection.edited_paths(opened._tool_calls_parsed("mixed"), str(base))
     assert fast == parsed
     assert {p.rsplit("/", 1)[-1] for p in fast} == {"a.py", "b.py", "c.py", "d.py", "e.py"}
+
+
+def test_the_hook_reads_the_store_without_loading_functools(repo, store, monkeypatch):
+    """The hook's store module loads sqlite with a stand-in for functools (~2.5 ms): the
+    trace is still found and attached, and functools imported afterwards is the real one."""
+    from traces_git.install import hook_entry
+
+    commit_file(repo, "first.py")  # the first run in a repository also configures it
+    store.add_trace("t-lean", repo, edits=[repo / "lean.py"])
+    monkeypatch.setenv("TRACES_GIT", "0")
+    sha = commit_file(repo, "lean.py")
+    monkeypatch.delenv("TRACES_GIT")
+    proc = subprocess.run(
+        [PYTHON, "-X", "importtime", "-I", "-S", "-c", hook_entry(PYTHON), "hook", "post-commit"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TRACES_GIT_HOOK_GIT_DIR": str(repo / ".git")},
+    )
+    # importtime lists a module after the modules it imported: those up to the store's
+    imported = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()]
+    assert "traces_git.store" in imported, proc.stderr
+    up_to_store = imported[: imported.index("traces_git.store") + 1]
+    assert "_sqlite3" in up_to_store
+    assert "functools" not in up_to_store and "collections" not in up_to_store, proc.stderr
+    assert note_ids(repo, sha) == ["t-lean"]
+
+    # Many distinct statements (past the statement cache's 128 slots), then functools.
+    code = (
+        f"{hook_entry(PYTHON).split(chr(10))[0]}\n"
+        "from traces_git import store\n"
+        "assert 'functools' not in sys.modules\n"
+        f"db = store.sqlite3.connect({str(store.path)!r})\n"
+        "rows = [db.execute(f'SELECT {i} + count(*) FROM traces').fetchone()[0] for i in range(300)]\n"
+        "rows += [db.execute('SELECT 7 + count(*) FROM traces').fetchone()[0] for _ in range(3)]\n"
+        "import functools\n"
+        "print(rows[0], rows[299], rows[-1], functools.reduce(lambda a, b: a + b, [1, 2]))\n"
+    )
+    checked = subprocess.run([PYTHON, "-I", "-S", "-c", code], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.split() == ["1", "300", "8", "3"]

@@ -14,7 +14,10 @@ def main(argv: list[str] | None = None) -> int:
     if args[:1] == ["hook"] and not ({"--help", "-h"} & set(args[1:2])):
         from traces_git import hooks
 
-        return hooks.main(args[1:])
+        code = hooks.main(args[1:])
+        if argv is None:  # this process is the hook's own (the dispatcher started it)
+            hooks.end_process(code)
+        return code
     from traces_git.cli import main as cli_main
 
     return cli_main(args)

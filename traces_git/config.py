@@ -40,11 +40,20 @@ class Config:
     def load(
         cls, cwd: str | os.PathLike[str] | None = None, env=None, *, origins: bool = False
     ) -> Config:
-        args = ["config", "--list", "-z", *(["--show-origin"] if origins else [])]
         if env is None:
-            _, stdout = gitcmd.fast(args, cwd)
-        else:
-            stdout = gitcmd.run(args, cwd, check=False, env=env).stdout
+            return cls.start(cwd, origins=origins).wait()
+        stdout = gitcmd.run(_list_args(origins), cwd, check=False, env=env).stdout
+        return cls.parse(stdout, origins=origins)
+
+    @classmethod
+    def start(cls, cwd: str | os.PathLike[str] | None = None, *, origins: bool = False):
+        """:meth:`load` begun: ``.wait()`` gives the Config. The hook does other work
+        (its imports) while git reads the config files."""
+        return _Pending(gitcmd.start(_list_args(origins), cwd), origins)
+
+    @classmethod
+    def parse(cls, stdout: bytes, *, origins: bool = False) -> Config:
+        """The Config of ``git config --list -z`` output (``--show-origin`` if ``origins``)."""
         values: dict[str, list[str]] = {}
         files: list[str] = []
         items = stdout.split(b"\0")
@@ -80,6 +89,22 @@ class Config:
 
     def keys(self) -> list[str]:
         return list(self._values)
+
+
+class _Pending:
+    __slots__ = ("_process", "_origins")
+
+    def __init__(self, process, origins: bool):
+        self._process = process
+        self._origins = origins
+
+    def wait(self) -> Config:
+        _, stdout = self._process.wait()
+        return Config.parse(stdout, origins=self._origins)
+
+
+def _list_args(origins: bool) -> list[str]:
+    return ["config", "--list", "-z", *(["--show-origin"] if origins else [])]
 
 
 def _normalize(key: str) -> str:

@@ -94,6 +94,12 @@ def start_head_reads(repo: RepoInfo) -> None:
         _prefetched = HeadReads(repo.worktree, repo.common_dir)
 
 
+def preload() -> None:
+    """Import what :func:`attach_to_head` needs (the store's sqlite module is the bulk)
+    while the git processes :func:`start_head_reads` began are running."""
+    from traces_git import replay, selection, store, sync_config  # noqa: F401
+
+
 def _head_reads(repo: RepoInfo) -> HeadReads:
     global _prefetched
     reads, _prefetched = _prefetched, None

@@ -9,14 +9,6 @@ from __future__ import annotations
 
 import os
 
-try:
-    # The C module alone: the `sqlite3` package adds only datetime adapters we never use,
-    # and importing them (datetime, collections.abc, functools) costs ~4 ms of every hook
-    # run that reads the store. Same objects, same API.
-    import _sqlite3 as sqlite3
-except ImportError:  # an interpreter that ships the module under another layout
-    import sqlite3
-
 from traces_git.errors import StoreError
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import on the hook path
@@ -24,6 +16,53 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+
+def _load_sqlite3():
+    """The C module ``_sqlite3``, imported without ``functools`` where that is safe.
+
+    The ``sqlite3`` package adds only datetime adapters we never use (datetime,
+    collections.abc: ~4 ms of every hook run that reads the store). The C module itself
+    imports ``functools`` for one thing, ``lru_cache`` (its statement cache), and
+    functools imports collections: another ~2.5 ms. While it loads, a stand-in module
+    gives it functools' own C cache; the stand-in is gone from ``sys.modules`` right
+    after, so every later ``import functools`` gets the real one. Where functools is
+    loaded already, or anything about the stand-in fails, the plain import.
+    """
+    import sys
+
+    if "functools" not in sys.modules:
+        try:
+            from _functools import _lru_cache_wrapper
+
+            def lru_cache(maxsize=128, typed=False):
+                def decorate(function):
+                    return _lru_cache_wrapper(function, maxsize, typed, _cache_info)
+
+                return decorate
+
+            stand_in = type(sys)("functools")
+            stand_in.lru_cache = lru_cache
+            sys.modules["functools"] = stand_in
+            try:
+                import _sqlite3
+            finally:
+                if sys.modules.get("functools") is stand_in:
+                    del sys.modules["functools"]
+            return _sqlite3
+        except Exception:  # noqa: BLE001, S110 - a Python whose _sqlite3 wants more: below
+            pass
+    try:
+        import _sqlite3
+    except ImportError:  # an interpreter that ships the module under another layout
+        import sqlite3 as _sqlite3
+    return _sqlite3
+
+
+def _cache_info(hits, misses, maxsize, currsize):
+    return (hits, misses, maxsize, currsize)
+
+
+sqlite3 = _load_sqlite3()
 
 BUSY_TIMEOUT_S = 0.25
 
