@@ -223,8 +223,9 @@ def test_the_hook_reads_the_store_without_loading_functools(repo, store, monkeyp
         "from traces_git import store\n"
         "assert 'functools' not in sys.modules\n"
         f"db = store.sqlite3.connect({str(store.path)!r})\n"
-        "rows = [db.execute(f'SELECT {i} + count(*) FROM traces').fetchone()[0] for i in range(300)]\n"
-        "rows += [db.execute('SELECT 7 + count(*) FROM traces').fetchone()[0] for _ in range(3)]\n"
+        "def one(sql): return db.execute(sql).fetchone()[0]\n"
+        "rows = [one(f'SELECT {i} + count(*) FROM traces') for i in range(300)]\n"
+        "rows += [one('SELECT 7 + count(*) FROM traces') for _ in range(3)]\n"
         "import functools\n"
         "print(rows[0], rows[299], rows[-1], functools.reduce(lambda a, b: a + b, [1, 2]))\n"
     )
