@@ -111,6 +111,38 @@ def test_user_patterns_run_and_bad_ones_are_named():
         redact.Redactor(["a*"])
 
 
+BACKTRACKING = r"(a+)+$"  # catastrophic on "aaa…b": 2^n ways to fail
+
+
+def test_a_user_pattern_that_backtracks_without_end_is_stopped_and_named():
+    import signal
+    import time
+
+    before = signal.getsignal(signal.SIGALRM)
+    redactor = redact.Redactor(["ACME-[0-9]{6}", BACKTRACKING], user_seconds=0.2)
+    assert redactor.text("id ACME-123456, aaa") == "id [REDACTED], [REDACTED]"
+    started = time.monotonic()
+    with pytest.raises(redact.RedactTimeout, match=r"'\(a\+\)\+\$' ran longer than 0.2 s"):
+        redactor.text("a" * 60 + "b")
+    assert time.monotonic() - started < 5  # stopped, not run to its end (years)
+    assert signal.getsignal(signal.SIGALRM) == before  # the handler before it is back
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert redactor.text("id ACME-654321") == "id [REDACTED]"  # the redactor still works
+
+
+def test_redact_timeout_comes_from_config_and_bad_values_keep_the_default():
+    from traces_git.config import Config
+
+    def limit(*values: str) -> float:
+        config = Config({"traces.redacttimeout": list(values)})
+        return redact.Redactor.for_config(config).user_seconds
+
+    assert limit("0.5") == 0.5
+    for bad in ("soon", "0", "-1", "nan"):
+        assert limit(bad) == redact.DEFAULT_USER_PATTERN_SECONDS, bad
+    assert redact.Redactor.for_config(Config({})).user_seconds == 5.0
+
+
 def test_ids_and_numbers_are_kept():
     msg = {
         "externalId": "sk-ant-aaaaaaaaaaaaaaaaaaaaaaaa",

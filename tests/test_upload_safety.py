@@ -130,6 +130,27 @@ def test_user_patterns_and_a_bad_one_fails_closed(repo, store, api):
     assert status_section(repo)["held"] == []
 
 
+def test_a_user_pattern_that_backtracks_without_end_holds_the_trace(repo, store, api):
+    endless = "a" * 60 + "b"
+    git("config", "--add", "traces.redact", r"(a+)+$", cwd=repo)
+    git("config", "traces.redactTimeout", "0.3", cwd=repo)
+    store.add_trace("t-slow", repo, edits=[repo / "a.py"], messages=0)
+    store.add_event("t-slow", {"type": "user_message", "content": endless})
+    commit_file(repo, "a.py")
+    wait_until(lambda: status().get("held"), what="the hold")
+    wait_worker_exit()
+    assert endless not in _received_text(api)
+    assert not api.messages("t-slow")
+    assert len(queue_files()) == 1
+    reason = status_section(repo)["held"][0]["reason"]
+    assert "traces.redact pattern '(a+)+$' ran longer than 0.3 s" in reason
+
+    git("config", "--unset-all", "traces.redact", cwd=repo)
+    upload_now(repo)
+    assert endless in _received_text(api)  # no pattern of the user's now: sent as written
+    assert not queue_files() and status_section(repo)["held"] == []
+
+
 def test_rule_off_writes_the_note_and_sends_nothing(repo, store, api):
     write_share_rules(api.url, {str(repo): "off"})
     store.add_trace("t-off", repo, edits=[repo / "a.py"])

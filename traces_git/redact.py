@@ -109,6 +109,17 @@ class RedactConfigError(UsageError):
     """A ``traces.redact`` pattern that cannot be used: uploads wait until it is fixed."""
 
 
+class RedactTimeout(RedactConfigError):
+    """A ``traces.redact`` pattern ran past its time on one string (a regex that
+    backtracks without end): what it was redacting is not sent."""
+
+
+# Seconds the user's patterns may take on one string (`traces.redactTimeout`). Python's
+# regex engine has no timeout of its own, but it checks for signals as it runs: a timer
+# signal stops a pattern that backtracks without end (e.g. `(a+)+$` on a long "aaa…b").
+DEFAULT_USER_PATTERN_SECONDS = 5.0
+
+
 _KEYWORDS = ("SECRET", "PASSWORD", "PASSWD", "TOKEN", "CREDENTIAL", "PRIVATE", "_KEY")
 _KEYWORDS_LOWER = tuple(k.lower() for k in _KEYWORDS) + ("apikey",)
 
@@ -330,6 +341,46 @@ def compile_user_patterns(patterns: Iterable[str]) -> list[_Rule]:
     return rules
 
 
+class _OutOfTime(Exception):
+    pass
+
+
+def _out_of_time(signum, frame):
+    raise _OutOfTime
+
+
+def _within_time(rules: list[_Rule], text: str, seconds: float) -> str:
+    """``text`` through the user's ``rules``, each stopped after ``seconds`` by a timer
+    signal (RedactTimeout). Off the main thread, where Python runs no signal handler,
+    or without ``setitimer`` (Windows), the rules run without a limit."""
+    import signal
+    import threading
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    if not hasattr(signal, "setitimer") or not main_thread:
+        for rule in rules:
+            text = rule.apply(text)
+        return text
+    previous = signal.signal(signal.SIGALRM, _out_of_time)
+    rule = rules[0]
+    try:
+        for rule in rules:
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+            text = rule.apply(text)
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _OutOfTime:
+        raise RedactTimeout(
+            f"traces.redact pattern {rule.regex.pattern!r} ran longer than {seconds:g} s on "
+            f"one text of {len(text)} characters (a pattern that backtracks without end); "
+            "that trace waits until the pattern is fixed (`git config --unset-all "
+            "traces.redact` removes the patterns; `traces.redactTimeout` sets the time)"
+        ) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
+    return text
+
+
 def user_patterns(config) -> list[str]:
     return [p for p in config.get_all("traces.redact") if p.strip()]
 
@@ -364,21 +415,34 @@ def names_secrets_file(value: object) -> str | None:
 class Redactor:
     """The built-in patterns plus the user's; one per upload run."""
 
-    def __init__(self, patterns: Iterable[str] = ()):
-        self.rules = compile_user_patterns(patterns) + _BUILTIN
+    def __init__(
+        self, patterns: Iterable[str] = (), user_seconds: float = DEFAULT_USER_PATTERN_SECONDS
+    ):
+        self.user_rules = compile_user_patterns(patterns)
+        self.rules = _BUILTIN
+        self.user_seconds = user_seconds
         self.secret_calls: set[str] = set()
         # A text message carries its text twice (textContent and the part): one pass.
         self._last: tuple[str, str] = ("", "")
 
     @classmethod
     def for_config(cls, config) -> Redactor:
-        return cls(user_patterns(config))
+        seconds = config.get("traces.redactTimeout")
+        try:
+            limit = float(seconds) if seconds is not None else DEFAULT_USER_PATTERN_SECONDS
+        except ValueError:
+            limit = DEFAULT_USER_PATTERN_SECONDS
+        if not limit > 0:  # 0, negative or nan: the default (no limit is never what helps)
+            limit = DEFAULT_USER_PATTERN_SECONDS
+        return cls(user_patterns(config), limit)
 
     def text(self, text: str) -> str:
         last_in, last_out = self._last
         if text is last_in:
             return last_out
         original = text
+        if self.user_rules:
+            text = _within_time(self.user_rules, text, self.user_seconds)
         keyword = None  # does the text name a secret-looking key? (asked once, if needed)
         for rule in self.rules:
             if rule.function in _KEYWORD_FUNCTIONS:

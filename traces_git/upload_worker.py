@@ -221,7 +221,12 @@ class Worker:
                 dest = share_rules_lookup(client, dest, config)
             if dest.action != "publish":
                 return self._hold(group, dest.reason)
-            url, sent = self._send(config, client, trace, latest, events, progress, dest, redactor)
+            try:
+                url, sent = self._send(
+                    config, client, trace, latest, events, progress, dest, redactor
+                )
+            except redact.RedactTimeout as exc:  # what was sent before it is redacted
+                return self._hold(group, str(exc))
         self._write_url(config, group, url)
         for entry in group:
             q.remove(entry)
