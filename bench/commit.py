@@ -9,7 +9,8 @@ median of its own bare commits:
   dispatch     traces-git installed, TRACES_GIT=0: the sh dispatcher alone on every hook
   no trace     a store of 10,000 traces / 200,000 events, none for this repo; phase 1 with
                the store untouched (the sh shortcut), phase 2 with another project's agent
-               writing to it before each commit (the full selection runs)
+               writing to it before each commit (the full selection runs); phase 1 also in
+               a linked worktree (git sets GIT_DIR for its hooks)
   attach       one trace that edited the committed file (a note is written, upload handed off)
   official     the official Traces CLI's own hooks (`traces setup git`), when its binary is found
 
@@ -106,7 +107,10 @@ def timed_commit(env, repo: Path, n: int, *hooks_override: str, name: str = "app
 
 def skipped_count(repo: Path) -> int:
     """Commits the sh shortcut let through since the last full run (its own counter)."""
-    path = repo / ".git" / "traces-git-post-commit.skipped"
+    git_dir = repo / ".git"
+    if git_dir.is_file():  # a linked worktree: "gitdir: <its git dir>"
+        git_dir = Path(git_dir.read_text().split(":", 1)[1].strip())
+    path = git_dir / "traces-git-post-commit.skipped"
     try:
         return int(path.read_text().split()[0])
     except (OSError, ValueError, IndexError):
@@ -205,6 +209,10 @@ def main() -> None:
         quiet_repo = make_repo(env, tmp / "no-trace")
         busy_repo = make_repo(env, tmp / "no-trace-busy")
         attach_repo = make_repo(env, tmp / "attached")
+        # A linked worktree of another repository: git sets GIT_DIR for its hooks.
+        linked_main = make_repo(env, tmp / "linked-main")
+        git(env, "worktree", "add", "-q", "-b", "wt", str(tmp / "linked"), cwd=linked_main)
+        linked = Path(os.path.realpath(tmp / "linked"))
         official = find_official(args.traces_bin)
         official_repo = None
         if official:
@@ -226,7 +234,7 @@ def main() -> None:
         # stamp's margin, then one full run per repository leaves its stamp.
         time.sleep(2.2)
         for warm_up in (-2, -1):  # the first run in a repository also configures it
-            for repo in (quiet_repo, busy_repo, attach_repo):
+            for repo in (quiet_repo, busy_repo, attach_repo, linked):
                 timed_commit(env, repo, warm_up)
             time.sleep(2.2)
 
@@ -244,12 +252,14 @@ def main() -> None:
         # (COMMIT_HOOKS), none starts Python: the chaining cost alone.
         dispatch_env = {**env, "TRACES_GIT": "0"}
         # Phase 1, no agent writing to the store: the sh shortcut's case.
-        skips = []
+        skips, linked_skips = [], []
         for n in range(args.runs):
             measure(FLOOR, env, base_repo, n, file="f.txt", hooks=floor)
             measure("dispatch only (TRACES_GIT=0)", dispatch_env, base_repo, n, file="d.txt")
             measure("no trace, store unchanged (sh shortcut)", env, quiet_repo, n)
             skips.append(skipped_count(quiet_repo))
+            measure("the same in a linked worktree", env, linked, n)
+            linked_skips.append(skipped_count(linked))
         # Phase 2, an agent writing to the store: each commit runs the full selection.
         for n in range(args.runs):
             touch_trace(store, f"elsewhere-{n}", tmp / "elsewhere" / "project-0",
@@ -277,6 +287,9 @@ def main() -> None:
             for r in (quiet_repo, busy_repo)
         )
         skipped = sum(1 for a, b in zip([0, *skips], skips, strict=False) if b == a + 1)
+        linked_skipped = sum(
+            1 for a, b in zip([0, *linked_skips], linked_skips, strict=False) if b == a + 1
+        )
         load = os.getloadavg()
         print(f"runs: {args.runs} each, interleaved per phase; hook Python: {args.python}")
         print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
@@ -300,7 +313,7 @@ def main() -> None:
         print(
             f"check: attached repo has {notes} notes (expect {args.runs}); no-trace repos have "
             f"{stray} (expect 0); the shortcut skipped Python on {skipped} of {args.runs} "
-            "quiet commits"
+            f"quiet commits ({linked_skipped} of {args.runs} in the linked worktree)"
         )
         if notes != args.runs:
             runs_file = home / ".local/state/traces-git/runs.jsonl"

@@ -37,9 +37,13 @@ def post_commit_runs() -> list[dict]:
     return [e for e in map(json.loads, lines) if e["hook"] == "post-commit"]
 
 
+def git_dir(worktree: Path) -> Path:
+    return Path(git("rev-parse", "--absolute-git-dir", cwd=worktree).stdout.strip())
+
+
 def skipped(repo: Path) -> int:
     try:
-        return int((repo / ".git" / "traces-git-post-commit.skipped").read_text().split()[0])
+        return int((git_dir(repo) / "traces-git-post-commit.skipped").read_text().split()[0])
     except FileNotFoundError:
         return 0
 
@@ -248,3 +252,43 @@ def test_a_stamp_of_another_version_is_never_sourced(primed, store, tmp_path):
     assert commit_runs_python(primed)
     assert not marker.exists()
     assert stamp.read_text().startswith("# traces-git-stamp 2\n")  # the full run rewrote it
+
+
+def test_a_linked_worktree_takes_the_shortcut_and_still_sees_a_new_trace(repo, store, tmp_path):
+    """Git sets GIT_DIR to the worktree's git dir; the dispatcher finds the common dir
+    from its `commondir` file, with no git process."""
+    worktree = Path(os.path.realpath(tmp_path / "linked wt"))
+    git("worktree", "add", "-q", "-b", "wt", str(worktree), cwd=repo)
+    assert git_dir(worktree) != repo / ".git"
+    quiet_store(store)
+    age(repo / ".git" / "config", Path(os.environ["GIT_CONFIG_GLOBAL"]))
+    assert commit_runs_python(worktree, "first.txt")  # the full run leaves the stamp
+    assert (git_dir(worktree) / "traces-git-post-commit.stamp").is_file()
+
+    assert not commit_runs_python(worktree)
+    assert not commit_runs_python(worktree, "other.py")
+    assert skipped(worktree) == 2 and note(worktree) is None
+    assert skipped(repo) == 0  # the main worktree's counter (and stamp) are its own
+
+    store.add_trace("t-wt", worktree, edits=[worktree / "live.py"])
+    assert commit_runs_python(worktree, "live.py")
+    assert note_ids(worktree) == ["t-wt"]
+
+
+def test_a_submodule_takes_the_shortcut(repo, store, tmp_path):
+    upstream = init_repo(tmp_path / "upstream")
+    commit_file(upstream, "lib.py")
+    git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(upstream), "lib",
+        cwd=repo)
+    sub = Path(os.path.realpath(repo / "lib"))
+    assert (sub / ".git").is_file()
+    assert commit_runs_python(sub, "setup.txt")  # the first run also configures notes sync
+    quiet_store(store)
+    age(git_dir(sub) / "config", Path(os.environ["GIT_CONFIG_GLOBAL"]))
+    commit_runs_python(sub, "first.txt")  # a full run if the set-up's config write is new
+    before = skipped(sub)
+    assert not commit_runs_python(sub)
+    assert skipped(sub) == before + 1 and note(sub) is None
+    store.add_trace("t-sub", sub, edits=[sub / "live.py"])
+    assert commit_runs_python(sub, "live.py")
+    assert note_ids(sub) == ["t-sub"]

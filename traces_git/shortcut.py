@@ -43,8 +43,12 @@ HEADER = (f"# traces-git-stamp {VERSION}\n"  # the only line the dispatcher read
           "# written by traces-git after a full post-commit run; sourced by its hook dispatcher")
 MARGIN_S = 2.0
 
-# Variables that change what the selection reads: store and config resolution, state dir.
+# Variables that change what the selection reads: store and config resolution, state dir,
+# and which repository git points the hook at (git sets GIT_DIR in linked worktrees).
 WATCHED_ENV = (
+    "GIT_DIR",
+    "GIT_COMMON_DIR",
+    "GIT_WORK_TREE",
     "TRACES_EVENTSTORE",
     "XDG_DATA_HOME",
     "XDG_STATE_HOME",
