@@ -252,7 +252,7 @@ def main() -> None:
         # (COMMIT_HOOKS), none starts Python: the chaining cost alone.
         dispatch_env = {**env, "TRACES_GIT": "0"}
         # Phase 1, no agent writing to the store: the sh shortcut's case.
-        skips, linked_skips = [], []
+        skips, linked_skips = [skipped_count(quiet_repo)], [skipped_count(linked)]
         for n in range(args.runs):
             measure(FLOOR, env, base_repo, n, file="f.txt", hooks=floor)
             measure("dispatch only (TRACES_GIT=0)", dispatch_env, base_repo, n, file="d.txt")
@@ -286,9 +286,9 @@ def main() -> None:
             git(env, "notes", "--ref=traces", "list", cwd=r, check=False).stdout.count("\n")
             for r in (quiet_repo, busy_repo)
         )
-        skipped = sum(1 for a, b in zip([0, *skips], skips, strict=False) if b == a + 1)
+        skipped = sum(1 for a, b in zip(skips, skips[1:], strict=False) if b == a + 1)
         linked_skipped = sum(
-            1 for a, b in zip([0, *linked_skips], linked_skips, strict=False) if b == a + 1
+            1 for a, b in zip(linked_skips, linked_skips[1:], strict=False) if b == a + 1
         )
         load = os.getloadavg()
         print(f"runs: {args.runs} each, interleaved per phase; hook Python: {args.python}")
