@@ -280,6 +280,36 @@ def test_end_to_end_note_with_repo_hooks_subdir_and_worktree(installed, tmp_path
     assert '"our_hooks_run": true' in status.stdout
 
 
+def test_linked_worktree_and_submodule_hooks_without_git_rev_parse(installed, tmp_path):
+    """The dispatcher finds a linked worktree's common dir from `commondir` (relative as
+    git writes it, or absolute) and a submodule's from its GIT_DIR: the repository's own
+    hooks there still run, for hooks with and without work of ours."""
+    repo = Path(os.path.realpath(init_repo(tmp_path / "main repo")))
+    commit_file(repo, "a.txt")
+    calls = tmp_path / "calls"
+    for name in ("pre-commit", "post-commit"):
+        recording_hook(repo / ".git" / "hooks" / name, calls, label=name)
+    worktree = Path(os.path.realpath(tmp_path / "linked wt"))
+    git("worktree", "add", "-q", "-b", "wt", str(worktree), cwd=repo)
+    commit_file(worktree, "b.txt")
+    worktree_git_dir = git("rev-parse", "--absolute-git-dir", cwd=worktree).stdout.strip()
+    commondir = Path(worktree_git_dir) / "commondir"
+    assert commondir.read_text().strip() == "../.."
+    commondir.write_text(f"{repo / '.git'}\n")
+    commit_file(worktree, "c.txt")
+    assert read_lines(calls) == ["pre-commit ", "post-commit "] * 2
+
+    upstream = init_repo(tmp_path / "upstream")
+    commit_file(upstream, "lib.py")
+    git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(upstream), "lib",
+        cwd=repo)
+    sub_calls = tmp_path / "sub calls"
+    recording_hook(repo / ".git" / "modules" / "lib" / "hooks" / "pre-commit", sub_calls,
+                   label="sub")
+    commit_file(repo / "lib", "d.txt")
+    assert read_lines(sub_calls) == ["sub "]
+
+
 def test_system_hooks_path_keeps_running_and_takes_over_again(
         fake_install, plain_repo, tmp_path, monkeypatch):
     system_hooks = tmp_path / "system hooks"
