@@ -77,7 +77,7 @@ def main() -> int:
     })
     os.environ.update(env)  # the installer below runs in-process
 
-    from traces_git import install
+    from traces_git.setup import install
 
     os.chdir(work)  # a global install also configures the repository it runs in: none here
     ours = Path(install.install().hooks_dir)  # global: sets core.hooksPath in this HOME

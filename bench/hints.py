@@ -56,7 +56,8 @@ def main() -> int:
         git("commit", "-q", "--allow-empty", "-m", "two", cwd=repo)
         os.chdir(repo)
 
-        from traces_git import explain_record, hooks, postcommit, replay, selection
+        from traces_git.attribution import explain_record, postcommit, replay, selection
+        from traces_git.hook import entry as hooks
 
         current = (
             selection.env_hints,

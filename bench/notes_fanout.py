@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import pygit2  # noqa: E402
 
-from traces_git import notes  # noqa: E402
+from traces_git.notes import core as notes  # noqa: E402
 
 
 def fake_shas(start: int, count: int) -> list[str]:

@@ -31,8 +31,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from traces_git import convert, redact  # noqa: E402
 from traces_git.store import Event  # noqa: E402
+from traces_git.upload import (
+    convert,
+    redact,  # noqa: E402
+)
 
 SECRETS = [
     "AKIAIOSFODNN7EXAMPLE",

@@ -6,7 +6,7 @@ Rows:
   the difference is what the hook pays for queueing and starting the worker;
 - ``upload.hand_off`` alone, in-process, with the worker lock held (queue write
   only) and free (queue write + starting the detached worker);
-- the import cost of ``traces_git.upload`` on top of what post-commit loads.
+- the import cost of ``traces_git.upload.handoff`` on top of what post-commit loads.
 
     python bench/upload.py [--runs 15] [--write docs/bench-upload.md]
 
@@ -94,10 +94,10 @@ def hand_off_times(runs: int, tmp: Path) -> tuple[float, float]:
     os.environ.update(_env(home))
     os.environ["TRACES_API_KEY"] = "bench"
     os.environ["TRACES_HTTP_URL"] = "http://127.0.0.1:9"  # the worker fails fast
-    from traces_git import upload
-    from traces_git import upload_queue as q
     from traces_git.config import Config
     from traces_git.repo import RepoInfo
+    from traces_git.upload import handoff as upload
+    from traces_git.upload import queue as q
 
     repo_dir = home / "repo"
     repo_dir.mkdir()
@@ -125,9 +125,9 @@ def hand_off_times(runs: int, tmp: Path) -> tuple[float, float]:
 
 def import_cost(runs: int) -> float:
     code = (
-        "import time, traces_git.hooks, traces_git.postcommit, traces_git.notes, "
-        "traces_git.selection, traces_git.store, pygit2; t = time.perf_counter(); "
-        "import traces_git.upload; print((time.perf_counter() - t) * 1000)"
+        "import time, traces_git.hook.entry, traces_git.attribution.postcommit, traces_git.notes.core, "
+        "traces_git.attribution.selection, traces_git.store, pygit2; t = time.perf_counter(); "
+        "import traces_git.upload.handoff; print((time.perf_counter() - t) * 1000)"
     )
     samples = [
         float(subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True,
@@ -160,7 +160,7 @@ def main() -> int:
         f"| same, uploads on, API answering after 2 s (median of {args.runs}) | {on:.1f} |",
         f"| `upload.hand_off`, worker running (queue write only; median of {args.runs * 10}) | {held:.2f} |",  # noqa: E501
         f"| `upload.hand_off`, starting the detached worker (median of {min(args.runs * 10, 20)}) | {spawn:.2f} |",  # noqa: E501
-        f"| import of `traces_git.upload` after post-commit's own imports (median of {args.runs}) | {imported:.2f} |",  # noqa: E501
+        f"| import of `traces_git.upload.handoff` after post-commit's own imports (median of {args.runs}) | {imported:.2f} |",  # noqa: E501
         "",
         "Reproduce: `python bench/upload.py --write docs/bench-upload.md`.",
         "",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import git, tool_path
-from traces_git.install import PLAIN_ENTRY
+from traces_git.setup.install import PLAIN_ENTRY
 
 
 def tool(name: str) -> str:

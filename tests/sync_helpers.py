@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 from tests.helpers import commit_file, git, init_repo
-from traces_git import log, pushqueue
+from traces_git import log
+from traces_git.sync import pushqueue
 
 
 def make_remote(tmp_path: Path, name: str = "remote.git") -> Path:

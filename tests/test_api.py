@@ -14,9 +14,9 @@ import pytest
 from tests.api_server import ApiServer, Invalid, validate_batch, validate_message
 from tests.helpers import PYTHON, commit_file
 from tests.upload_helpers import wait_worker_exit
-from traces_git import api, auth, convert
-from traces_git import upload_queue as q
 from traces_git.store import Event
+from traces_git.upload import api, auth, convert
+from traces_git.upload import queue as q
 
 TOKEN = auth.Token("trk_unit_secret", "TRACES_API_KEY")
 
@@ -314,10 +314,10 @@ def test_hand_off_does_not_import_httpx(repo, store):
     store.add_trace("t-imp", repo, edits=[repo / "a.py"])
     sha = commit_file(repo, "a.py")
     code = (
-        "import sys; from traces_git import upload; from traces_git.repo import RepoInfo;"
+        "import sys; from traces_git.upload import handoff as upload; from traces_git.repo import RepoInfo;"
         "from traces_git.config import Config; r = RepoInfo.discover();"
         f"upload.hand_off(r, Config.load(r.worktree), {sha!r}, ['t-imp']);"
-        "mods = ('httpx', 'pygit2', 'click', 'traces_git.api');"
+        "mods = ('httpx', 'pygit2', 'click', 'traces_git.upload.api');"
         "print(sorted(m for m in mods if m in sys.modules))"
     )
     proc = subprocess.run(
@@ -347,7 +347,7 @@ def _queue_one(repo, store, trace_id: str) -> None:
 
 
 def test_a_rejected_body_holds_the_entry_until_a_forced_run(repo, store, monkeypatch):
-    from traces_git import upload_worker
+    from traces_git.upload import worker as upload_worker
 
     monkeypatch.setenv("TRACES_API_KEY", "trk_k")  # an API key: the server picks the namespace
     _queue_one(repo, store, "t-400")
@@ -372,7 +372,7 @@ def test_a_rejected_body_holds_the_entry_until_a_forced_run(repo, store, monkeyp
 def test_a_long_retry_after_holds_the_entry_that_long(repo, store, monkeypatch):
     import time
 
-    from traces_git import upload_worker
+    from traces_git.upload import worker as upload_worker
 
     monkeypatch.setenv("TRACES_API_KEY", "trk_k")  # an API key: the server picks the namespace
     _queue_one(repo, store, "t-wait")

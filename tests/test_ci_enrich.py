@@ -12,7 +12,8 @@ import pytest
 from tests.api_server import ApiServer
 from tests.ci_helpers import bare_remote, shallow_checkout
 from tests.helpers import commit_file, git, init_repo, traces_git
-from traces_git import ci_api, ci_output
+from traces_git.ci import enrich as ci_api
+from traces_git.ci import output as ci_output
 
 TOKEN = "trk_ci_test_token_777"
 

@@ -132,7 +132,9 @@ def test_remap_needs_a_target(merged: dict) -> None:
 
 def test_minimal_push_merges_diverged_notes_in_a_shallow_clone(merged: dict) -> None:
     """The fallback used when sync.push_notes is absent: fetch, merge, push without force."""
-    from traces_git import ci, ci_remap, notes
+    from traces_git.ci import remap as ci_remap
+    from traces_git.ci import report as ci
+    from traces_git.notes import core as notes
     from traces_git.repo import RepoInfo
 
     tmp, squash = merged["tmp"], merged["squash"]

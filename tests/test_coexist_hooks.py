@@ -23,7 +23,7 @@ from tests.coexist_helpers import (
     write_hook,
 )
 from tests.helpers import commit_file, git, head, init_repo, note_ids, traces_git
-from traces_git import install
+from traces_git.setup import install
 
 CLIENT_HOOKS = {
     "applypatch-msg", "pre-applypatch", "post-applypatch", "pre-commit", "pre-merge-commit",

@@ -243,7 +243,7 @@ def test_record_holds_no_transcript_text(repo, store):
     store.add_trace("secretive", repo, title="TOPSECRET title", edits=[repo / "app.py"])
     store.add_event("secretive", {"type": "user_message", "content": "my password is hunter2"})
     commit_file(repo, "app.py")
-    from traces_git import explain_record
+    from traces_git.attribution import explain_record
 
     recorded = open(explain_record.path()).read()
     assert "secretive" in recorded

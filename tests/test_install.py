@@ -13,7 +13,7 @@ import pytest
 
 from tests.coexist_helpers import global_hooks_path, recording_hook, write_hook
 from tests.helpers import ROOT, commit_file, git, init_repo, note, note_ids, traces_git
-from traces_git import install
+from traces_git.setup import install
 
 # Captured at import, before the autouse fixture swaps HOME: install.sh's test may
 # reuse the machine's pip cache so it downloads nothing twice.

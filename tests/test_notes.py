@@ -7,7 +7,7 @@ import subprocess
 import pygit2
 
 from tests.helpers import PYTHON, commit_file, git, head, init_repo, note, traces_git
-from traces_git import notes
+from traces_git.notes import core as notes
 
 
 def test_parse_keeps_unknown_lines_and_prefers_urls():
@@ -60,7 +60,7 @@ def test_malformed_existing_note_is_kept(tmp_path, installed):
 
 _WRITER = """
 import sys, pygit2
-from traces_git import notes
+from traces_git.notes import core as notes
 repo = pygit2.Repository(sys.argv[1])
 notes.update(repo, {sys.argv[2]: lambda old: notes.with_traces(old, [notes.TraceRef(sys.argv[3])])},
              message="concurrent", lock_path=sys.argv[1] + "/traces-git-notes.lock")
@@ -85,7 +85,7 @@ def test_fifty_concurrent_writers_lose_nothing(tmp_path):
 
 _GIT_WRITER = """
 import sys
-from traces_git import notes
+from traces_git.notes import core as notes
 notes.update_one_with_git(sys.argv[1], sys.argv[2],
                           lambda old: notes.with_traces(old, [notes.TraceRef(sys.argv[3])]),
                           message="concurrent",

@@ -9,7 +9,7 @@ import pygit2
 import pytest
 
 from tests.helpers import commit_file, init_repo, tool_path, traces_git
-from traces_git import notes
+from traces_git.notes import core as notes
 
 TRACES = tool_path("traces")
 pytestmark = pytest.mark.skipif(TRACES is None, reason="the official traces CLI is not installed")

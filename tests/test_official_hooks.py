@@ -17,7 +17,7 @@ from tests.coexist_helpers import write_hook
 from tests.helpers import commit_file, git, init_repo, note, traces_git
 from tests.official_helpers import TRACES, official, setup, snapshot
 from tests.sync_helpers import clone, make_remote, remote_note_lines, wait_settled
-from traces_git import official_hooks
+from traces_git.setup import official_hooks
 
 needs_traces = pytest.mark.skipif(TRACES is None, reason="the official traces CLI is not installed")
 

@@ -113,7 +113,7 @@ def test_detached_trace_is_hidden_and_not_reattached(repo, store):
     shown = json.loads(traces_git("show", "--json", cwd=repo).stdout)
     assert [t["id"] for t in shown["traces"]] == ["t1"]
     # the hook must not attach a detached trace again (e.g. on amend)
-    from traces_git import hooks
+    from traces_git.hook import entry as hooks
 
     cwd = os.getcwd()
     os.chdir(repo)

@@ -125,7 +125,7 @@ def test_changed_file_with_newline_in_name(repo, store):
 
 def test_hook_writer_keeps_a_malformed_note_line_for_line(repo):
     """The post-commit writer (git's notes code) on a commit whose note a teammate mangled."""
-    from traces_git import notes
+    from traces_git.notes import core as notes
 
     sha = head(repo)
     mangled = "traces:\n:::\n# not a comment\n  indented line\ntraces:ok-1 not a url at all\n"
@@ -170,7 +170,7 @@ def test_hook_failure_is_logged_not_shown(repo, monkeypatch):
 
 def test_edits_read_with_sqlite_json_match_python_parsing(store, tmp_path):
     """store.tool_calls lets SQLite parse the events (no json import in the hook)."""
-    from traces_git import selection
+    from traces_git.attribution import selection
     from traces_git.store import Store
 
     base = tmp_path / "proj"
@@ -195,7 +195,7 @@ def test_edits_read_with_sqlite_json_match_python_parsing(store, tmp_path):
 def test_the_hook_reads_the_store_without_loading_functools(repo, store, monkeypatch):
     """The hook's store module loads sqlite with a stand-in for functools (~2.5 ms): the
     trace is still found and attached, and functools imported afterwards is the real one."""
-    from traces_git.install import hook_entry
+    from traces_git.setup.install import hook_entry
 
     commit_file(repo, "first.py")  # the first run in a repository also configures it
     store.add_trace("t-lean", repo, edits=[repo / "lean.py"])

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.safety_helpers import SECRETS, write_official_login, write_share_rules
-from traces_git import auth, redact, share_rules
+from traces_git.upload import auth, redact, share_rules
 
 URL = "https://actions.traces.com"
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from traces_git import official_hooks, replay
-from traces_git.selection import env_hints
+from traces_git.attribution import replay
+from traces_git.attribution.selection import env_hints
+from traces_git.setup import official_hooks
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 

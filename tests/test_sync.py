@@ -41,8 +41,8 @@ def test_commit_then_immediate_push_delivers_the_note(remote, tmp_path):
     assert ref(a, "refs/notes/remotes/origin/traces") is None
     assert queued(a) == []
     # uninstalling from the repo drops that cache ref along with our config
-    from traces_git import sync
     from traces_git.repo import RepoInfo
+    from traces_git.sync import transfer as sync
 
     sync.unconfigure(RepoInfo.discover(a))
     assert ref(a, "refs/traces-git/remotes/origin/traces") is None

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import commit_file, git, init_repo
-from traces_git import sync
 from traces_git.config import Config
 from traces_git.repo import RepoInfo
+from traces_git.sync import transfer as sync
 
 OURS = "+refs/notes/traces*:refs/notes/remotes/{}/traces*"
 
@@ -100,7 +100,7 @@ def test_linked_worktree_and_bare_repository(tmp_path, installed):
 
 
 def test_a_declined_refspec_is_remembered_and_costs_no_config_write(tmp_path, installed):
-    from traces_git import sync_config
+    from traces_git.sync import config as sync_config
 
     remote = tmp_path / "r.git"
     git("init", "-q", "--bare", str(remote))

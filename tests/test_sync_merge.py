@@ -6,7 +6,7 @@ import pygit2
 import pytest
 
 from tests.helpers import commit_file, git, init_repo
-from traces_git import notes
+from traces_git.notes import core as notes
 
 OTHER = "refs/notes/other"
 

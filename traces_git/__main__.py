@@ -12,7 +12,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["hook"] and not ({"--help", "-h"} & set(args[1:2])):
-        from traces_git import hooks
+        from traces_git.hook import entry as hooks
 
         code = hooks.main(args[1:])
         if argv is None:  # this process is the hook's own (the dispatcher started it)

@@ -58,9 +58,10 @@ def blame(file: str, rev: str | None, line_ranges: tuple[str, ...], as_json: boo
     working tree are "not committed yet". Paged and coloured like git blame
     (core.pager, color.ui); plain text when stdout is not a terminal.
     """
-    from traces_git import blame as core
-    from traces_git import blame_render, terminal
+    from traces_git import terminal
     from traces_git.config import Config
+    from traces_git.views import blame as core
+    from traces_git.views import blame_render
 
     cwd = os.getcwd()
     options = core.BlameOptions(rev, line_ranges, ignore_revs, ignore_revs_files, moves, copies)
@@ -68,7 +69,7 @@ def blame(file: str, rev: str | None, line_ranges: tuple[str, ...], as_json: boo
     config = Config.load(cwd)
     warnings = core.add_store_details(report, config.get("traces.store"))
     if not offline and any(t["agent"] is None and t["title"] is None for t in report["traces"]):
-        from traces_git import ci_api
+        from traces_git.ci import enrich as ci_api
 
         settings = ci_api.api_settings(os.environ, config.get("traces.apiUrl"))
         if settings is not None:
@@ -98,8 +99,8 @@ def stats(revision_range: str | None, as_json: bool) -> None:
     merges left out). Default range: the current branch against its upstream,
     else against the default branch.
     """
-    from traces_git import linestats
     from traces_git.config import Config
+    from traces_git.views import linestats
 
     cwd = os.getcwd()
     report = linestats.stats(cwd, revision_range)

@@ -7,7 +7,7 @@ import os
 
 import click
 
-from traces_git import ci as core
+from traces_git.ci import report as core
 
 _range_options = [
     click.option("--base", metavar="REV", default=None,
@@ -49,7 +49,8 @@ def ci(ctx: click.Context, base: str | None, head: str | None, remote: str, fetc
     """
     if ctx.invoked_subcommand is not None:
         return
-    from traces_git import ci_api, ci_output
+    from traces_git.ci import enrich as ci_api
+    from traces_git.ci import output as ci_output
     from traces_git.config import Config
 
     result = core.collect(os.getcwd(), base=base, head=head, remote=remote, fetch=fetch)
@@ -78,7 +79,7 @@ def ci(ctx: click.Context, base: str | None, head: str | None, remote: str, fetc
 def remap(onto: tuple[str, ...], base: str | None, head: str | None, remote: str, fetch: bool,
           push: bool, as_json: bool) -> None:
     """Attach a pull request's traces to the commit(s) a squash or rebase merge created."""
-    from traces_git import ci_remap
+    from traces_git.ci import remap as ci_remap
 
     summary = ci_remap.remap(os.getcwd(), list(onto), base=base, head=head, remote=remote,
                        fetch=fetch, push=push)

@@ -17,7 +17,7 @@ def explain(rev: str, as_json: bool) -> None:
     (before install, on another machine) re-runs the selection read-only
     against the store and says so.
     """
-    from traces_git import explain as explain_mod
+    from traces_git.attribution import explain as explain_mod
 
     result = explain_mod.explain(rev)
     if as_json:

@@ -11,6 +11,6 @@ import click
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def hook(name: str, args: tuple[str, ...]) -> None:
     """Run traces-git's part of git hook NAME (called by the installed hook scripts)."""
-    from traces_git import hooks
+    from traces_git.hook import entry as hooks
 
     hooks.main([name, *args])

@@ -6,9 +6,10 @@ import json
 
 import click
 
-from traces_git import gitcmd, notes
+from traces_git import gitcmd
 from traces_git.config import Config
 from traces_git.errors import UsageError
+from traces_git.notes import core as notes
 from traces_git.repo import RepoInfo
 
 

@@ -17,8 +17,8 @@ def remove_official_hooks(dry_run: bool, as_json: bool) -> None:
     repository's hook files; every other line of those files is kept as it
     was. traces-git's own hooks keep attributing commits and pushing notes.
     """
-    from traces_git import official_hooks
     from traces_git.repo import RepoInfo
+    from traces_git.setup import official_hooks
 
     repo = RepoInfo.discover()
     base = repo.worktree or repo.common_dir

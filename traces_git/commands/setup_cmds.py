@@ -37,7 +37,7 @@ def install(repo: bool, as_json: bool) -> None:
     Existing hooks keep running: the repository's own .git/hooks and any hooks
     path configured before are chained. Safe to re-run (e.g. after an upgrade).
     """
-    from traces_git import install as installer
+    from traces_git.setup import install as installer
 
     _echo_result(installer.install(repo=repo), as_json, "installed")
 
@@ -47,7 +47,7 @@ def install(repo: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def uninstall(repo: bool, as_json: bool) -> None:
     """Remove traces-git's hooks and put back the configuration found at install."""
-    from traces_git import install as installer
+    from traces_git.setup import install as installer
 
     _echo_result(installer.uninstall(repo=repo), as_json, "uninstalled")
 
@@ -56,7 +56,7 @@ def uninstall(repo: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(as_json: bool) -> None:
     """Where traces-git is installed, whether its hooks run here, store, last runs, conflicts."""
-    from traces_git import status as status_mod
+    from traces_git.setup import status as status_mod
 
     report = status_mod.collect()
     if as_json:
@@ -69,7 +69,7 @@ def status(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
 def doctor(as_json: bool) -> int:
     """Check the installation here; list each problem with a one-line fix (exit 1 if any)."""
-    from traces_git import status as status_mod
+    from traces_git.setup import status as status_mod
 
     report = status_mod.collect()
     found = status_mod.problems(report)

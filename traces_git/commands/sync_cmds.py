@@ -36,7 +36,7 @@ def _describe(result: dict) -> str:
               help="Print JSON: {remotes: [{remote, outcome, fetched, merged, pushed, error?}]}.")
 def sync(remote_names: tuple[str, ...], as_json: bool) -> None:
     """Fetch teammates' trace notes, merge them, and push ours now."""
-    from traces_git import sync as sync_mod
+    from traces_git.sync import transfer as sync_mod
 
     repo = RepoInfo.discover()
     config = Config.load(repo.worktree or repo.common_dir)

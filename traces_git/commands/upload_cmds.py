@@ -17,10 +17,11 @@ def _echo_json(data: object) -> None:
 
 def _queue_all_in_repo() -> int:
     """Queue every trace attached in this repository's notes that has no URL yet."""
-    from traces_git import notes, upload
-    from traces_git import upload_queue as q
     from traces_git.config import Config
+    from traces_git.notes import core as notes
     from traces_git.repo import RepoInfo
+    from traces_git.upload import handoff as upload
+    from traces_git.upload import queue as q
 
     repo = RepoInfo.discover()
     config = Config.load(repo.worktree or repo.common_dir)
@@ -46,9 +47,9 @@ def _queue_all_in_repo() -> int:
 
 
 def _dry_run(trace_id: str, as_json: bool) -> int:
-    from traces_git import outgoing
     from traces_git.config import Config
     from traces_git.repo import RepoInfo
+    from traces_git.upload import outgoing
 
     repo = RepoInfo.discover()
     config = Config.load(repo.worktree or repo.common_dir)
@@ -72,7 +73,7 @@ def _wait_for_worker(timeout: float = 600.0) -> None:
     """Wait for a running background worker, with a progress line on stderr."""
     import time
 
-    from traces_git import upload_queue as q
+    from traces_git.upload import queue as q
 
     pid = q.worker_pid()
     if pid is None or q.lock_free():
@@ -120,9 +121,10 @@ def upload(
     With --dry-run TRACE_ID, print the requests the next upload of that trace
     would make, after redaction, and send nothing.
     """
-    from traces_git import log, upload_worker
-    from traces_git import upload as up
-    from traces_git import upload_queue as q
+    from traces_git import log
+    from traces_git.upload import handoff as up
+    from traces_git.upload import queue as q
+    from traces_git.upload import worker as upload_worker
 
     if dry_run:
         if not trace_id:
@@ -227,9 +229,9 @@ def _read_token(token: str | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def login(token: str | None, as_json: bool) -> int:
     """Store a Traces API token for uploads (mode 0600 in the config dir)."""
-    from traces_git import auth
-    from traces_git import upload as up
-    from traces_git import upload_queue as q
+    from traces_git.upload import auth
+    from traces_git.upload import handoff as up
+    from traces_git.upload import queue as q
 
     path = auth.save(_read_token(token))
     q.update_status(auth=None, auth_error=None)
@@ -251,7 +253,7 @@ def login(token: str | None, as_json: bool) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def logout(as_json: bool) -> int:
     """Remove the stored Traces API token."""
-    from traces_git import auth
+    from traces_git.upload import auth
 
     removed = auth.remove()
     if as_json:

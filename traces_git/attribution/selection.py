@@ -1,0 +1,423 @@
+"""Decide which traces belong to a commit.
+
+In order: ``TRACES_TRACE_ID`` (an agent committing names its own traces);
+the committing session's own hints (``TRACES_CURRENT_TRACE_ID``,
+``CODEX_THREAD_ID``, ``TRACES_CURRENT_SOURCE_PATH``/``TRACES_SOURCE_PATH``);
+sessions in ``traces-active.json`` of this worktree; traces in the store whose
+directory is this worktree (or inside it) and that were active since the
+previous commit. For agents that record their file edits, a trace must have
+edited one of the files the commit changed: a chat that touched nothing is
+not attached. IDs the note already has, or has detached, are skipped when the
+note is written (`notes.with_traces`).
+
+Every candidate considered, kept or dropped, can be reported with its reason
+(``considered``): the hook records them for ``traces-git explain``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from traces_git.store import Store, Trace
+
+TYPE_CHECKING = False  # typing, collections and re cost milliseconds per hook run
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+# Agents whose traces record tool calls with file paths. A trace of one of
+# these agents with no recorded edit is a chat; other agents are kept on
+# directory and time alone.
+EDIT_RECORDING_AGENTS = frozenset(
+    {"claude-code", "codex", "cursor", "opencode", "gemini-cli", "pi", "copilot", "cline", "amp"}
+)
+ACTIVE_SESSION_IDLE_MS = 2 * 60 * 60 * 1000
+# Agents whose TRACES_CURRENT_TRACE_ID the official hook trusts (CLI 0.6.31).
+HINT_AGENTS = frozenset({"claude-code", "codex", "opencode", "pi"})
+SOURCE_PATH_VARIABLES = ("TRACES_CURRENT_SOURCE_PATH", "TRACES_SOURCE_PATH")
+# At most this many candidates (and files per side) go into an explain record.
+MAX_CONSIDERED = 40
+MAX_OUTSIDE = 10  # traces of other directories: the machine's other work, a few are enough
+MAX_FILES = 12
+_PATH_KEYS = ("file_path", "filePath", "notebook_path", "path", "target_file", "filename")
+_PATCH_FILE = r"^\*\*\* (?:Add|Update|Delete) File: (.+)$"
+
+
+class Picked:
+    __slots__ = ("id", "url", "source")
+
+    def __init__(self, id: str, url: str | None, source: str):
+        self.id = id
+        self.url = url
+        self.source = source  # "env", "hint", "active" or "store"
+
+    def __repr__(self) -> str:
+        return f"Picked({self.id!r}, {self.url!r}, {self.source!r})"
+
+
+class CommitContext:
+    def __init__(
+        self,
+        worktree: str,
+        git_dir: str,
+        since_ms: float,
+        now_ms: float,
+        changed_files: Callable[[], set[str]],
+    ):
+        self.worktree = worktree  # realpath of the worktree root
+        self.git_dir = git_dir  # per-worktree git dir
+        self.since_ms = since_ms  # previous commit's time, or now minus the first-commit window
+        self.now_ms = now_ms
+        self.changed_files = changed_files  # realpaths of the files the commit changed
+
+
+def env_trace_ids(value: str | None) -> list[str]:
+    if not value:
+        return []
+    from traces_git.notes.core import is_trace_id
+
+    parts = value.replace(",", " ").split()
+    return [part for part in parts if is_trace_id(part)]
+
+
+def inside(path: str | None, root: str) -> bool:
+    """True when ``path`` is ``root`` or below it, after resolving symlinks."""
+    if not path:
+        return False
+    resolved = os.path.realpath(path)
+    return resolved == root or resolved.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def active_sessions(
+    git_dir: str, root: str, now_ms: float, considered: Considered | None = None
+) -> list[dict]:
+    """Sessions of ``traces-active.json`` for this worktree, not idle too long."""
+    try:
+        with open(os.path.join(git_dir, "traces-active.json"), "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return []
+    import json  # only when there is a file: json costs ~7 ms per hook run
+
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return []
+    sessions = data.get("sessions") if isinstance(data, dict) else None
+    if not isinstance(sessions, list):
+        return []
+    kept = []
+    for session in sessions:
+        if not isinstance(session, dict):
+            continue
+        trace_id = session.get("traceId") or session.get("agentSessionId")
+        if not isinstance(trace_id, str) or not trace_id:
+            continue
+        last = session.get("lastInteractionAt") or session.get("startedAt") or 0
+        if not isinstance(last, (int, float)) or now_ms - last > ACTIVE_SESSION_IDLE_MS:
+            if considered is not None and _is_id(trace_id):
+                considered.add(
+                    trace_id,
+                    "active",
+                    False,
+                    "idle",
+                    idle_over_ms=ACTIVE_SESSION_IDLE_MS,
+                    agent=_agent(session),
+                )
+            continue
+        directory = session.get("dir")
+        if directory and not inside(directory, root):
+            if considered is not None and _is_id(trace_id):
+                considered.add(
+                    trace_id,
+                    "active",
+                    False,
+                    "outside-worktree",
+                    agent=_agent(session),
+                    directory=str(directory),
+                )
+            continue
+        kept.append({**session, "traceId": trace_id})
+    return kept
+
+
+def edited_paths(tool_calls: Iterable[dict], base_dir: str | None) -> set[str]:
+    """Realpaths of the files a trace's tool calls name."""
+    found: set[str] = set()
+    for call in tool_calls:
+        args = call.get("args")
+        if isinstance(args, str):
+            import json  # only for args recorded as a JSON string: ~5 ms on the hook path
+
+            try:
+                args = json.loads(args)
+            except ValueError:
+                args = {"patch": args}
+        if not isinstance(args, dict):
+            continue
+        names = [args[key] for key in _PATH_KEYS if isinstance(args.get(key), str)]
+        for value in args.values():
+            if isinstance(value, str) and "*** " in value:
+                import re
+
+                names.extend(re.findall(_PATCH_FILE, value, re.MULTILINE))
+        for name in names:
+            name = name.strip()
+            if not name:
+                continue
+            if not os.path.isabs(name):
+                if not base_dir:
+                    continue
+                name = os.path.join(base_dir, name)
+            found.add(os.path.realpath(name))
+    return found
+
+
+class Hints:
+    """What the committing session says about itself through the environment."""
+
+    __slots__ = ("explicit", "trace_ids", "source_paths", "ignored")
+
+    def __init__(self):
+        self.explicit: list[str] = []  # TRACES_TRACE_ID: attached as named
+        self.trace_ids: list[tuple[str, str]] = []  # (trace id, variable)
+        self.source_paths: list[tuple[str, str]] = []  # (session file, variable)
+        self.ignored: list[dict] = []  # hints set but not used, with the reason
+
+    def __bool__(self) -> bool:
+        return bool(self.explicit or self.trace_ids or self.source_paths)
+
+
+def env_hints(environ) -> Hints:
+    """Read the committing session's hints from ``environ`` (``os.environ``).
+
+    ``TRACES_CURRENT_TRACE_ID`` counts when ``TRACES_CURRENT_AGENT`` is one of
+    :data:`HINT_AGENTS`. ``CODEX_THREAD_ID`` is Codex's trace ID; it is ignored
+    when the session says it is another agent or names another trace (a shell
+    started from Codex running some other agent inherits it).
+    """
+    hints = Hints()
+    hints.explicit = env_trace_ids(environ.get("TRACES_TRACE_ID"))
+    current = (environ.get("TRACES_CURRENT_TRACE_ID") or "").strip()
+    agent = (environ.get("TRACES_CURRENT_AGENT") or "").strip()
+    codex = (environ.get("CODEX_THREAD_ID") or "").strip()
+    if current:
+        if agent in HINT_AGENTS and _is_id(current):
+            hints.trace_ids.append((current, "TRACES_CURRENT_TRACE_ID"))
+        else:
+            why = f"TRACES_CURRENT_AGENT is {agent!r}" if agent else "TRACES_CURRENT_AGENT is unset"
+            if agent in HINT_AGENTS:
+                why = "not a trace ID"
+            hints.ignored.append(
+                {"variable": "TRACES_CURRENT_TRACE_ID", "value": _safe(current), "why": why}
+            )
+    if codex:
+        if agent and agent != "codex":
+            hints.ignored.append(
+                {
+                    "variable": "CODEX_THREAD_ID",
+                    "value": _safe(codex),
+                    "why": f"the committing agent is {agent}, not codex",
+                }
+            )
+        elif current and current != codex:
+            hints.ignored.append(
+                {
+                    "variable": "CODEX_THREAD_ID",
+                    "value": _safe(codex),
+                    "why": "it disagrees with TRACES_CURRENT_TRACE_ID",
+                }
+            )
+        elif not _is_id(codex):
+            hints.ignored.append(
+                {"variable": "CODEX_THREAD_ID", "value": _safe(codex), "why": "not a trace ID"}
+            )
+        elif codex != current:
+            hints.trace_ids.append((codex, "CODEX_THREAD_ID"))
+    for variable in SOURCE_PATH_VARIABLES:
+        value = (environ.get(variable) or "").strip()
+        if value and all(value != path for path, _ in hints.source_paths):
+            hints.source_paths.append((value, variable))
+    return hints
+
+
+def _is_id(value: str) -> bool:
+    from traces_git.notes.core import is_trace_id
+
+    return is_trace_id(value)
+
+
+def _safe(value: str) -> str:
+    """A hint value fit for a record: short, one line."""
+    value = value.replace("\n", " ")
+    return value if len(value) <= 120 else value[:117] + "..."
+
+
+class Considered:
+    """The candidates a selection looked at, each with why it was kept or dropped."""
+
+    __slots__ = ("items", "worktree", "truncated", "outside")
+
+    def __init__(self, worktree: str):
+        self.items: list[dict] = []
+        self.worktree = worktree
+        self.truncated = 0
+        self.outside = 0
+
+    def add(self, trace_id: str, source: str, kept: bool, reason: str, **extra: object) -> None:
+        if reason == "outside-worktree":
+            self.outside += 1
+            if self.outside > MAX_OUTSIDE:
+                self.truncated += 1
+                return
+        if len(self.items) >= MAX_CONSIDERED:
+            self.truncated += 1
+            return
+        item = {"id": trace_id, "source": source, "kept": kept, "reason": reason}
+        item.update({k: v for k, v in extra.items() if v is not None})
+        self.items.append(item)
+
+    def files(self, paths: Iterable[str]) -> list[str]:
+        """Up to :data:`MAX_FILES` paths, relative to the worktree when inside it."""
+        root = self.worktree.rstrip(os.sep) + os.sep
+        shown = sorted(p[len(root) :] if p.startswith(root) else p for p in paths)
+        return shown[:MAX_FILES]
+
+
+def pick(
+    ctx: CommitContext,
+    store: Store | None,
+    env_ids: list[str] | Hints,
+    considered: Considered | None = None,
+    *,
+    automatic: bool = True,
+) -> list[Picked]:
+    """The traces to attach to the commit described by ``ctx``.
+
+    ``env_ids`` is either the list of IDs of ``TRACES_TRACE_ID`` or all the
+    :class:`Hints`. ``automatic=False`` (a revert) keeps only what the hints
+    name: no active session and no store trace is looked at.
+    """
+    hints = env_ids if isinstance(env_ids, Hints) else None
+    if hints is None:
+        hints = Hints()
+        hints.explicit = list(env_ids)
+    picked: dict[str, Picked] = {}
+
+    def add(trace_id: str, url: str | None, source: str) -> None:
+        if trace_id not in picked:
+            picked[trace_id] = Picked(trace_id, url, source)
+
+    def note(trace_id: str, source: str, kept: bool, reason: str, **extra: object) -> None:
+        if considered is not None:
+            considered.add(trace_id, source, kept, reason, **extra)
+
+    for trace_id in hints.explicit:
+        if trace_id not in picked:
+            add(trace_id, None, "env")
+            note(trace_id, "TRACES_TRACE_ID", True, "named")
+
+    # The committing session: a candidate even before the store indexed it;
+    # when the store shows its edits, they must overlap the commit's files.
+    hinted: list[tuple[str, str, Trace | None]] = []
+    if hints.trace_ids:
+        known = store.get([t for t, _ in hints.trace_ids]) if store is not None else {}
+        hinted.extend((t, var, known.get(t)) for t, var in hints.trace_ids)
+    for path, variable in hints.source_paths:
+        trace = store.by_source_path(path) if store is not None else None
+        if trace is None:
+            note("", variable, False, "no-store-match", source_path=_safe(path))
+            continue
+        hinted.append((trace.id, variable, trace))
+    for trace_id, variable, trace in hinted:
+        if trace_id in picked:
+            continue
+        kept, reason, extra = _session_verdict(ctx, store, trace, considered)
+        note(trace_id, variable, kept, reason, agent=trace.agent_id if trace else None, **extra)
+        if kept:
+            add(trace_id, trace.shared_url if trace else None, "hint")
+
+    if not automatic:
+        return list(picked.values())
+
+    sessions = active_sessions(ctx.git_dir, ctx.worktree, ctx.now_ms, considered)
+    session_ids = [s["traceId"] for s in sessions if s["traceId"] not in picked]
+    known_traces: dict[str, Trace] = store.get(session_ids) if store and session_ids else {}
+    for session in sessions:
+        trace_id = session["traceId"]
+        if trace_id in picked:
+            continue
+        last = session.get("lastInteractionAt") or session.get("startedAt") or 0
+        if last < ctx.since_ms:
+            note(trace_id, "active", False, "idle", last_activity_ms=last, agent=_agent(session))
+            continue
+        trace = known_traces.get(trace_id)
+        # The store may not have indexed a live session yet: trust the agent's
+        # lifecycle hook unless the store shows edits elsewhere.
+        kept, reason, extra = _session_verdict(ctx, store, trace, considered)
+        note(trace_id, "active", kept, reason, agent=_agent(session), **extra)
+        if kept:
+            add(trace_id, trace.shared_url if trace else None, "active")
+
+    if store is not None:
+        for trace in store.active_since(ctx.since_ms):
+            if trace.id in picked:
+                continue
+            if not inside(trace.directory, ctx.worktree):
+                if considered is not None and trace.directory:
+                    note(
+                        trace.id,
+                        "store",
+                        False,
+                        "outside-worktree",
+                        agent=trace.agent_id,
+                        directory=trace.directory,
+                    )
+                continue
+            kept, reason, extra = _verdict(ctx, store, trace, considered, require_edits=True)
+            note(trace.id, "store", kept, reason, agent=trace.agent_id, **extra)
+            if kept:
+                add(trace.id, trace.shared_url, "store")
+    return list(picked.values())
+
+
+def _agent(session: dict) -> str | None:
+    agent = session.get("agentId")
+    return agent if isinstance(agent, str) else None
+
+
+def _session_verdict(ctx, store, trace, considered) -> tuple[bool, str, dict]:
+    if trace is None:
+        return True, "not-indexed", {}
+    return _verdict(ctx, store, trace, considered, require_edits=False)
+
+
+def _verdict(
+    ctx: CommitContext,
+    store: Store,
+    trace: Trace,
+    considered: Considered | None,
+    *,
+    require_edits: bool,
+) -> tuple[bool, str, dict]:
+    """(kept, reason, details) of the file-overlap rule for one trace."""
+    if trace.agent_id not in EDIT_RECORDING_AGENTS:
+        return True, "agent-records-no-edits", {}
+    edits = edited_paths(store.tool_calls(trace.id), trace.directory)
+    if not edits:
+        if require_edits:
+            return False, "no-file-overlap", _files(considered, edits, ctx)
+        return True, "no-edits-recorded", {}
+    overlap = edits & ctx.changed_files()
+    if overlap:
+        extra = {"overlap": considered.files(overlap)} if considered is not None else {}
+        return True, "file-overlap", extra
+    return False, "no-file-overlap", _files(considered, edits, ctx)
+
+
+def _files(considered: Considered | None, edits: set[str], ctx: CommitContext) -> dict:
+    if considered is None:
+        return {}
+    return {
+        "trace_files": considered.files(edits),
+        "commit_files": considered.files(ctx.changed_files()),
+    }

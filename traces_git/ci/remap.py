@@ -1,0 +1,175 @@
+"""``traces-git ci remap``: keep a pull request's traces across a hosted squash or rebase merge.
+
+The host's merge makes new commits without notes. We attach the union of
+the PR commits' trace IDs to them and push ``refs/notes/traces`` without
+force: through ``sync.push_notes`` when it exists, else a small
+fetch-merge-push loop of our own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+
+from traces_git import gitcmd
+from traces_git.ci.report import (
+    C_LOCALE,
+    collect,
+    deepen,
+    fetch_notes,
+    git_reason,
+    is_shallow,
+    resolve,
+    rev_list,
+    tracking_ref,
+)
+from traces_git.errors import GitError, UsageError
+from traces_git.notes import core as notes
+
+
+def union_refs(report: Mapping) -> list[notes.TraceRef]:
+    """Every trace of the range once, with a URL when any note had one."""
+    return [notes.TraceRef(t["id"], t["url"]) for t in report["traces"]]
+
+
+def resolve_onto(cwd: str, values: Iterable[str], remote: str, *, fetch: bool) -> list[str]:
+    """Full shas for ``--onto`` values: a commit, or a range ``A..B`` (a rebase merge)."""
+    shallow = is_shallow(cwd)
+    result: list[str] = []
+    for value in values:
+        if ".." in value:
+            start, _, end = value.partition("..")
+            end_sha = resolve(cwd, end or "HEAD", remote, fetch=fetch, shallow=shallow)
+            start_sha = resolve(cwd, start, remote, fetch=fetch, shallow=shallow)
+            if fetch and shallow:
+                deepen(cwd, remote, start_sha, end_sha)
+            shas = rev_list(cwd, start_sha, end_sha)
+            if not shas:
+                raise UsageError(f"no commits in {value}")
+        else:
+            shas = [resolve(cwd, value, remote, fetch=fetch, shallow=shallow)]
+        result += [sha for sha in shas if sha not in result]
+    return result
+
+
+def integrate_remote_notes(cwd: str, remote: str) -> str:
+    """Bring the fetched tracking ref into ``refs/notes/traces``; never drops a note.
+
+    Returns "none" (no remote notes), "same", "fast-forward", "ahead" or "merged".
+    """
+    tracking = tracking_ref(remote)
+    remote_sha = _rev_parse_ref(cwd, tracking)
+    if remote_sha is None:
+        return "none"
+    local_sha = _rev_parse_ref(cwd, notes.NOTES_REF)
+    if local_sha == remote_sha:
+        return "same"
+    if local_sha is None or _is_ancestor(cwd, local_sha, remote_sha):
+        # Compare-and-swap: a writer that moved the ref since we looked wins.
+        gitcmd.run(["update-ref", "-m", "traces-git ci: fast-forward notes", notes.NOTES_REF,
+                    remote_sha, local_sha or ""], cwd)
+        return "fast-forward"
+    if _is_ancestor(cwd, remote_sha, local_sha):
+        return "ahead"
+    gitcmd.run(["notes", "--ref", notes.NOTES_REF, "merge", "--quiet",
+                "--strategy=cat_sort_uniq", tracking], cwd)
+    return "merged"
+
+
+def _parents(cwd: str, sha: str) -> list[str]:
+    """A commit's parents from the object itself (a shallow clone's grafts hide them)."""
+    raw = gitcmd.out(["cat-file", "commit", sha], cwd)
+    header = raw.split("\n\n", 1)[0]
+    return [line.split()[1] for line in header.splitlines() if line.startswith("parent ")]
+
+
+def _rev_parse_ref(cwd: str, ref: str) -> str | None:
+    proc = gitcmd.run(["rev-parse", "--verify", "--quiet", ref], cwd, check=False)
+    return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+
+def _is_ancestor(cwd: str, older: str, newer: str) -> bool:
+    return gitcmd.run(["merge-base", "--is-ancestor", older, newer], cwd,
+                      check=False).returncode == 0
+
+
+def push_notes_minimal(cwd: str, remote: str, apply: Callable[[], None], *,
+                       attempts: int = 4) -> dict:
+    """Fetch, merge into refs/notes/traces, apply our edits, push without force; retry."""
+    for attempt in range(1, attempts + 1):
+        fetch_notes(cwd, remote, shallow=is_shallow(cwd))
+        how = integrate_remote_notes(cwd, remote)
+        apply()
+        proc = gitcmd.run(["push", "--no-verify", "--quiet", remote,
+                           f"{notes.NOTES_REF}:{notes.NOTES_REF}"], cwd, check=False,
+                          env=C_LOCALE)
+        if proc.returncode == 0:
+            return {"outcome": "pushed", "attempts": attempt, "integrated": how}
+        stderr = proc.stderr.decode("utf-8", "replace")
+        if not any(word in stderr for word in ("rejected", "fetch first", "non-fast-forward",
+                                               "failed to update ref", "cannot lock ref")):
+            raise GitError(f"cannot push notes to {remote}: {git_reason(proc.stderr)}")
+    raise GitError(f"cannot push notes to {remote}: the remote notes kept moving")
+
+
+def remap(
+    cwd: str,
+    onto: list[str],
+    *,
+    base: str | None = None,
+    head: str | None = None,
+    remote: str = "origin",
+    fetch: bool = True,
+    push: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> dict:
+    """Attach the union of ``base..head``'s traces to the ``onto`` commits and push the notes.
+
+    ``onto`` empty: the merge commit of a merged pull_request event.
+    """
+    from traces_git.config import Config
+    from traces_git.repo import RepoInfo
+    from traces_git.sync import transfer as sync
+
+    result = collect(cwd, base=base, head=head, remote=remote, fetch=fetch, env=env)
+    cwd = result.worktree
+    targets = list(onto) or list(result.spec.merge_commits)
+    if not targets:
+        raise UsageError("no commit to remap onto: pass --onto MERGE_COMMIT")
+    shas = resolve_onto(cwd, targets, remote, fetch=fetch)
+    refs = union_refs(result.report)
+    summary: dict = {"onto": shas, "traces": [r.id for r in refs], "written": [],
+                     "push": None, "warnings": result.warnings, "skipped": None}
+    if not onto and result.report["head"] in _parents(cwd, shas[0]):
+        # A true merge keeps the PR's commits (and their notes) in history.
+        summary["skipped"] = "a merge commit keeps the pull request's commits and their notes"
+        return summary
+    if not refs:
+        return summary
+    info = RepoInfo.discover(cwd)
+    config = Config.load(cwd)
+
+    def apply() -> None:
+        changed = notes.update(
+            info.open(),
+            {sha: (lambda old: notes.with_traces(old, refs)) for sha in shas},
+            message=f"traces-git ci remap: {len(refs)} trace(s) onto "
+            + ", ".join(sha[:12] for sha in shas),
+            author=notes.parse_author(config.get("traces.notesAuthor")),
+            lock_path=os.path.join(info.common_dir, "traces-git-notes.lock"),
+        )
+        summary["written"] = sorted(set(summary["written"]) | set(changed))
+
+    push_notes = getattr(sync, "push_notes", None)
+    if not push:
+        apply()
+    elif push_notes is not None:
+        # sync fetches, merges (the result descends from the remote's notes)
+        # and pushes without force, retrying when others push at the same time.
+        apply()
+        outcome = push_notes(info, config, remote, foreground=True)
+        details = outcome if isinstance(outcome, dict) else {}
+        summary["push"] = {"via": "sync.push_notes", **details}
+    else:
+        summary["push"] = {"via": "ci", **push_notes_minimal(cwd, remote, apply)}
+    return summary

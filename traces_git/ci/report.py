@@ -1,0 +1,445 @@
+"""``traces-git ci``: the traces behind a pull request, from a shallow CI checkout.
+
+CI checkouts are shallow and carry no notes. This module works out the commit
+range (flags, or the GitHub event file), fetches ``refs/notes/traces`` into a
+tracking ref (never pruning, never over local notes), deepens the clone just
+enough to walk ``base..head``, and builds a report: JSON for scripts, markdown
+for a PR comment or the job summary (``ci_output``), with titles from the
+API when configured (``ci_api``). ``ci_remap`` carries a pull request's
+traces over to the commit(s) a hosted squash or rebase merge created.
+
+Never ``git notes prune`` here: in a shallow clone it drops the notes of
+commits that are merely absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from traces_git import gitcmd
+from traces_git.errors import GitError, UsageError
+from traces_git.notes import core as notes
+
+ZERO_SHA = re.compile(r"^0+$")
+FULL_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+
+# git's messages are matched in English.
+C_LOCALE = {"LC_ALL": "C"}
+# Walking base..head: first deepen by this many commits (or the event's commit
+# count), doubling each round; after MAX_DEEPEN_ROUNDS fetch the whole history.
+FIRST_DEEPEN = 16
+MAX_DEEPEN_ROUNDS = 8
+# Above this many commits one pass over the whole notes tree beats per-commit lookups.
+PER_COMMIT_LOOKUP_LIMIT = 256
+
+
+def tracking_ref(remote: str) -> str:
+    """Where a remote's notes are fetched to (the same ref ``traces-git sync`` uses)."""
+    return f"refs/notes/remotes/{remote}/traces"
+
+
+# --- the range ----------------------------------------------------------------
+
+
+@dataclass
+class RangeSpec:
+    """The commits to report, before they are resolved against the clone.
+
+    ``base`` None means "from the root" (the first push of a repository).
+    ``deleted`` marks a push that deleted a branch: nothing to report.
+    """
+
+    base: str | None
+    head: str
+    source: str  # "flags", "pull_request", "push", "merge_group"
+    deleted: bool = False
+    commit_hint: int | None = None  # how many commits the event says the range has
+    merge_commits: list[str] = field(default_factory=list)  # pull_request.merge_commit_sha
+
+
+def load_event(path: str) -> dict:
+    """The GitHub event payload; a one-line UsageError when it is missing or malformed."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            payload = json.load(handle)
+    except FileNotFoundError:
+        raise UsageError(f"GitHub event file not found: {path}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"GitHub event file is not valid JSON: {path} (line {exc.lineno} column {exc.colno})"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read GitHub event file {path}: {reason_of(exc)}") from None
+    if not isinstance(payload, dict):
+        raise UsageError(f"GitHub event file is not a JSON object: {path}")
+    return payload
+
+
+def _sha_at(payload: Mapping, dotted: str, path: str) -> str:
+    value: object = payload
+    for key in dotted.split("."):
+        value = value.get(key) if isinstance(value, Mapping) else None
+    if not isinstance(value, str) or not FULL_SHA.match(value.lower()):
+        raise UsageError(f"GitHub event file has no commit at {dotted}: {path}")
+    return value.lower()
+
+
+def range_from_event(payload: Mapping, path: str, default_branch_sha: Callable[[str], str | None]
+                     ) -> RangeSpec:
+    """pull_request: base.sha..head.sha (GITHUB_SHA is a synthetic merge commit);
+    push: before..after; merge_group: base_sha..head_sha.
+
+    ``default_branch_sha(branch)`` answers the tip of the default branch on the
+    remote, used as the base of a push that created a branch (``before`` is zeros).
+    """
+    if isinstance(payload.get("pull_request"), Mapping):
+        pr = payload["pull_request"]
+        hint = pr.get("commits") if isinstance(pr.get("commits"), int) else None
+        merged = []
+        merge_sha = pr.get("merge_commit_sha")
+        if pr.get("merged") and isinstance(merge_sha, str) and FULL_SHA.match(merge_sha.lower()):
+            merged = [merge_sha.lower()]
+        return RangeSpec(
+            _sha_at(payload, "pull_request.base.sha", path),
+            _sha_at(payload, "pull_request.head.sha", path),
+            "pull_request",
+            commit_hint=hint,
+            merge_commits=merged,
+        )
+    if isinstance(payload.get("merge_group"), Mapping):
+        return RangeSpec(
+            _sha_at(payload, "merge_group.base_sha", path),
+            _sha_at(payload, "merge_group.head_sha", path),
+            "merge_group",
+        )
+    if "before" in payload and "after" in payload:
+        before = _sha_at(payload, "before", path)
+        after = _sha_at(payload, "after", path)
+        commits = payload.get("commits")
+        hint = len(commits) if isinstance(commits, list) and commits else None
+        if ZERO_SHA.match(after) or payload.get("deleted"):
+            return RangeSpec(None, after, "push", deleted=True)
+        if ZERO_SHA.match(before):
+            # A new branch: report what it adds to the default branch; the
+            # first push of the default branch itself reports from the root.
+            base = None
+            repository = payload.get("repository")
+            default = repository.get("default_branch") if isinstance(repository, Mapping) else None
+            pushed = payload.get("ref")
+            if isinstance(default, str) and default and pushed != f"refs/heads/{default}":
+                base = default_branch_sha(default)
+            return RangeSpec(base, after, "push", commit_hint=hint)
+        return RangeSpec(before, after, "push", commit_hint=hint)
+    raise NoRangeInEvent(
+        f"GitHub event file has no pull_request or push range: {path} (pass --base and --head)"
+    )
+
+
+class NoRangeInEvent(UsageError):
+    """The event (workflow_dispatch, schedule, ...) names no commits: the flags must."""
+
+
+def resolve_spec(
+    cwd: str,
+    remote: str,
+    *,
+    base: str | None,
+    head: str | None,
+    env: Mapping[str, str],
+    fetch: bool,
+) -> RangeSpec:
+    """The range from the flags, else from ``$GITHUB_EVENT_PATH``; flags win one by one."""
+    event_path = env.get("GITHUB_EVENT_PATH")
+    if base is not None and head is not None or not event_path:
+        if base is None:
+            raise UsageError(
+                "no range to report: pass --base (and --head), or run in GitHub Actions")
+        return RangeSpec(base, head or "HEAD", "flags")
+
+    def default_branch_sha(branch: str) -> str | None:
+        # The remote's tip when we may ask it; offline, our tracking ref's idea of it.
+        if fetch:
+            return _remote_branch_sha(cwd, remote, branch)
+        return _rev_parse(cwd, f"refs/remotes/{remote}/{branch}")
+
+    try:
+        spec = range_from_event(load_event(event_path), event_path, default_branch_sha)
+    except NoRangeInEvent:
+        if base is None:
+            raise
+        return RangeSpec(base, head or "HEAD", "flags")
+    if base is not None:
+        spec.base, spec.source = base, "flags"
+    if head is not None:
+        spec.head, spec.source, spec.deleted = head, "flags", False
+    return spec
+
+
+def _remote_branch_sha(cwd: str, remote: str, branch: str) -> str | None:
+    proc = gitcmd.run(["ls-remote", "--heads", remote, f"refs/heads/{branch}"], cwd, check=False)
+    first = proc.stdout.decode("utf-8", "replace").split()
+    return first[0].lower() if proc.returncode == 0 and first and FULL_SHA.match(first[0]) else None
+
+
+# --- making the clone deep enough -------------------------------------------
+
+
+def _rev_parse(cwd: str, rev: str) -> str | None:
+    proc = gitcmd.run(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
+                      cwd, check=False)
+    return proc.stdout.decode().strip().lower() if proc.returncode == 0 else None
+
+
+def is_shallow(cwd: str) -> bool:
+    return gitcmd.out(["rev-parse", "--is-shallow-repository"], cwd) == "true"
+
+
+def _shallow_commits(cwd: str) -> set[str]:
+    path = gitcmd.out(["rev-parse", "--git-path", "shallow"], cwd)
+    try:
+        with open(os.path.join(cwd, path), encoding="ascii") as handle:
+            return {line.strip() for line in handle if line.strip()}
+    except FileNotFoundError:
+        return set()
+
+
+def _fetch_args(*extra: str) -> list[str]:
+    # --no-prune: never drop a tracking ref (or, via fetch.prune, anything else).
+    return ["fetch", "--no-tags", "--no-prune", "--no-recurse-submodules", "--quiet", *extra]
+
+
+def _fetch(cwd: str, args: list[str], what: str) -> None:
+    proc = gitcmd.run(args, cwd, check=False, env=C_LOCALE)
+    if proc.returncode != 0:
+        raise GitError(f"cannot fetch {what}: {git_reason(proc.stderr)}")
+
+
+def git_reason(stderr: bytes) -> str:
+    text = stderr.decode("utf-8", "replace")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    reason = (fatal or lines or ["git failed"])[0]
+    return _strip_credentials(reason)
+
+
+def _strip_credentials(text: str) -> str:
+    """``https://user:token@host`` -> ``https://host`` in anything we print."""
+    return re.sub(r"(\w+://)[^/@\s]+@", r"\1", text)
+
+
+def resolve(cwd: str, rev: str, remote: str, *, fetch: bool, shallow: bool) -> str:
+    """A full commit sha for ``rev``; fetched (one commit deep in a shallow clone) when missing."""
+    sha = _rev_parse(cwd, rev)
+    if sha is not None:
+        return sha
+    if not FULL_SHA.match(rev.lower()):
+        raise UsageError(f"not a commit: {rev}")
+    if not fetch:
+        raise UsageError(f"commit {rev[:12]} is not in this clone (run without --no-fetch)")
+    _fetch(cwd, _fetch_args(*(["--depth=1"] if shallow else []), remote, rev.lower()),
+           f"commit {rev[:12]} from {remote}")
+    sha = _rev_parse(cwd, rev)
+    if sha is None:
+        raise UsageError(f"not a commit: {rev}")
+    return sha
+
+
+def range_complete(cwd: str, base: str | None, head: str) -> bool:
+    """True when ``base..head`` can be walked exactly in this (maybe shallow) clone.
+
+    Incomplete while a commit in the range is a shallow boundary (its parents
+    are cut off: more of the branch may lie behind it), or while base and head
+    have no merge base yet (base's side is cut off above the fork point, so
+    its ancestors would show up as part of the range).
+    """
+    shallow = _shallow_commits(cwd)
+    if not shallow:
+        return True
+    if any(sha in shallow for sha in rev_list(cwd, base, head)):
+        return False
+    if base is None:
+        return True
+    return gitcmd.run(["merge-base", base, head], cwd, check=False).returncode == 0
+
+
+def deepen(cwd: str, remote: str, base: str | None, head: str, *, hint: int | None = None) -> int:
+    """Deepen the shallow clone until ``base..head`` is complete; returns fetch rounds used."""
+    wants = [sha for sha in (base, head) if sha]
+    step = max(FIRST_DEEPEN, (hint or 0) + 1)
+    rounds = 0
+    while not range_complete(cwd, base, head):
+        if not is_shallow(cwd):
+            break
+        rounds += 1
+        if rounds > MAX_DEEPEN_ROUNDS:
+            _fetch(cwd, _fetch_args("--unshallow", remote, *wants), f"history from {remote}")
+            break
+        _fetch(cwd, _fetch_args(f"--deepen={step}", remote, *wants), f"history from {remote}")
+        step *= 2
+    return rounds
+
+
+def rev_list(cwd: str, base: str | None, head: str) -> list[str]:
+    args = ["rev-list", head] + ([f"^{base}"] if base else [])
+    return gitcmd.out(args + ["--"], cwd).split()
+
+
+def commits_in_range(cwd: str, base: str | None, head: str) -> list[tuple[str, str]]:
+    """(sha, subject) of every commit in ``base..head``, oldest first."""
+    args = ["log", "-z", "--topo-order", "--reverse", "--format=%H%x00%s", head]
+    args += [f"^{base}"] if base else []
+    raw = gitcmd.run(args + ["--"], cwd).stdout.decode("utf-8", "replace")
+    fields = raw.split("\0")
+    result = []
+    for sha, subject in zip(fields[0::2], fields[1::2], strict=False):
+        sha = sha.strip()
+        if sha:
+            result.append((sha, subject))
+    return result
+
+
+# --- notes ------------------------------------------------------------------
+
+
+def fetch_notes(cwd: str, remote: str, *, shallow: bool) -> bool:
+    """Fetch the remote's ``refs/notes/traces`` into its tracking ref.
+
+    False when the remote has no notes ref (not an error). The tracking ref
+    keeps local, unpushed notes in ``refs/notes/traces`` untouched. In a shallow
+    clone one notes commit is enough: its tree lists every note.
+    """
+    refspec = f"+{notes.NOTES_REF}:{tracking_ref(remote)}"
+    args = _fetch_args(*(["--depth=1"] if shallow else []), remote, refspec)
+    proc = gitcmd.run(args, cwd, check=False, env=C_LOCALE)
+    if proc.returncode == 0:
+        return True
+    if b"couldn't find remote ref" in proc.stderr:
+        return False
+    raise GitError(f"cannot fetch notes from {remote}: {git_reason(proc.stderr)}")
+
+
+def read_notes(repo, refs: Iterable[str], shas: list[str]) -> dict[str, str]:
+    """{sha: the union of its notes in every ref}, for the commits in ``shas``."""
+    wanted = set(shas)
+    merged: dict[str, list[str]] = {}
+    for ref in refs:
+        if len(wanted) > PER_COMMIT_LOOKUP_LIMIT:
+            found = {sha: text for sha, text in notes.read_all(repo, ref).items() if sha in wanted}
+        else:
+            found = {}
+            for sha in shas:
+                text = notes.read_note(repo, sha, ref)
+                if text is not None:
+                    found[sha] = text
+        for sha, text in found.items():
+            merged.setdefault(sha, []).append(text)
+    return {sha: "\n".join(texts) for sha, texts in merged.items()}
+
+
+# --- the report ---------------------------------------------------------------
+
+
+def build_report(base: str | None, head: str, commits: list[tuple[str, str]],
+                 note_texts: Mapping[str, str]) -> dict:
+    """The JSON report: every commit with its traces, and every trace with its commits."""
+    report_commits = []
+    traces: dict[str, dict] = {}
+    for sha, subject in commits:
+        refs = notes.attached(note_texts.get(sha))
+        report_commits.append(
+            {"sha": sha, "subject": subject, "traces": [r.as_json() for r in refs]})
+        for ref in refs:
+            entry = traces.setdefault(ref.id, {"id": ref.id, "url": ref.url, "commits": []})
+            if ref.url and not entry["url"]:
+                entry["url"] = ref.url
+            entry["commits"].append(sha)
+    # A trace's URL may be known from one commit's note only: use it everywhere.
+    for commit in report_commits:
+        for trace in commit["traces"]:
+            trace["url"] = trace["url"] or traces[trace["id"]]["url"]
+    return {"base": base, "head": head, "commits": report_commits, "traces": list(traces.values())}
+
+
+@dataclass
+class Result:
+    report: dict
+    spec: RangeSpec
+    warnings: list[str]
+    notes_fetched: bool | None  # None: not asked to fetch
+    deepen_rounds: int = 0
+    worktree: str = ""
+
+
+def collect(
+    cwd: str,
+    *,
+    base: str | None = None,
+    head: str | None = None,
+    remote: str = "origin",
+    fetch: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> Result:
+    """Resolve the range, fetch what is missing, and build the (notes-only) report."""
+    from traces_git.repo import RepoInfo
+
+    env = os.environ if env is None else env
+    info = RepoInfo.discover(cwd)
+    cwd = info.worktree or info.common_dir
+    if fetch:
+        _check_remote(cwd, remote)
+    spec = resolve_spec(cwd, remote, base=base, head=head, env=env, fetch=fetch)
+    if spec.deleted:
+        empty = {"base": spec.base, "head": spec.head, "commits": [], "traces": [], "files": []}
+        return Result(empty, spec, [], None, worktree=cwd)
+    warnings: list[str] = []
+    shallow = is_shallow(cwd)
+    if fetch:
+        # Both ends in one round trip when the clone lacks them (a PR checkout has neither).
+        missing = [rev.lower() for rev in (spec.head, spec.base)
+                   if rev and FULL_SHA.match(rev.lower()) and _rev_parse(cwd, rev) is None]
+        if missing:
+            _fetch(cwd, _fetch_args(*(["--depth=1"] if shallow else []), remote, *missing),
+                   f"{', '.join(sha[:12] for sha in missing)} from {remote}")
+    head_sha = resolve(cwd, spec.head, remote, fetch=fetch, shallow=shallow)
+    base_sha = resolve(cwd, spec.base, remote, fetch=fetch, shallow=shallow) if spec.base else None
+    rounds = 0
+    if fetch and shallow:
+        rounds = deepen(cwd, remote, base_sha, head_sha, hint=spec.commit_hint)
+    elif shallow and not range_complete(cwd, base_sha, head_sha):
+        warnings.append(
+            "the clone is shallow and --no-fetch was given: the range may be incomplete")
+    fetched = fetch_notes(cwd, remote, shallow=is_shallow(cwd)) if fetch else None
+    commits = commits_in_range(cwd, base_sha, head_sha)
+    refs = [notes.NOTES_REF]
+    if fetched or _ref_exists(cwd, tracking_ref(remote)):
+        refs.append(tracking_ref(remote))
+    texts = read_notes(info.open(), refs, [sha for sha, _ in commits])
+    report = build_report(base_sha, head_sha, commits, texts)
+    from traces_git.views import linestats
+
+    report["files"] = linestats.file_table(cwd, base_sha, head_sha, texts)
+    return Result(report, spec, warnings, fetched, rounds, worktree=cwd)
+
+
+def _check_remote(cwd: str, remote: str) -> None:
+    if gitcmd.run(["remote", "get-url", "--", remote], cwd, check=False).returncode != 0:
+        raise UsageError(f"no remote named {remote!r} (pass --remote NAME, or --no-fetch)")
+
+
+def _ref_exists(cwd: str, ref: str) -> bool:
+    return gitcmd.run(["rev-parse", "--verify", "--quiet", ref], cwd, check=False).returncode == 0
+
+
+
+def reason_of(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return _strip_credentials(" ".join(str(text).split()))
+
+
+def warn(message: str) -> None:
+    print(f"traces-git: warning: {message}", file=sys.stderr)

@@ -1,0 +1,229 @@
+"""Lines changed by commits with traces: ``traces-git stats`` and the per-file table of ``ci``.
+
+Counted commit by commit: each non-merge commit of the range contributes its
+own ``git log --numstat`` (renames followed, so lines count under the new
+path). A commit "has traces" when its note attaches at least one (detached
+ones do not count). A line added by one commit and rewritten by a later one
+counts in both: this measures the work each commit did, not who owns the
+final lines (``traces-git blame`` answers that). Merge commits are left out:
+their changes come from the commits they merge. Binary files count no lines.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from traces_git import gitcmd
+from traces_git.errors import UsageError
+from traces_git.notes import batch as notes_batch
+from traces_git.notes import core as notes
+
+FIELDS = ("added", "removed", "traced_added", "traced_removed")
+
+
+def numstat(cwd: str, rev_args: list[str]) -> list[tuple[str, list[tuple[str, int, int, bool]]]]:
+    """[(sha, [(path, added, removed, binary)])] for the non-merge commits, oldest first."""
+    args = ["log", "-z", "--numstat", "-M", "--no-merges", "--reverse", "--topo-order",
+            "--format=%x01%H", *rev_args, "--"]
+    proc = gitcmd.run(args, cwd, check=False, env={"LC_ALL": "C"})
+    if proc.returncode != 0:
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        reason = (lines[0] if lines else "git log failed").removeprefix("fatal: ")
+        raise UsageError(f"bad revision range {' '.join(rev_args)}: {reason}")
+    tokens = proc.stdout.split(b"\0")
+    commits: list[tuple[str, list[tuple[str, int, int, bool]]]] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i].lstrip(b"\n")
+        i += 1
+        if not token:
+            continue
+        if token[:1] == b"\x01":
+            commits.append((token[1:].decode("ascii").strip(), []))
+            continue
+        added, _, rest = token.partition(b"\t")
+        removed, _, path = rest.partition(b"\t")
+        if not path:  # a rename: "A\tD\t" then the old and the new path
+            path = tokens[i + 1] if i + 1 < len(tokens) else b""
+            i += 2
+        binary = added == b"-" or removed == b"-"
+        if commits:
+            commits[-1][1].append((path.decode("utf-8", "replace"),
+                                   0 if binary else int(added), 0 if binary else int(removed),
+                                   binary))
+    return commits
+
+
+def count(changes: list[tuple[str, list[tuple[str, int, int, bool]]]],
+          note_texts: Mapping[str, str]) -> dict:
+    """Per-file and total counts, and what each trace's commits changed."""
+    files: dict[str, dict] = {}
+    traces: dict[str, dict] = {}
+    total = dict.fromkeys(FIELDS, 0)
+    traced_commits = 0
+    per_commit = []
+    for sha, entries in changes:
+        refs = notes.attached(note_texts.get(sha))
+        traced_commits += bool(refs)
+        per_commit.append({"sha": sha, "added": sum(e[1] for e in entries),
+                           "removed": sum(e[2] for e in entries), "traces": [r.id for r in refs]})
+        for ref in refs:
+            trace = traces.setdefault(ref.id, {"id": ref.id, "url": ref.url, "commits": [],
+                                               "added": 0, "removed": 0})
+            trace["url"] = trace["url"] or ref.url
+            trace["commits"].append(sha)
+        for path, added, removed, binary in entries:
+            row = files.setdefault(path, {"path": path, **dict.fromkeys(FIELDS, 0),
+                                          "binary": False, "traces": []})
+            row["binary"] = row["binary"] or binary
+            row["added"] += added
+            row["removed"] += removed
+            total["added"] += added
+            total["removed"] += removed
+            if refs:
+                row["traced_added"] += added
+                row["traced_removed"] += removed
+                total["traced_added"] += added
+                total["traced_removed"] += removed
+                for ref in refs:
+                    if ref.id not in row["traces"]:
+                        row["traces"].append(ref.id)
+                    traces[ref.id]["added"] += added
+                    traces[ref.id]["removed"] += removed
+    return {
+        "commits": len(changes),
+        "commits_with_traces": traced_commits,
+        "changes": per_commit,
+        "files": sorted(files.values(), key=lambda row: row["path"]),
+        "total": total,
+        "traces": list(traces.values()),
+    }
+
+
+def file_table(cwd: str, base: str | None, head: str, note_texts: Mapping[str, str]) -> list[dict]:
+    """The ``files`` rows of a ``base..head`` range (``ci``'s per-file table)."""
+    rev_args = [head] + ([f"^{base}"] if base else [])
+    return count(numstat(cwd, rev_args), note_texts)["files"]
+
+
+def default_range(cwd: str) -> str:
+    """``@{upstream}..HEAD``, else ``<default branch>..HEAD``; a UsageError when neither exists."""
+    upstream = _symbolic(cwd, "@{upstream}")
+    if upstream:
+        return f"{upstream}..HEAD"
+    current = _symbolic(cwd, "HEAD")
+    code, out = gitcmd.fast(["symbolic-ref", "-q", "refs/remotes/origin/HEAD"], cwd)
+    candidates = [out.decode().strip()] if code == 0 and out.strip() else []
+    candidates += ["refs/remotes/origin/main", "refs/remotes/origin/master",
+                   "refs/heads/main", "refs/heads/master"]
+    for ref in candidates:
+        if ref == current:
+            continue
+        code, _ = gitcmd.fast(["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], cwd)
+        if code == 0:
+            return f"{ref.removeprefix('refs/heads/').removeprefix('refs/remotes/')}..HEAD"
+    raise UsageError("no upstream and no default branch to compare with: pass a RANGE "
+                     "(e.g. main..HEAD)")
+
+
+def _symbolic(cwd: str, rev: str) -> str | None:
+    code, out = gitcmd.fast(["rev-parse", "-q", "--symbolic-full-name", rev], cwd)
+    text = out.decode("utf-8", "surrogateescape").strip()
+    return text if code == 0 and text else None
+
+
+def stats(cwd: str, revision_range: str | None = None) -> dict:
+    """The ``traces-git stats --json`` report (schema in docs/blame.md)."""
+    if revision_range is not None and revision_range.startswith("-"):
+        raise UsageError(f"not a revision range: {revision_range}")
+    code, _ = gitcmd.fast(["rev-parse", "--git-dir"], cwd)
+    if code != 0:
+        raise UsageError(f"not a git repository: {cwd}")
+    chosen = revision_range or default_range(cwd)
+    listing = notes_batch.start_listing(cwd)
+    changes = numstat(cwd, chosen.split())
+    texts = notes_batch.finish(listing, cwd, [sha for sha, _ in changes])
+    report = {"range": chosen, **count(changes, texts)}
+    for trace in report["traces"]:
+        trace.update(agent=None, title=None)
+    return report
+
+
+def add_agents(report: dict, store_path: str | None) -> list[str]:
+    """Agents and titles from the local store, then the ``agents`` rows; warnings, never raises."""
+    warnings: list[str] = []
+    known: dict = {}
+    if report["traces"]:
+        from traces_git import store
+
+        path = store.locate_path(store_path)
+        if os.path.isfile(path):
+            try:
+                with store.Store(path) as db:
+                    known = db.get([t["id"] for t in report["traces"]])
+            except Exception as exc:  # noqa: BLE001 - a broken store costs the agents only
+                warnings.append(f"{exc}: agents unknown")
+    for trace in report["traces"]:
+        found = known.get(trace["id"])
+        if found is not None:
+            trace["agent"] = found.agent_id
+            trace["title"] = found.title
+            trace["url"] = trace["url"] or found.shared_url
+    report["agents"] = agent_rows(report)
+    return warnings
+
+
+def agent_rows(report: Mapping) -> list[dict]:
+    """Per agent: the lines of the commits whose traces came from it (a commit with two
+    agents' traces counts for both); ``agent`` null for traces the store does not know."""
+    by_agent: dict[str | None, dict] = {}
+    commit_counts: dict[str | None, set[str]] = {}
+    for trace in report["traces"]:
+        agent = trace.get("agent")
+        row = by_agent.setdefault(agent, {"agent": agent, "commits": 0, "added": 0,
+                                          "removed": 0, "traces": []})
+        row["traces"].append(trace["id"])
+        commit_counts.setdefault(agent, set())
+    # Lines per agent come from its commits, each counted once per agent.
+    per_commit = {c["sha"]: (c["added"], c["removed"]) for c in report["changes"]}
+    for trace in report["traces"]:
+        agent = trace.get("agent")
+        for sha in trace["commits"]:
+            if sha in commit_counts[agent]:
+                continue
+            commit_counts[agent].add(sha)
+            added, removed = per_commit.get(sha, (0, 0))
+            by_agent[agent]["added"] += added
+            by_agent[agent]["removed"] += removed
+    for agent, row in by_agent.items():
+        row["commits"] = len(commit_counts[agent])
+    return sorted(by_agent.values(), key=lambda row: (row["agent"] is None, row["agent"] or ""))
+
+
+def render(report: Mapping) -> str:
+    total = report["total"]
+    out = [f"{report['range']}: {report['commits']} commits, "
+           f"{report['commits_with_traces']} with traces"]
+    if not report["files"]:
+        return out[0] + "\n"
+    width = max([len(row["path"]) for row in report["files"]] + [5])
+    out.append("")
+    out.append(f"{'file'.ljust(width)}  {'added':>7}  {'traced':>13}  {'removed':>7}  "
+               f"{'traced':>13}")
+    for row in [*report["files"], {"path": "total", **total}]:
+        out.append(f"{row['path'].ljust(width)}  {row['added']:>7}  "
+                   f"{_share(row['traced_added'], row['added']):>13}  {row['removed']:>7}  "
+                   f"{_share(row['traced_removed'], row['removed']):>13}")
+    if report.get("agents"):
+        out += ["", "per agent:"]
+        for row in report["agents"]:
+            name = row["agent"] or "(unknown agent)"
+            commits = f"{row['commits']} commit" + ("" if row["commits"] == 1 else "s")
+            out.append(f"  {name}: {commits}, +{row['added']} -{row['removed']} "
+                       f"({', '.join(row['traces'])})")
+    return "\n".join(out) + "\n"
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part} ({round(100 * part / whole)}%)" if whole else f"{part}"
