@@ -97,8 +97,8 @@ def start_head_reads(repo: RepoInfo) -> None:
 def preload() -> None:
     """Import what :func:`attach_to_head` needs (the store's sqlite module is the bulk)
     while the git processes :func:`start_head_reads` began are running."""
-    from traces_git import store
-    from traces_git.attribution import replay, selection
+    from traces_git import store  # noqa: F401
+    from traces_git.attribution import replay, selection  # noqa: F401
     from traces_git.sync import config as sync_config  # noqa: F401
 
 

@@ -12,8 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from traces_git.ci.report import reason_of, warn
+from traces_git.constants import PRODUCTION_API_URL
 
-PRODUCTION_API = "https://actions.traces.com"
+PRODUCTION_API = PRODUCTION_API_URL
 # At most this many API calls, this many at once, each this long.
 ENRICH_LIMIT = 200
 ENRICH_WORKERS = 8
@@ -43,10 +44,8 @@ def api_settings(env: Mapping[str, str], config_api_url: str | None) -> ApiSetti
 
 
 def _stored_token() -> str:
-    try:
-        from traces_git.upload import auth
-    except ImportError:
-        return ""
+    from traces_git.upload import auth
+
     try:
         stored = auth.load()
     except Exception as exc:  # noqa: BLE001 - an unsafe token file means "no titles", not a failure

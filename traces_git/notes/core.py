@@ -15,13 +15,14 @@ from __future__ import annotations
 import os
 import time
 
+from traces_git.constants import NOTES_REF
+
 # Imported on the post-commit path: no re, dataclasses, typing or collections
 # (together ~20 ms per hook run).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping  # noqa: F401 - Callable: Edit
 
-NOTES_REF = "refs/notes/traces"
 DEFAULT_AUTHOR = ("traces-git", "traces-git@users.noreply.traces.com")
 _ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _HEX = frozenset("0123456789abcdef")

@@ -272,17 +272,13 @@ def _unset_hooks_path(scope_args: list[str], cwd: str | None = None) -> None:
 
 
 def _sync_call(name: str, repo: RepoInfo, *args: object) -> str | None:
-    """Call ``traces_git.sync.transfer.<name>`` if that function exists; a note when it failed."""
+    """``traces_git.sync.transfer.ensure_configured`` or ``unconfigure``; a note when it failed."""
+    from traces_git.sync import transfer as sync
+
+    function = {"ensure_configured": sync.ensure_configured, "unconfigure": sync.unconfigure}[name]
     try:
-        from traces_git.sync import transfer as sync
+        function(repo, *args)  # type: ignore[arg-type]
     except Exception as exc:  # noqa: BLE001 - install must not fail on another module
-        return f"notes sync setup skipped: {exc}"
-    function = getattr(sync, name, None)
-    if function is None:
-        return None
-    try:
-        function(repo, *args)
-    except Exception as exc:  # noqa: BLE001
         log.write(f"sync.{name} failed: {exc}", context=repo.display, exc=exc)
         return f"notes sync setup for {repo.display} failed: {exc}"
     return None
@@ -297,7 +293,7 @@ def _unconfigure_all(info: RepoInfo | None) -> list[str]:
     try:
         from traces_git.sync import transfer as sync
 
-        listed = getattr(sync, "configured_repos", lambda: [])()
+        listed = sync.configured_repos()
     except Exception as exc:  # noqa: BLE001 - uninstall goes on without it
         log.write(f"listing configured repositories failed: {exc}", context="uninstall", exc=exc)
         listed = []

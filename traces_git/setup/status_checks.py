@@ -4,13 +4,13 @@
 into one dict (the ``--json`` output), then :func:`conflicts` over it;
 ``traces_git.setup.status`` renders it. To add a section, write a function
 ``(Check) -> dict | None`` and list it in :data:`SECTIONS`; a failing one
-becomes an ``error`` entry, never a failed status. Sections from other modules
-(``sync.status_section``, ``upload.status_section``) are included the same way.
+becomes an ``error`` entry, never a failed status. Sections owned by other
+subpackages (``sync.transfer.status_section``, ``upload.handoff.status_section``)
+are plain calls listed the same way.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 from collections.abc import Callable
@@ -21,6 +21,8 @@ from traces_git.config import Config, enabled
 from traces_git.errors import GitError, StoreError
 from traces_git.repo import RepoInfo
 from traces_git.setup import install, pre_commit_fix
+from traces_git.sync import transfer
+from traces_git.upload import handoff
 
 LEFTHOOK_CONFIGS = tuple(
     f"{dot}lefthook.{ext}" for dot in ("", ".") for ext in ("yml", "yaml", "toml", "json")
@@ -52,11 +54,11 @@ def _store(check: Check) -> dict:
 
 def _notes_sync(check: Check) -> dict | None:
     # Notes sync is per repository: no section outside one.
-    return _foreign_section("traces_git.sync.transfer", check.info, check.config) if check.info else None
+    return transfer.status_section(check.info, check.config) if check.info else None
 
 
 def _upload(check: Check) -> dict | None:
-    return _foreign_section("traces_git.upload.handoff", check.info, check.config)
+    return handoff.status_section(check.info, check.config)
 
 
 def _shortcut(check: Check) -> dict | None:
@@ -113,20 +115,6 @@ def _discover(cwd: str | None) -> RepoInfo | None:
         return RepoInfo.discover(cwd)
     except GitError:
         return None
-
-
-def _foreign_section(module_name: str, info: RepoInfo | None, config: Config) -> dict | None:
-    """``<module>.status_section(repo, config)`` when it exists; never raises."""
-    try:
-        module = importlib.import_module(module_name)
-        function = getattr(module, "status_section", None)
-        if function is None:
-            return None
-        section = function(info, config)
-        return section if isinstance(section, dict) else {"value": section}
-    except Exception as exc:  # noqa: BLE001 - status must always answer
-        log.write(f"{module_name}.status_section failed: {exc}", context="status", exc=exc)
-        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 # ---------------------------------------------------------------- installation

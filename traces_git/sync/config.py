@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import os
 
+from traces_git.constants import NOTES_REF
+
 # Every hook run checks whether the repository is configured: that check needs
 # nothing but the config snapshot, so everything else is imported when used.
 TYPE_CHECKING = False
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
     from traces_git.config import Config
     from traces_git.repo import RepoInfo
 
-NOTES_REF = "refs/notes/traces"
 REWRITE_MODE = "cat_sort_uniq"
 
 

@@ -22,11 +22,11 @@ import sys
 import time
 
 from traces_git import paths
+from traces_git.constants import GUARD_ENV
 
 # pre-push imports this module on every push: no json, pathlib or urllib at import
 # time (~10 ms together). It knows nothing of sync (push_worker uses both).
 
-GUARD_ENV = "TRACES_GIT_SYNC"  # set for every git we start: our hooks stand aside
 MAX_WAIT_FOR_PUSH_S = 2 * 60 * 60
 RETRY_BACKOFF_S = (60, 300, 900, 3600)
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import os
 
+from traces_git.constants import GUARD_ENV, NOTES_REF
+
 # Imports are deferred: this module is loaded by every post-commit, where the
 # nothing-queued path must cost no more than a directory listing.
 TYPE_CHECKING = False
@@ -27,8 +29,6 @@ if TYPE_CHECKING:
     from traces_git.config import Config
     from traces_git.repo import RepoInfo
 
-NOTES_REF = "refs/notes/traces"
-GUARD_ENV = "TRACES_GIT_SYNC"  # same as pushqueue.GUARD_ENV (kept here to skip that import)
 ZERO_SHA = frozenset({"0" * 40, "0" * 64})
 _RETRYABLE = ("fetch first", "non-fast-forward", "stale info", "cannot lock ref")
 

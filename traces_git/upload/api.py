@@ -25,10 +25,11 @@ from urllib.parse import quote
 import httpx
 
 from traces_git import __version__, log
+from traces_git.constants import PRODUCTION_API_URL
 from traces_git.errors import TracesGitError
 from traces_git.upload.auth import Token
 
-DEFAULT_API_URL = "https://actions.traces.com"
+DEFAULT_API_URL = PRODUCTION_API_URL
 DEFAULT_WEB_URL = "https://www.traces.com"
 MAX_BATCH = 200
 

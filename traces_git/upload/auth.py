@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 
 from traces_git import paths
+from traces_git.constants import PRODUCTION_API_URL
 from traces_git.errors import UsageError
 
 TYPE_CHECKING = False  # typing costs ~2 ms of imports on the post-commit path
@@ -171,7 +172,7 @@ def overriding_own_login(api_url: str | None = None) -> str | None:
 
 
 def _default_api_url() -> str:
-    return (os.environ.get("TRACES_HTTP_URL") or "https://actions.traces.com").rstrip("/")
+    return (os.environ.get("TRACES_HTTP_URL") or PRODUCTION_API_URL).rstrip("/")
 
 
 def validate(value: str) -> str:

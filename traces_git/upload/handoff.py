@@ -20,10 +20,11 @@ import time
 
 from traces_git import paths
 from traces_git.config import Config
+from traces_git.constants import PRODUCTION_API_URL
 from traces_git.upload import auth
 from traces_git.upload import queue as q
 
-DEFAULT_API_URL = "https://actions.traces.com"
+DEFAULT_API_URL = PRODUCTION_API_URL
 DEFAULT_WEB_URL = "https://www.traces.com"
 
 
