@@ -14,6 +14,7 @@ import pytest
 from tests.api_server import ApiServer, Invalid, validate_batch, validate_message
 from tests.helpers import PYTHON, commit_file
 from tests.upload_helpers import wait_worker_exit
+from traces_git import urls
 from traces_git.store import Event
 from traces_git.upload import api, auth, convert
 from traces_git.upload import queue as q
@@ -251,7 +252,7 @@ def test_batches_hold_at_most_200_and_record_the_last_row():
     ],
 )
 def test_strip_credentials(url, expected):
-    assert convert.strip_credentials(url) == expected
+    assert urls.strip_credentials(url) == expected
 
 
 # --- token storage ------------------------------------------------------------------

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from traces_git import gitcmd
 from traces_git.errors import GitError, UsageError
 from traces_git.notes import core as notes
+from traces_git.urls import strip_credentials_in
 
 ZERO_SHA = re.compile(r"^0+$")
 FULL_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
@@ -224,12 +225,7 @@ def git_reason(stderr: bytes) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
     reason = (fatal or lines or ["git failed"])[0]
-    return _strip_credentials(reason)
-
-
-def _strip_credentials(text: str) -> str:
-    """``https://user:token@host`` -> ``https://host`` in anything we print."""
-    return re.sub(r"(\w+://)[^/@\s]+@", r"\1", text)
+    return strip_credentials_in(reason)
 
 
 def resolve(cwd: str, rev: str, remote: str, *, fetch: bool, shallow: bool) -> str:
@@ -438,7 +434,7 @@ def _ref_exists(cwd: str, ref: str) -> bool:
 
 def reason_of(exc: BaseException) -> str:
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return _strip_credentials(" ".join(str(text).split()))
+    return strip_credentials_in(" ".join(str(text).split()))
 
 
 def warn(message: str) -> None:

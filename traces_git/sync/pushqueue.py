@@ -339,56 +339,13 @@ def spawn(cwd: str, remote: str, *, fetch_only: bool = False) -> None:
     ``fetch_only``: fetch and merge the remote's notes (after a ``git pull
     <remote> <branch>``, which fetched no notes), push nothing.
     """
-    from traces_git import gitcmd
+    from traces_git import detach, gitcmd
 
     log_path = paths.location("state", "sync-worker.log")
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     cmd = [sys.executable, "-I", "-m", "traces_git.sync.push_worker", cwd, remote]
     if fetch_only:
         cmd.append("--fetch-only")
-    kwargs: dict = {}
-    if os.name == "nt":  # not tested here: no setsid on Windows
-        import subprocess
-
-        flags = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
-        kwargs["creationflags"] = flags | 0x01000000  # CREATE_BREAKAWAY_FROM_JOB
-    else:
-        kwargs["start_new_session"] = True
-    env = gitcmd.clean_env({GUARD_ENV: "1"})
-    fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    if hasattr(os, "posix_spawn"):
-        # pre-push runs on every push: posix_spawn spares it subprocess's ~10 ms
-        # of imports. setsid: the worker outlives the hook's process group.
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        try:
-            os.posix_spawn(
-                sys.executable,
-                cmd,
-                env,
-                file_actions=[
-                    (os.POSIX_SPAWN_DUP2, devnull, 0),
-                    (os.POSIX_SPAWN_DUP2, fd, 1),
-                    (os.POSIX_SPAWN_DUP2, fd, 2),
-                ],
-                setsid=True,
-            )
-        finally:
-            os.close(devnull)
-            os.close(fd)
-        return
-    import subprocess
-
-    try:
-        try:
-            subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd,
-                             env=env, close_fds=True, **kwargs)
-        except OSError:
-            if os.name != "nt":
-                raise
-            kwargs["creationflags"] &= ~0x01000000  # breakaway denied by the job object
-            subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd,
-                             env=env, close_fds=True, **kwargs)
-    finally:
-        os.close(fd)
+    detach.spawn(cmd, gitcmd.clean_env({GUARD_ENV: "1"}), cwd=cwd, output=log_path)
 
 

@@ -106,44 +106,10 @@ def start_worker() -> int | None:
         return None
     state = paths.location("state")
     os.makedirs(state, exist_ok=True)
-    from traces_git import gitcmd
+    from traces_git import detach, gitcmd
 
     cmd = [sys.executable, "-I", "-m", "traces_git", "upload", "--worker"]
-    if hasattr(os, "posix_spawn"):
-        # On the post-commit path: posix_spawn spares the hook subprocess's ~5 ms of
-        # imports. setsid: the worker outlives the hook's process group. It keeps the
-        # hook's cwd (posix_spawn has no chdir before 3.13); it works with absolute paths.
-        devnull = os.open(os.devnull, os.O_RDWR)
-        try:
-            return os.posix_spawn(
-                sys.executable,
-                cmd,
-                gitcmd.clean_env(),
-                file_actions=[(os.POSIX_SPAWN_DUP2, devnull, fd) for fd in (0, 1, 2)],
-                setsid=True,
-            )
-        finally:
-            os.close(devnull)
-    import subprocess
-
-    kwargs: dict = {}
-    if os.name == "posix":
-        kwargs["start_new_session"] = True
-    else:  # pragma: no cover - Windows
-        kwargs["creationflags"] = getattr(subprocess, "DETACHED_PROCESS", 0) | getattr(
-            subprocess, "CREATE_NEW_PROCESS_GROUP", 0
-        )
-    proc = subprocess.Popen(
-        cmd,
-        cwd=state,
-        env=gitcmd.clean_env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        close_fds=True,
-        **kwargs,
-    )
-    return proc.pid
+    return detach.spawn(cmd, gitcmd.clean_env(), cwd=state)
 
 
 # --- status ----------------------------------------------------------------------
@@ -166,7 +132,7 @@ def auth_state(config: Config) -> str:
 
 def status_section(repo, config: Config) -> dict:
     """The upload part of ``traces-git status`` (no network, no secrets)."""
-    from traces_git.upload import convert
+    from traces_git import urls
 
     status = q.read_status()
     queued = q.entries()
@@ -177,7 +143,7 @@ def status_section(repo, config: Config) -> dict:
         "summary": "",
         "enabled": upload_enabled(config),
         "uploader": uploader(config),
-        "api_url": convert.strip_credentials(api_url(config)),
+        "api_url": urls.strip_credentials(api_url(config)),
         "auth": auth_state(config),
         "queue": len(queued),
         "queue_this_repo": len(mine),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from traces_git import urls
 from traces_git.upload import auth, convert, redact, share_rules
 
 # Metadata strings computed by traces-git itself, not read from the transcript:
@@ -102,7 +103,7 @@ def preview(repo, config, trace_id: str, *, transport=None) -> dict:
         events = list(opened.events(trace_id, after))
         wanted = missing_calls(events) if after else set()
         earlier = [e for e in opened.events(trace_id, 0) if e.row_id <= after] if wanted else []
-    answer: dict = {"trace": trace_id, "api_url": convert.strip_credentials(base_url)}
+    answer: dict = {"trace": trace_id, "api_url": urls.strip_credentials(base_url)}
     answer["after_row"] = after
     if not up.upload_enabled(config):
         reason = "uploads are disabled (traces.upload false)"

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from traces_git import log
+from traces_git import log, urls
 from traces_git.config import Config
 from traces_git.upload import auth
 from traces_git.upload import queue as q
@@ -360,7 +360,6 @@ def remote_url(config: Config, branch: str | None) -> str | None:
 
 def metadata(config: Config, trace, entry: q.Entry, model: str | None) -> dict:
     """The body of ``PUT /v1/traces/{id}``: the trace and its git context, no credentials."""
-    from traces_git.upload import convert
 
     worktree = entry.worktree or ""
     body = {
@@ -370,7 +369,7 @@ def metadata(config: Config, trace, entry: q.Entry, model: str | None) -> dict:
         "projectName": os.path.basename(worktree) if worktree else None,
         "model": model,
         "visibility": visibility(config),
-        "gitRemoteUrl": convert.strip_credentials(remote_url(config, entry.branch)),
+        "gitRemoteUrl": urls.strip_credentials(remote_url(config, entry.branch)),
         "gitBranch": entry.branch,
         "gitRef": entry.commit,
     }
