@@ -49,11 +49,11 @@ def _queue_all_in_repo() -> int:
 def _dry_run(trace_id: str, as_json: bool) -> int:
     from traces_git.config import Config
     from traces_git.repo import RepoInfo
-    from traces_git.upload import outgoing
+    from traces_git.upload import preview
 
     repo = RepoInfo.discover()
     config = Config.load(repo.worktree or repo.common_dir)
-    plan = outgoing.preview(repo, config, trace_id)
+    plan = preview.preview(repo, config, trace_id)
     if as_json:
         _echo_json(plan)
         return 0
