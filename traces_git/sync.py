@@ -304,6 +304,13 @@ def merge_tracking(repo: RepoInfo, config: Config, remote: str, oid: str | None 
         if reference is None:
             return {"result": "none", "changed": 0}
         oid = str(reference.target)
+    from traces_git import notes_check
+
+    problem = notes_check.object_problem(pyrepo, oid, f"{remote}'s {NOTES_REF}")
+    if problem:
+        from traces_git.errors import NotesError
+
+        raise NotesError(f"{problem}: not merged (local notes unchanged)")
     return notes.merge_from(
         pyrepo,
         oid,
@@ -377,7 +384,7 @@ def transfer(repo: RepoInfo, config: Config, remote: str, *, fetch_first: bool =
     import time
 
     from traces_git import pushqueue
-    from traces_git.errors import GitError
+    from traces_git.errors import GitError, NotesError
 
     result: dict = {"remote": remote, "fetched": False, "remote_had_notes": None,
                     "merged": 0, "pushed": 0, "outcome": ""}
@@ -415,7 +422,7 @@ def transfer(repo: RepoInfo, config: Config, remote: str, *, fetch_first: bool =
         else:
             raise GitError(f"pushing notes to {remote} was still rejected after {attempts} "
                            "attempts (others kept pushing notes)")
-    except GitError as exc:
+    except (GitError, NotesError) as exc:
         pushqueue.record_result(repo.common_dir, remote, {"outcome": "error", "error": str(exc)})
         raise
     pushqueue.record_result(repo.common_dir, remote, {k: v for k, v in result.items()
@@ -441,7 +448,7 @@ def push_notes(repo: RepoInfo, config: Config, remote: str, *, foreground: bool 
     Otherwise queue it and start the detached worker.
     """
     from traces_git import pushqueue
-    from traces_git.errors import GitError, UsageError
+    from traces_git.errors import GitError, NotesError, UsageError
 
     if remote not in remotes(config):
         raise UsageError(f"no remote named {remote!r}")
@@ -451,7 +458,7 @@ def push_notes(repo: RepoInfo, config: Config, remote: str, *, foreground: bool 
         return {"remote": remote, "outcome": "queued"}
     try:
         result = transfer(repo, config, remote, fetch_first=True, attempts=5)
-    except GitError as exc:
+    except (GitError, NotesError) as exc:
         if push_enabled(config, remote):
             pushqueue.settle(repo.common_dir, remote, None, [], str(exc))
         raise
