@@ -70,8 +70,8 @@ def render_markdown(report: Mapping) -> str:
     commits = report["commits"]
     traces = report["traces"]
     with_traces = [c for c in commits if c["traces"]]
-    head = safe_text.code(report["head"], 12)
-    span = f"{safe_text.code(report['base'], 12)[:-1]}..{head[1:]}" if report.get("base") else head
+    head = safe_text.code(report["head"], 12, ellipsis=False)
+    span = f"{safe_text.code(report['base'], 12, ellipsis=False)[:-1]}..{head[1:]}" if report.get("base") else head
     out = _Budget()
     out.add(MARKER, "### Agent traces", "")
     if not commits:
@@ -90,7 +90,7 @@ def render_markdown(report: Mapping) -> str:
         out.add("| Trace | Commits |", "| --- | --- |")
 
     def trace_row(trace: Mapping) -> str:
-        shas = ", ".join(safe_text.code(sha, 7) for sha in trace["commits"][:10])
+        shas = ", ".join(safe_text.code(sha, 7, ellipsis=False) for sha in trace["commits"][:10])
         if len(trace["commits"]) > 10:
             shas += f" +{len(trace['commits']) - 10}"
         if enriched:
@@ -107,7 +107,7 @@ def render_markdown(report: Mapping) -> str:
         ids = ", ".join(safe_text.code(t["id"], ID_WIDTH) for t in commit["traces"][:5])
         if len(commit["traces"]) > 5:
             ids += f" +{len(commit['traces']) - 5}"
-        return f"| {safe_text.code(commit['sha'], 7)} | {_cell(commit['subject'], 72)} | {ids} |"
+        return f"| {safe_text.code(commit['sha'], 7, ellipsis=False)} | {_cell(commit['subject'], 72)} | {ids} |"
 
     out.rows(with_traces, commit_row, "commits")
     out.add("", "</details>")

@@ -35,7 +35,8 @@ _DROP = re.compile(
     "[\x00-\x08\x0e-\x1f\x7f-\x9f" + _BIDI + "\ufeff\ud800-\udfff]"
 )
 _SPACES = re.compile("[\t\n\x0b\x0c\r\u2028\u2029\u0085]+")
-_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?[\\]^_`{|}~")
+# Every ASCII punctuation mark but "-" (never markup inside a table row; kept readable).
+_PUNCTUATION = frozenset("!\"#$%&'()*+,./:;<=>?[\\]^_`{|}~")
 
 
 def for_terminal(text: object, limit: int | None = None) -> str:
@@ -71,10 +72,12 @@ def for_markdown(text: object, limit: int | None = None) -> str:
     return "".join(out)
 
 
-def code(text: str, limit: int | None = None) -> str:
-    """A code span of a checked token (trace ID, sha): only ``[A-Za-z0-9_-]`` stays."""
-    value = truncate(text, limit)
-    return "`" + "".join(c for c in value if c.isascii() and (c.isalnum() or c in "_-…")) + "`"
+def code(text: str, limit: int | None = None, *, ellipsis: bool = True) -> str:
+    """A code span of a checked token (trace ID, sha): only ``[A-Za-z0-9_-]`` stays;
+    cut at ``limit`` (with an ellipsis unless ``ellipsis`` is false: a short sha)."""
+    value = "".join(c for c in text if c.isascii() and (c.isalnum() or c in "_-"))
+    value = truncate(value, limit) if ellipsis else value[:limit]
+    return f"`{value}`"
 
 
 def markdown_link(label: str, url: object) -> str:
