@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from traces_git import gitcmd, notes, notes_batch
+from traces_git import gitcmd, notes, notes_batch, safe_text
 from traces_git.errors import UsageError
 
 FIELDS = ("added", "removed", "traced_added", "traced_removed")
@@ -165,9 +165,9 @@ def add_agents(report: dict, store_path: str | None) -> list[str]:
     for trace in report["traces"]:
         found = known.get(trace["id"])
         if found is not None:
-            trace["agent"] = found.agent_id
-            trace["title"] = found.title
-            trace["url"] = trace["url"] or found.shared_url
+            trace["agent"] = safe_text.bounded(found.agent_id, 100)
+            trace["title"] = safe_text.bounded(found.title)
+            trace["url"] = trace["url"] or safe_text.json_url(found.shared_url)
     report["agents"] = agent_rows(report)
     return warnings
 
@@ -216,7 +216,7 @@ def render(report: Mapping) -> str:
     if report.get("agents"):
         out += ["", "per agent:"]
         for row in report["agents"]:
-            name = row["agent"] or "(unknown agent)"
+            name = safe_text.for_terminal(row["agent"]) or "(unknown agent)"
             commits = f"{row['commits']} commit" + ("" if row["commits"] == 1 else "s")
             out.append(f"  {name}: {commits}, +{row['added']} -{row['removed']} "
                        f"({', '.join(row['traces'])})")
