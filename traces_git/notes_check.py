@@ -83,3 +83,39 @@ def invalid_lines(repo, ref: str, limit: int = MAX_NOTES_COUNTED) -> tuple[int, 
         for oid in ids:
             invalid += note_format.count_invalid(note_format.decode(repo[oid].data))
     return invalid, read, len(blobs)
+
+
+def status_section(repo, config) -> dict | None:
+    """For ``status``/``doctor``: odd notes refs, and lines that look like ours but fail."""
+    if repo is None:
+        return None
+    from traces_git import sync
+
+    pyrepo = repo.open()
+    refs = [sync.NOTES_REF] + [sync.tracking_ref(remote) for remote in sync.remotes(config)]
+    problems = []
+    for ref in refs:
+        problem = ref_problem(pyrepo, ref)
+        if problem:
+            problems.append({
+                "id": "odd-notes-ref",
+                "message": f"{problem}: skipped when reading notes, and sync will not merge it",
+                "fix": f"inspect it with `git cat-file -t {ref}`; whoever pushed it can "
+                       "push a notes commit over it",
+            })
+    invalid, read, total = invalid_lines(pyrepo, sync.NOTES_REF)
+    if invalid:
+        problems.append({
+            "id": "invalid-note-lines",
+            "message": f"{invalid} line(s) in {sync.NOTES_REF} look like trace lines but are "
+                       "not (bad ID or URL): kept as they are, never read as traces",
+            "fix": "none needed; `git notes --ref=traces show <commit>` shows them",
+        })
+    summary = f"{total} note(s)"
+    if read < total:
+        summary += f" ({read} checked)"
+    summary += f", {invalid} invalid trace line(s)"
+    if len(problems) > (1 if invalid else 0):
+        summary += ", odd notes refs skipped"
+    return {"summary": summary, "notes": total, "checked": read, "invalid_lines": invalid,
+            "problems": problems}

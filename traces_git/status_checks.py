@@ -54,6 +54,10 @@ def _notes_sync(check: Check) -> dict | None:
     return _foreign_section("traces_git.sync", check.info, check.config) if check.info else None
 
 
+def _notes_format(check: Check) -> dict | None:
+    return _foreign_section("traces_git.notes_check", check.info, check.config)
+
+
 def _upload(check: Check) -> dict | None:
     return _foreign_section("traces_git.upload", check.info, check.config)
 
@@ -78,6 +82,7 @@ SECTIONS: list[tuple[str, Callable[[Check], dict | None]]] = [
     ("store", _store),
     ("official_hooks", _official_hooks),
     ("notes_sync", _notes_sync),
+    ("notes_format", _notes_format),
     ("upload", _upload),
     ("shortcut", _shortcut),
 ]
