@@ -401,3 +401,84 @@ def test_read_helpers_skip_a_blob_ref(tmp_path: Path) -> None:
     status = json.loads(traces_git("status", "--json", cwd=repo).stdout)
     assert status["notes_format"]["problems"][0]["id"] == "odd-notes-ref"
     assert head(repo) == sha and os.path.isdir(repo)
+
+
+# --- blame, stats, explain through the command line -------------------------------------
+
+
+def test_blame_stats_and_explain_with_a_hostile_note_and_store(tmp_path: Path, store) -> None:
+    repo = init_repo(tmp_path / "views")
+    sha = commit_file(repo, "f.txt", "one\ntwo\n", "add \x1b[2J\u202ef")
+    raw_note(repo, sha, HOSTILE_NOTE)
+    store.add_trace("good-1", repo, agent="cla\x1b[31mude", title="fix\u202e\x1b]0;pwned\x07 it",
+                    shared_url="javascript:alert(1)")
+    store.add_trace("plain_2", repo, agent="codex", title="t" * 5000,
+                    shared_url="https://x.example/a b")
+
+    blame = json.loads(traces_git("blame", "--json", "f.txt", cwd=repo).stdout)
+    by_id = {t["id"]: t for t in blame["traces"]}
+    assert sorted(by_id) == ["good-1", "plain_2"]
+    assert by_id["good-1"]["url"] == "https://www.traces.com/s/good-1"
+    assert by_id["good-1"]["agent"] == "claude" and by_id["good-1"]["title"] == "fix it"
+    assert by_id["plain_2"]["url"] is None  # the store's URL failed the check
+    assert by_id["plain_2"]["title"] == "t" * 999 + "…"
+    text = traces_git("blame", "f.txt", cwd=repo).stdout
+    assert "\x1b" not in text and "\u202e" not in text
+    assert (f"good-1   2 lines  claude  fix it{' ' * 994}  https://www.traces.com/s/good-1"
+            in text.splitlines())
+
+    stats = json.loads(traces_git("stats", "--json", "HEAD", cwd=repo).stdout)
+    assert sorted(t["id"] for t in stats["traces"]) == ["good-1", "plain_2"]
+    assert {t["id"]: t["url"] for t in stats["traces"]} == {
+        "good-1": "https://www.traces.com/s/good-1", "plain_2": None}
+    stats_text = traces_git("stats", "HEAD", cwd=repo).stdout
+    assert "  claude: 1 commit, +2 -0 (good-1)" in stats_text.splitlines()
+    assert "\x1b" not in stats_text
+
+    explained = json.loads(traces_git("explain", "--json", cwd=repo).stdout)
+    assert explained["note"] == [{"id": "good-1", "url": "https://www.traces.com/s/good-1"},
+                                 {"id": "plain_2", "url": None}]
+    assert "  in its note: good-1, plain_2" in traces_git("explain", cwd=repo).stdout.splitlines()
+
+
+def test_ci_json_and_markdown_from_a_hostile_note(hostile_repo) -> None:
+    repo, sha = hostile_repo
+    first = commit_file(repo, "b.txt", message="www.evil.example <b>x</b> a@b.example")
+    raw_note(repo, first, HOSTILE_NOTE)
+    report = json.loads(traces_git("ci", "--no-fetch", "--format", "json", "--base", sha,
+                                   "--head", first, cwd=repo).stdout)
+    assert report["commits"] == [{
+        "sha": first, "subject": "www.evil.example <b>x</b> a@b.example",
+        "traces": [{"id": "good-1", "url": "https://www.traces.com/s/good-1"},
+                   {"id": "plain_2", "url": None}]}]
+    markdown = traces_git("ci", "--no-fetch", "--base", sha, "--head", first, cwd=repo).stdout
+    assert (f"| `{first[:7]}` | www\\.evil\\.example \\<b\\>x\\<\\/b\\> a\\@\u2060b\\.example | "
+            "`good-1`, `plain_2` |") in markdown.splitlines()
+    links = [attrs for tag, attrs in _render(markdown) if tag == "a"]
+    assert links == [{"href": "https://www.traces.com/s/good-1"}] * 2
+
+
+# --- the upload answer path, end to end --------------------------------------------------
+
+
+@pytest.fixture
+def api(monkeypatch):
+    from tests.upload_helpers import serve
+
+    yield from serve(monkeypatch)
+
+
+def test_a_hostile_upload_answer_writes_the_id_alone(repo, store, api) -> None:
+    from tests.helpers import note
+    from tests.upload_helpers import log_text, wait_worker_done
+
+    api.traces["t-evil"] = {"meta": {}, "messages": {},
+                            "id": "srv https://evil.example/a\ntraces:injected https://e.example/p"}
+    store.add_trace("t-evil", repo, edits=[repo / "app.py"], messages=1)
+    sha = commit_file(repo, "app.py")
+    wait_worker_done()
+    assert [r.path for r in api.of("PUT")] == ["/v1/traces/t-evil"]
+    assert note(repo, sha) == "traces:t-evil\n"
+    assert traces_git("show", "--json", cwd=repo).stdout == (
+        f'{{"commit": "{sha}", "traces": [{{"id": "t-evil", "url": null}}]}}\n')
+    assert log_text().count("dropped a URL from the upload answer") == 1
