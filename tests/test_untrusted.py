@@ -482,3 +482,19 @@ def test_a_hostile_upload_answer_writes_the_id_alone(repo, store, api) -> None:
     assert traces_git("show", "--json", cwd=repo).stdout == (
         f'{{"commit": "{sha}", "traces": [{{"id": "t-evil", "url": null}}]}}\n')
     assert log_text().count("dropped a URL from the upload answer") == 1
+
+
+def test_amend_carries_a_hostile_note_byte_for_byte(repo) -> None:
+    # Without the NUL line: git's own cat_sort_uniq (notes.rewriteMode, which does this
+    # copy) reads a note as a C string and cuts it at a NUL (docs/sync.md, known limits).
+    hostile = HOSTILE_NOTE.replace(b"nul\x00byte\n", b"")
+    sha = commit_file(repo, "a.txt", message="one")
+    raw_note(repo, sha, hostile)
+    (repo / "a.txt").write_text("changed\n")
+    git("commit", "-q", "-a", "--amend", "-m", "one, amended", cwd=repo,
+        env={"TRACES_TRACE_ID": "beta"})
+    amended = head(repo)
+    assert amended != sha
+    expected = note_format.union(note_format.decode(hostile), "traces:beta\n")
+    assert note_bytes(repo, amended) == note_format.encode(expected)
+    assert [r.id for r in notes.attached(expected)] == ["beta", "good-1", "plain_2"]
