@@ -400,6 +400,11 @@ def test_read_helpers_skip_a_blob_ref(tmp_path: Path) -> None:
         "refs/notes/traces points at a blob, not a notes commit: it is skipped"]
     status = json.loads(traces_git("status", "--json", cwd=repo).stdout)
     assert status["notes_format"]["problems"][0]["id"] == "odd-notes-ref"
+    refused = traces_git("attach", "abc", cwd=repo, check=False)
+    assert (refused.returncode, refused.stderr) == (1, (
+        "traces-git: refs/notes/traces points at a blob, not a notes commit: nothing written "
+        "(see `git cat-file -t refs/notes/traces`)\n"))
+    assert git("rev-parse", "refs/notes/traces", cwd=repo).stdout.strip() == blob
     assert head(repo) == sha and os.path.isdir(repo)
 
 

@@ -263,6 +263,7 @@ def update(
     pygit2 = _pygit2()
     author = author or Signature(*DEFAULT_AUTHOR)
     lock_path = lock_path or os.path.join(repo.path, "traces-git-notes.lock")
+    _refuse_odd_ref(repo, ref)
     with _FileLock(lock_path):
         for attempt in range(attempts):
             try:
@@ -552,6 +553,7 @@ def merge_from(
         from traces_git.errors import NotesError
 
         raise NotesError(f"notes commit {str(other)[:12]} is not in this repository") from exc
+    _refuse_odd_ref(repo, ref)
     with _FileLock(lock_path):
         for attempt in range(attempts):
             try:
@@ -561,6 +563,21 @@ def merge_from(
     from traces_git.errors import NotesError
 
     raise NotesError(f"{ref} kept moving; gave up after {attempts} attempts")
+
+
+def _refuse_odd_ref(repo, ref: str) -> None:
+    """A NotesError when ``ref`` exists but is not a commit (a blob, a tree, missing)."""
+    try:
+        reference = repo.references.get(ref)
+        target = repo.get(reference.resolve().target) if reference is not None else None
+    except Exception:  # noqa: BLE001 - unreadable: the write's own checks answer
+        return
+    if reference is not None and (target is None or target.type_str != "commit"):
+        from traces_git.errors import NotesError
+
+        what = f"a {target.type_str}" if target is not None else "a missing object"
+        raise NotesError(f"{ref} points at {what}, not a notes commit: nothing written "
+                         f"(see `git cat-file -t {ref}`)")
 
 
 def _is_ancestor(repo, ancestor, descendant) -> bool:
