@@ -503,3 +503,25 @@ def test_amend_carries_a_hostile_note_byte_for_byte(repo) -> None:
     expected = note_format.union(note_format.decode(hostile), "traces:beta\n")
     assert note_bytes(repo, amended) == note_format.encode(expected)
     assert [r.id for r in notes.attached(expected)] == ["beta", "good-1", "plain_2"]
+
+
+def test_stats_shows_a_hostile_path_without_its_escape_sequence(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "paths")
+    sha = commit_file(repo, "e\x1b[2Jx.txt", "one\n", "add")
+    raw_note(repo, sha, b"traces:t1\n")
+    text = traces_git("stats", "HEAD", cwd=repo).stdout
+    assert "\x1b" not in text
+    assert text.splitlines()[3].startswith("ex.txt        1")
+    stats = json.loads(traces_git("stats", "--json", "HEAD", cwd=repo).stdout)
+    assert stats["files"][0]["path"] == "e\x1b[2Jx.txt"  # JSON keeps the exact path
+
+
+def test_status_and_doctor_count_invalid_trace_lines(hostile_repo) -> None:
+    repo, _ = hostile_repo
+    status = json.loads(traces_git("status", "--json", cwd=repo).stdout)["notes_format"]
+    assert (status["notes"], status["checked"], status["invalid_lines"]) == (1, 1, len(INVALID))
+    assert f"notes: 1 note(s), {len(INVALID)} invalid trace line(s)" in traces_git(
+        "status", cwd=repo).stdout.splitlines()
+    doctor = traces_git("doctor", cwd=repo, check=False).stdout
+    assert (f"problem: {len(INVALID)} line(s) in refs/notes/traces look like trace lines but "
+            "are not (bad ID or URL): kept as they are, never read as traces") in doctor

@@ -205,11 +205,13 @@ def render(report: Mapping) -> str:
            f"{report['commits_with_traces']} with traces"]
     if not report["files"]:
         return out[0] + "\n"
-    width = max([len(row["path"]) for row in report["files"]] + [5])
+    # A path may hold any byte but / and NUL (git log -z): shown without controls.
+    files = [{**row, "path": safe_text.for_terminal(row["path"])} for row in report["files"]]
+    width = max([len(row["path"]) for row in files] + [5])
     out.append("")
     out.append(f"{'file'.ljust(width)}  {'added':>7}  {'traced':>13}  {'removed':>7}  "
                f"{'traced':>13}")
-    for row in [*report["files"], {"path": "total", **total}]:
+    for row in [*files, {"path": "total", **total}]:
         out.append(f"{row['path'].ljust(width)}  {row['added']:>7}  "
                    f"{_share(row['traced_added'], row['added']):>13}  {row['removed']:>7}  "
                    f"{_share(row['traced_removed'], row['removed']):>13}")
