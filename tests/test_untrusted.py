@@ -525,3 +525,20 @@ def test_status_and_doctor_count_invalid_trace_lines(hostile_repo) -> None:
     doctor = traces_git("doctor", cwd=repo, check=False).stdout
     assert (f"problem: {len(INVALID)} line(s) in refs/notes/traces look like trace lines but "
             "are not (bad ID or URL): kept as they are, never read as traces") in doctor
+
+
+def test_ci_markdown_from_huge_notes_stays_under_the_cap(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "huge")
+    base = commit_file(repo, "a.txt", message="base")
+    tip = commit_file(repo, "b.txt", message="s" * 100_000)
+    lines = [b"traces:" + b"x" * 1_000_000, b"traces:" + b"i" * 128 + b" https://x.example/"
+             + b"p" * 2000]
+    lines += [b"traces:t%03d https://x.example/%s" % (n, b"q" * 2000) for n in range(300)]
+    raw_note(repo, tip, b"\n".join(lines) + b"\n")
+    markdown = traces_git("ci", "--no-fetch", "--base", base, "--head", tip, cwd=repo).stdout
+    assert len(markdown) <= 60_000
+    assert "**301 traces** on 1 of 1 commit" in markdown
+    assert re.search(r"^…and \d+ more traces\.$", markdown, re.M)
+    report = json.loads(traces_git("ci", "--no-fetch", "--json", "--base", base, "--head", tip,
+                                   cwd=repo).stdout)
+    assert len(report["traces"]) == 301 and len(report["commits"][0]["subject"]) == 1000

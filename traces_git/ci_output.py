@@ -71,7 +71,9 @@ def render_markdown(report: Mapping) -> str:
     traces = report["traces"]
     with_traces = [c for c in commits if c["traces"]]
     head = safe_text.code(report["head"], 12, ellipsis=False)
-    span = f"{safe_text.code(report['base'], 12, ellipsis=False)[:-1]}..{head[1:]}" if report.get("base") else head
+    span = head
+    if report.get("base"):
+        span = f"{safe_text.code(report['base'], 12, ellipsis=False)[:-1]}..{head[1:]}"
     out = _Budget()
     out.add(MARKER, "### Agent traces", "")
     if not commits:
@@ -107,7 +109,8 @@ def render_markdown(report: Mapping) -> str:
         ids = ", ".join(safe_text.code(t["id"], ID_WIDTH) for t in commit["traces"][:5])
         if len(commit["traces"]) > 5:
             ids += f" +{len(commit['traces']) - 5}"
-        return f"| {safe_text.code(commit['sha'], 7, ellipsis=False)} | {_cell(commit['subject'], 72)} | {ids} |"
+        sha = safe_text.code(commit["sha"], 7, ellipsis=False)
+        return f"| {sha} | {_cell(commit['subject'], 72)} | {ids} |"
 
     out.rows(with_traces, commit_row, "commits")
     out.add("", "</details>")

@@ -16,12 +16,6 @@ from __future__ import annotations
 import os
 import time
 
-# Imported on the post-commit path: no re, dataclasses, typing or collections
-# (together ~20 ms per hook run).
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping  # noqa: F401 - Callable: Edit
-
 # The line format and its checks live in note_format (the trust boundary); these
 # names stay importable from here.
 from traces_git.note_format import (  # noqa: F401 - re-exported
@@ -39,6 +33,12 @@ from traces_git.note_format import (  # noqa: F401 - re-exported
     with_traces,
     without_detach,
 )
+
+# Imported on the post-commit path: no re, dataclasses, typing or collections
+# (together ~20 ms per hook run).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping  # noqa: F401 - Callable: Edit
 
 NOTES_REF = "refs/notes/traces"
 DEFAULT_AUTHOR = ("traces-git", "traces-git@users.noreply.traces.com")
