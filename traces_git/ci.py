@@ -348,8 +348,7 @@ def odd_ref_warnings(repo, refs: Iterable[str]) -> list[str]:
     for ref in refs:
         problem = notes_check.ref_problem(repo, ref)
         if problem:
-            odd_entries = "not notes" in problem
-            found.append(f"{problem}: {'those entries are' if odd_entries else 'it is'} skipped")
+            found.append(f"{problem}: {'it is' if problem.whole else 'those entries are'} skipped")
     return found
 
 

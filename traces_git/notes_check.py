@@ -34,8 +34,25 @@ def odd_entries(repo, tree, prefix: str = "", depth: int = 0) -> int:
     return odd
 
 
-def object_problem(repo, oid, what: str) -> str | None:
-    """One line when ``oid`` (what ``what`` points at) is not a readable notes commit."""
+class RefProblem:
+    """Why a notes ref is odd, in one line; ``whole``: the ref is skipped (not only some
+    entries of its tree)."""
+
+    __slots__ = ("message", "whole")
+
+    def __init__(self, message: str, whole: bool) -> None:
+        self.message = message
+        self.whole = whole
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"RefProblem({self.message!r}, whole={self.whole})"
+
+
+def object_problem(repo, oid, what: str) -> RefProblem | None:
+    """Why ``oid`` (what ``what`` points at) is not a notes commit we can read whole."""
     import pygit2
 
     try:
@@ -43,27 +60,29 @@ def object_problem(repo, oid, what: str) -> str | None:
     except (ValueError, pygit2.GitError):
         obj = None
     if obj is None:
-        return f"{what} points at {str(oid)[:12]}, an object this clone does not have"
+        return RefProblem(f"{what} points at {str(oid)[:12]}, an object this clone does not "
+                          "have", True)
     if obj.type_str != "commit":
-        return f"{what} points at a {obj.type_str}, not a notes commit"
+        return RefProblem(f"{what} points at a {obj.type_str}, not a notes commit", True)
     try:
         odd = odd_entries(repo, obj.tree)
     except (KeyError, ValueError, pygit2.GitError):
-        return f"{what}: its notes tree is incomplete in this clone"
+        return RefProblem(f"{what}: its notes tree is incomplete in this clone", True)
     if odd:
-        return f"{what} holds {odd} tree {'entry' if odd == 1 else 'entries'} that are not notes"
+        entries = "entry" if odd == 1 else "entries"
+        return RefProblem(f"{what} holds {odd} tree {entries} that are not notes", False)
     return None
 
 
-def ref_problem(repo, ref: str) -> str | None:
-    """One line when ``ref`` exists but is not a notes commit we can read whole; else None."""
+def ref_problem(repo, ref: str) -> RefProblem | None:
+    """Why ``ref`` exists but is not a notes commit we can read whole; None when fine."""
     try:
         reference = repo.references.get(ref)
         if reference is None:
             return None
         target = reference.resolve().target
     except Exception:  # noqa: BLE001 - a symbolic ref to nowhere, a broken ref file
-        return f"{ref} cannot be resolved"
+        return RefProblem(f"{ref} cannot be resolved", True)
     return object_problem(repo, target, ref)
 
 
