@@ -115,7 +115,7 @@ def test_invalid_urls(url: object) -> None:
     assert not note_format.is_url(url)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(st.lists(st.one_of(st.binary(max_size=60),
                           st.builds(lambda i, u: b"traces:" + i + u, st.binary(max_size=20),
                                     st.sampled_from([b"", b" https://x.example/a", b" \x00",
