@@ -102,8 +102,8 @@ def test_pull_request_in_shallow_checkout_reports_exact_commits_and_traces(world
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
     assert summary.startswith("<!-- traces-git:ci -->\n")
     assert "**3 traces** on 3 of 4 commits" in summary
-    assert f"| [`alpha`]({ALPHA_URL}) | `{f1[:7]}`, `{f4[:7]}` |" in summary
-    assert f"| `{f3[:7]}` | feature: two \\| traces | `beta`, `gamma` |" in summary
+    assert f"| [`alpha`](<{ALPHA_URL}>) | `{f1[:7]}`, `{f4[:7]}` |" in summary
+    assert f"| `{f3[:7]}` | feature\\: two \\| traces | `beta`, `gamma` |" in summary
     # Notes went to the tracking ref, whole (never pruned, though the clone
     # lacks most annotated commits); the local notes ref was not created.
     assert note_count(clone, "remotes/origin/traces") == 3

@@ -97,8 +97,9 @@ def test_markdown_with_titles_escapes_what_the_api_says() -> None:
     report["traces"][0]["url"] = "https://www.traces.com/s/alpha"
     markdown = ci_output.render_markdown(report)
     assert "| Trace | Agent | Title | Commits |" in markdown
-    assert ("| [`alpha`](https://www.traces.com/s/alpha) | codex | "
-            "&lt;script&gt;x&lt;/script&gt; \\| \\[link\\](http://evil) | `aaaaaaa` |") in markdown
+    assert ("| [`alpha`](<https://www.traces.com/s/alpha>) | codex | "
+            "\\<script\\>x\\<\\/script\\> \\| \\[link\\]\\(http\\:\\/\\/evil\\) | `aaaaaaa` |"
+            ) in markdown
     assert "<script>" not in markdown
 
 

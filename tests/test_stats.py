@@ -116,10 +116,10 @@ def test_ci_table_agrees_with_stats(pr: dict) -> None:
                                cwd=clone).stdout)
     assert ci["files"] == stats["files"] == EXPECTED_FILES
     markdown = traces_git("ci", "--base", pr["base"], "--head", c4, cwd=clone).stdout
-    assert ("| a.txt | 5 | 5 (100%) | 1 | [`alpha`](https://www.traces.com/s/alpha), `beta` |"
+    assert ("| a\\.txt | 5 | 5 (100%) | 1 | [`alpha`](<https://www.traces.com/s/alpha>), `beta` |"
             in markdown)
-    assert "| b.txt | 2 | 0 (0%) | 5 | `beta` |" in markdown
-    assert "| c.txt | 5 | 4 (80%) | 1 | [`alpha`](https://www.traces.com/s/alpha) |" in markdown
+    assert "| b\\.txt | 2 | 0 (0%) | 5 | `beta` |" in markdown
+    assert "| c\\.txt | 5 | 4 (80%) | 1 | [`alpha`](<https://www.traces.com/s/alpha>) |" in markdown
 
 
 def test_stats_needs_a_range_it_can_find(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from traces_git import gitcmd, store
+from traces_git import gitcmd, safe_text, store
 from traces_git.attribution import explain_record, selection
 from traces_git.config import Config
 from traces_git.notes import core as notes
@@ -186,7 +186,8 @@ def render(result: dict) -> str:
     if result.get("store"):
         lines.append(f"  store: {result['store']}")
     for hint in result.get("hints_ignored", []):
-        lines.append(f"  ignored {hint['variable']}={hint['value']}: {hint['why']}")
+        value = safe_text.for_terminal(hint["value"], 200)
+        lines.append(f"  ignored {hint['variable']}={value}: {hint['why']}")
     candidates = result.get("candidates") or []
     if not candidates and not result.get("replay") and not result.get("opted_out"):
         lines.append(
@@ -201,9 +202,9 @@ def render(result: dict) -> str:
             origin += f", {item['agent']}"
         lines.append(f"  {mark} {label} [{origin}]: {REASONS.get(item['reason'], item['reason'])}")
         if item.get("directory"):
-            lines.append(f"      directory: {item['directory']}")
+            lines.append(f"      directory: {safe_text.for_terminal(item['directory'])}")
         if item.get("source_path"):
-            lines.append(f"      session file: {item['source_path']}")
+            lines.append(f"      session file: {safe_text.for_terminal(item['source_path'])}")
         if "trace_files" in item:
             lines.append(f"      trace edited: {_list(item['trace_files'])}")
             lines.append(f"      commit changed: {_list(item['commit_files'])}")

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from traces_git import safe_text
 from traces_git.ci.report import reason_of, warn
 from traces_git.constants import PRODUCTION_API_URL
 
@@ -112,10 +113,11 @@ def enrich(report: dict, settings: ApiSettings, *, transport=None,
     for trace, data in zip(traces, found, strict=True):
         if not data:
             continue
+        # The API's answer is foreign text: bounded, controls dropped (safe_text).
         if isinstance(data.get("title"), str):
-            trace["title"] = data["title"]
+            trace["title"] = safe_text.bounded(data["title"])
         if isinstance(data.get("agentId"), str):
-            trace["agent"] = data["agentId"]
+            trace["agent"] = safe_text.bounded(data["agentId"], 100)
     if problems:
         added = any("title" in t or "agent" in t for t in traces)
         warnings.append(f"could not add titles from the Traces API ({problems[0]}): "

@@ -2,105 +2,139 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
+from traces_git import safe_text
 from traces_git.ci.report import reason_of
 from traces_git.errors import UsageError
 
 # A hidden marker: a workflow finds (and updates) its one PR comment by it.
 MARKER = "<!-- traces-git:ci -->"
-# Markdown stays well under GitHub's 65,536-character comment limit.
+# Rows per table; the character budget below may stop a table sooner.
 MARKDOWN_MAX_ROWS = 100
 
 
+# GitHub rejects a comment over 65,536 characters: the report stops short of this,
+# whatever the notes, subjects and titles hold.
+MARKDOWN_MAX_CHARS = 60_000
+ID_WIDTH = 40  # characters of a trace ID shown (IDs may have 128)
+
+
 def _cell(text: str | None, limit: int = 80) -> str:
-    """Text made safe for a markdown table cell (no HTML, no pipes, one line)."""
-    if not text:
-        return ""
-    text = " ".join(text.split())
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    for char, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"),
-                          ("`", "'"), ("[", "\\["), ("]", "\\]")):
-        text = text.replace(char, escaped)
-    return text
+    """Foreign text made literal for a markdown table cell (see ``safe_text``)."""
+    return safe_text.for_markdown(text, limit)
 
 
 def _link(trace: Mapping) -> str:
-    url = trace.get("url") or ""
-    label = f"`{trace['id']}`"
-    if re.match(r"^https?://[^\s()<>\"'`]+$", url):
-        return f"[{label}]({url})"
-    return label
+    """The trace's ID, linked only to a URL that passed the note format's check."""
+    return safe_text.markdown_link(safe_text.code(trace["id"], ID_WIDTH), trace.get("url"))
+
+
+class _Budget:
+    """Lines of a markdown report that together stay under MARKDOWN_MAX_CHARS."""
+
+    # Room kept for the closing lines ("…and N more", </details>) of every table.
+    RESERVE = 2_000
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.used = 0
+
+    def add(self, *lines: str) -> None:
+        for line in lines:
+            self.lines.append(line)
+            self.used += len(line) + 1
+
+    def fits(self, line: str) -> bool:
+        return self.used + len(line) + 1 <= MARKDOWN_MAX_CHARS - self.RESERVE
+
+    def rows(self, rows: list, render, noun: str) -> None:
+        """Add one line per row while they fit (MARKDOWN_MAX_ROWS at most); count the rest."""
+        shown = 0
+        for row in rows[:MARKDOWN_MAX_ROWS]:
+            line = render(row)
+            if not self.fits(line):
+                break
+            self.add(line)
+            shown += 1
+        if len(rows) > shown:
+            self.add("", f"…and {len(rows) - shown} more {noun}.")
 
 
 def render_markdown(report: Mapping) -> str:
-    """A compact summary for a PR comment or the job summary; starts with MARKER."""
+    """A compact summary for a PR comment or the job summary; starts with MARKER.
+
+    Never longer than MARKDOWN_MAX_CHARS: long IDs, subjects and titles are cut
+    with an ellipsis, and rows that do not fit are counted ("…and N more").
+    """
     commits = report["commits"]
     traces = report["traces"]
     with_traces = [c for c in commits if c["traces"]]
-    head = report["head"][:12]
-    span = f"`{report['base'][:12]}..{head}`" if report.get("base") else f"`{head}`"
-    lines = [MARKER, "### Agent traces", ""]
+    head = safe_text.code(report["head"], 12, ellipsis=False)
+    span = head
+    if report.get("base"):
+        span = f"{safe_text.code(report['base'], 12, ellipsis=False)[:-1]}..{head[1:]}"
+    out = _Budget()
+    out.add(MARKER, "### Agent traces", "")
     if not commits:
-        lines.append(f"No commits in {span}.")
-        return "\n".join(lines) + "\n"
+        out.add(f"No commits in {span}.")
+        return "\n".join(out.lines) + "\n"
     if not traces:
-        lines.append(f"No agent traces are attached to the {_plural(len(commits), 'commit')} "
-                     f"in {span}.")
-        return "\n".join(lines) + "\n"
-    lines.append(f"**{_plural(len(traces), 'trace')}** on {len(with_traces)} of "
-                 f"{_plural(len(commits), 'commit')} in {span}.")
-    lines.append("")
+        out.add(f"No agent traces are attached to the {_plural(len(commits), 'commit')} "
+                f"in {span}.")
+        return "\n".join(out.lines) + "\n"
+    out.add(f"**{_plural(len(traces), 'trace')}** on {len(with_traces)} of "
+            f"{_plural(len(commits), 'commit')} in {span}.", "")
     enriched = any("title" in t or "agent" in t for t in traces)
     if enriched:
-        lines += ["| Trace | Agent | Title | Commits |", "| --- | --- | --- | --- |"]
+        out.add("| Trace | Agent | Title | Commits |", "| --- | --- | --- | --- |")
     else:
-        lines += ["| Trace | Commits |", "| --- | --- |"]
-    for trace in traces[:MARKDOWN_MAX_ROWS]:
-        shas = ", ".join(f"`{sha[:7]}`" for sha in trace["commits"][:10])
+        out.add("| Trace | Commits |", "| --- | --- |")
+
+    def trace_row(trace: Mapping) -> str:
+        shas = ", ".join(safe_text.code(sha, 7, ellipsis=False) for sha in trace["commits"][:10])
         if len(trace["commits"]) > 10:
             shas += f" +{len(trace['commits']) - 10}"
         if enriched:
-            lines.append(f"| {_link(trace)} | {_cell(trace.get('agent'), 30)} | "
-                         f"{_cell(trace.get('title'))} | {shas} |")
-        else:
-            lines.append(f"| {_link(trace)} | {shas} |")
-    if len(traces) > MARKDOWN_MAX_ROWS:
-        lines.append(f"\n…and {len(traces) - MARKDOWN_MAX_ROWS} more traces.")
-    lines += _files_table(report.get("files") or [], traces)
-    lines += ["", "<details><summary>Commits with traces</summary>", "",
-              "| Commit | Subject | Traces |", "| --- | --- | --- |"]
-    for commit in with_traces[:MARKDOWN_MAX_ROWS]:
-        ids = ", ".join(f"`{t['id']}`" for t in commit["traces"][:5])
+            return (f"| {_link(trace)} | {_cell(trace.get('agent'), 30)} | "
+                    f"{_cell(trace.get('title'))} | {shas} |")
+        return f"| {_link(trace)} | {shas} |"
+
+    out.rows(traces, trace_row, "traces")
+    _files_table(out, report.get("files") or [], traces)
+    out.add("", "<details><summary>Commits with traces</summary>", "",
+            "| Commit | Subject | Traces |", "| --- | --- | --- |")
+
+    def commit_row(commit: Mapping) -> str:
+        ids = ", ".join(safe_text.code(t["id"], ID_WIDTH) for t in commit["traces"][:5])
         if len(commit["traces"]) > 5:
             ids += f" +{len(commit['traces']) - 5}"
-        lines.append(f"| `{commit['sha'][:7]}` | {_cell(commit['subject'], 72)} | {ids} |")
-    if len(with_traces) > MARKDOWN_MAX_ROWS:
-        lines.append(f"\n…and {len(with_traces) - MARKDOWN_MAX_ROWS} more commits.")
-    lines += ["", "</details>"]
-    return "\n".join(lines) + "\n"
+        sha = safe_text.code(commit["sha"], 7, ellipsis=False)
+        return f"| {sha} | {_cell(commit['subject'], 72)} | {ids} |"
+
+    out.rows(with_traces, commit_row, "commits")
+    out.add("", "</details>")
+    return "\n".join(out.lines) + "\n"
 
 
-def _files_table(files: list, traces: list) -> list[str]:
+def _files_table(out: _Budget, files: list, traces: list) -> None:
     """Lines added per file, and how many by commits with traces (counted commit by commit)."""
     if not files:
-        return []
+        return
     by_id = {trace["id"]: trace for trace in traces}
-    lines = ["", "| File | Lines added | By commits with traces | Removed | Traces |",
-             "| --- | ---: | ---: | ---: | --- |"]
-    for row in files[:MARKDOWN_MAX_ROWS]:
+    out.add("", "| File | Lines added | By commits with traces | Removed | Traces |",
+            "| --- | ---: | ---: | ---: | --- |")
+
+    def file_row(row: Mapping) -> str:
         share = f" ({round(100 * row['traced_added'] / row['added'])}%)" if row["added"] else ""
         links = ", ".join(_link(by_id.get(i, {"id": i})) for i in row["traces"][:5])
         if len(row["traces"]) > 5:
             links += f" +{len(row['traces']) - 5}"
         path = _cell(row["path"], 100) + (" (binary)" if row.get("binary") else "")
-        lines.append(f"| {path} | {row['added']} | {row['traced_added']}{share} | "
-                     f"{row['removed']} | {links} |")
-    if len(files) > MARKDOWN_MAX_ROWS:
-        lines.append(f"\n…and {len(files) - MARKDOWN_MAX_ROWS} more files.")
-    return lines
+        return (f"| {path} | {row['added']} | {row['traced_added']}{share} | "
+                f"{row['removed']} | {links} |")
+
+    out.rows(files, file_row, "files")
 
 
 def _plural(count: int, word: str) -> str:

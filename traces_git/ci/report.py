@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from traces_git import gitcmd
+from traces_git import gitcmd, safe_text
 from traces_git.errors import GitError, UsageError
 from traces_git.notes import core as notes
 from traces_git.urls import strip_credentials_in
@@ -337,6 +337,18 @@ def read_notes(repo, refs: Iterable[str], shas: list[str]) -> dict[str, str]:
     return {sha: "\n".join(texts) for sha, texts in merged.items()}
 
 
+def odd_ref_warnings(repo, refs: Iterable[str]) -> list[str]:
+    """One line per notes ref that is not a readable notes commit (it is skipped)."""
+    from traces_git.notes import check as notes_check
+
+    found = []
+    for ref in refs:
+        problem = notes_check.ref_problem(repo, ref)
+        if problem:
+            found.append(f"{problem}: {'it is' if problem.whole else 'those entries are'} skipped")
+    return found
+
+
 # --- the report ---------------------------------------------------------------
 
 
@@ -348,7 +360,8 @@ def build_report(base: str | None, head: str, commits: list[tuple[str, str]],
     for sha, subject in commits:
         refs = notes.attached(note_texts.get(sha))
         report_commits.append(
-            {"sha": sha, "subject": subject, "traces": [r.as_json() for r in refs]})
+            {"sha": sha, "subject": safe_text.bounded(subject),
+             "traces": [r.as_json() for r in refs]})
         for ref in refs:
             entry = traces.setdefault(ref.id, {"id": ref.id, "url": ref.url, "commits": []})
             if ref.url and not entry["url"]:
@@ -414,7 +427,9 @@ def collect(
     refs = [notes.NOTES_REF]
     if fetched or _ref_exists(cwd, tracking_ref(remote)):
         refs.append(tracking_ref(remote))
-    texts = read_notes(info.open(), refs, [sha for sha, _ in commits])
+    pyrepo = info.open()
+    warnings += odd_ref_warnings(pyrepo, refs)
+    texts = read_notes(pyrepo, refs, [sha for sha, _ in commits])
     report = build_report(base_sha, head_sha, commits, texts)
     from traces_git.views import linestats
 

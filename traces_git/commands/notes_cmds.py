@@ -6,7 +6,7 @@ import json
 
 import click
 
-from traces_git import gitcmd
+from traces_git import gitcmd, safe_text
 from traces_git.config import Config
 from traces_git.errors import UsageError
 from traces_git.notes import core as notes
@@ -68,12 +68,13 @@ def log_(revision_range: str, max_count: int, include_empty: bool, as_json: bool
             continue
         refs = notes.attached(all_notes.get(sha))
         if refs or include_empty:
-            commits.append({"sha": sha, "subject": subject, "traces": [r.as_json() for r in refs]})
+            commits.append({"sha": sha, "subject": safe_text.bounded(subject),
+                            "traces": [r.as_json() for r in refs]})
     if as_json:
         click.echo(json.dumps({"commits": commits}))
         return
     for commit in commits:
-        click.echo(f"{commit['sha'][:12]} {commit['subject']}")
+        click.echo(f"{commit['sha'][:12]} {safe_text.for_terminal(commit['subject'])}")
         for trace in commit["traces"]:
             click.echo(f"    {trace['id']}" + (f"  {trace['url']}" if trace["url"] else ""))
 
@@ -100,6 +101,11 @@ def _edit(rev: str, trace_id: str, edit, verb: str) -> tuple[str, bool]:
 @click.option("--url", default=None, help="The trace's shared URL, when known.")
 def attach(trace_id: str, rev: str, url: str | None) -> None:
     """Attach trace TRACE_ID to commit REV (default HEAD)."""
+    if url is not None and not notes.is_url(url):
+        click.echo(f"traces-git: warning: --url dropped, not an absolute http(s) URL "
+                   f"without spaces, controls or credentials: {safe_text.for_terminal(url, 200)}",
+                   err=True)
+        url = None
 
     def edit(old: str | None) -> str | None:
         base = notes.without_detach(old, trace_id)

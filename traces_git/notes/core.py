@@ -1,8 +1,9 @@
 """The notes under ``refs/notes/traces``: the line format, and safe writes.
 
-Format (shared with the official Traces CLI): one line per trace,
-``traces:<id>`` or ``traces:<id> <url>``; ``traces-detach:<id>`` hides a
-trace from a commit. Lines we do not understand are kept as they are.
+Format (shared with the official Traces CLI; parsed and checked in
+``note_format``): one line per trace, ``traces:<id>`` or ``traces:<id> <url>``;
+``traces-detach:<id>`` hides a trace from a commit. Lines we do not understand
+are kept byte for byte.
 
 Writes hold a per-repository file lock and move the ref with a
 compare-and-swap, so concurrent writers (ours, or the official CLI's) never
@@ -17,6 +18,24 @@ import time
 
 from traces_git.constants import NOTES_REF
 
+# The line format and its checks live in note_format (the trust boundary); these
+# names stay importable from here.
+from traces_git.notes.format import (  # noqa: F401 - re-exported
+    NoteLine,
+    TraceRef,
+    attached,
+    count_invalid,
+    decode,
+    encode,
+    is_trace_id,
+    is_url,
+    parse,
+    union,
+    with_detached,
+    with_traces,
+    without_detach,
+)
+
 # Imported on the post-commit path: no re, dataclasses, typing or collections
 # (together ~20 ms per hook run).
 TYPE_CHECKING = False
@@ -24,7 +43,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping  # noqa: F401 - Callable: Edit
 
 DEFAULT_AUTHOR = ("traces-git", "traces-git@users.noreply.traces.com")
-_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _HEX = frozenset("0123456789abcdef")
 
 # A flat level with more notes than this is split into 2-hex-digit subtrees.
@@ -55,130 +73,6 @@ class _Value:
     def __repr__(self) -> str:
         args = ", ".join(f"{n}={v!r}" for n, v in zip(self.__slots__, self._fields(), strict=True))
         return f"{type(self).__name__}({args})"
-
-
-class NoteLine(_Value):
-    __slots__ = ("kind", "id", "url", "raw")  # kind: "trace", "detach" or "other"
-    kind: str
-    id: str | None
-    url: str | None
-    raw: str
-
-
-class TraceRef(_Value):
-    __slots__ = ("id", "url")
-    id: str
-    url: str | None
-
-    def __init__(self, id: str, url: str | None = None) -> None:
-        super().__init__(id, url)
-
-    def line(self) -> str:
-        return f"traces:{self.id} {self.url}" if self.url else f"traces:{self.id}"
-
-    def as_json(self) -> dict:
-        return {"id": self.id, "url": self.url}
-
-
-def is_trace_id(value: str) -> bool:
-    """IDs match ``[A-Za-z0-9_-]+``."""
-    return bool(value) and all(c in _ID_CHARS for c in value)
-
-
-def _parse_line(stripped: str) -> tuple[str, str, str | None] | None:
-    """(kind, id, url) of ``traces:<id> [url]`` / ``traces-detach:<id>``; None otherwise."""
-    prefix, colon, rest = stripped.partition(":")
-    if not colon or prefix not in ("traces", "traces-detach"):
-        return None
-    fields = rest.split()
-    if not fields or len(fields) > 2 or not rest[:1].strip() or not is_trace_id(fields[0]):
-        return None
-    kind = "trace" if prefix == "traces" else "detach"
-    return kind, fields[0], fields[1] if len(fields) == 2 and kind == "trace" else None
-
-
-def parse(text: str) -> list[NoteLine]:
-    """Every non-blank line of a note; unknown lines come back as ``other``."""
-    lines = []
-    for raw in text.splitlines():
-        stripped = raw.strip()
-        if not stripped:
-            continue
-        found = _parse_line(stripped)
-        if found is None:
-            lines.append(NoteLine("other", None, None, raw))
-        else:
-            lines.append(NoteLine(found[0], found[1], found[2], stripped))
-    return lines
-
-
-def attached(text: str | None) -> list[TraceRef]:
-    """The traces a note attaches: de-duplicated, URL preferred, detached ones hidden."""
-    if not text:
-        return []
-    lines = parse(text)
-    detached = {line.id for line in lines if line.kind == "detach"}
-    found: dict[str, TraceRef] = {}
-    for line in lines:
-        if line.kind != "trace" or line.id in detached:
-            continue
-        if line.id not in found or (line.url and not found[line.id].url):
-            found[line.id] = TraceRef(line.id, line.url)
-    return list(found.values())
-
-
-def with_traces(text: str | None, refs: Iterable[TraceRef]) -> str | None:
-    """The note with ``refs`` added; None when nothing changes.
-
-    A known ID gains its URL by replacing its URL-less line; a detached ID
-    stays detached.
-    """
-    parsed = parse(text or "")
-    lines = [line.raw.rstrip() for line in parsed]
-    detached = {line.id for line in parsed if line.kind == "detach"}
-    changed = False
-    for ref in refs:
-        if ref.id in detached:
-            continue
-        existing = [
-            i for i, line in enumerate(parsed) if line.kind == "trace" and line.id == ref.id
-        ]
-        if not existing:
-            lines.append(ref.line())
-            parsed.append(NoteLine("trace", ref.id, ref.url, ref.line()))
-            changed = True
-        elif ref.url and not any(parsed[i].url for i in existing):
-            lines[existing[0]] = ref.line()
-            parsed[existing[0]] = NoteLine("trace", ref.id, ref.url, ref.line())
-            changed = True
-    return _join(lines) if changed else None
-
-
-def with_detached(text: str | None, trace_id: str) -> str | None:
-    """The note with a ``traces-detach:`` line for ``trace_id``; None if already there."""
-    parsed = parse(text or "")
-    if any(line.kind == "detach" and line.id == trace_id for line in parsed):
-        return None
-    return _join([line.raw.rstrip() for line in parsed] + [f"traces-detach:{trace_id}"])
-
-
-def without_detach(text: str | None, trace_id: str) -> str | None:
-    """The note with any ``traces-detach:`` line for ``trace_id`` removed (re-attach)."""
-    parsed = parse(text or "")
-    kept = [
-        line.raw.rstrip() for line in parsed if not (line.kind == "detach" and line.id == trace_id)
-    ]
-    return _join(kept) if len(kept) != len(parsed) else None
-
-
-def union(*texts: str | None) -> str:
-    """cat_sort_uniq: every distinct line of every note, sorted, blank lines dropped."""
-    lines = {line.strip() for text in texts if text for line in text.splitlines() if line.strip()}
-    return _join(sorted(lines))
-
-
-def _join(lines: list[str]) -> str:
-    return "\n".join(lines) + "\n" if lines else ""
 
 
 # --- reading and writing the notes tree (pygit2) ---------------------------
@@ -223,17 +117,20 @@ def read_note(repo, commit: str, ref: str = NOTES_REF) -> str | None:
 
 
 def _notes_tree(repo, ref: str):
+    """The notes tree of ``ref``; None when there is none, or when the ref is odd (a blob,
+    a tree, a missing object: ``notes_check.ref_problem`` says which)."""
     try:
         reference = repo.references.get(ref)
+        if reference is None:
+            return None
+        target = repo.get(reference.resolve().target)
     except Exception:  # noqa: BLE001 - a broken ref reads as "no notes"
         return None
-    if reference is None:
-        return None
-    return repo[reference.resolve().target].peel(_pygit2().Tree)
+    return target.tree if target is not None and target.type_str == "commit" else None
 
 
 def _blob_text(repo, oid) -> str:
-    return repo[oid].data.decode("utf-8", "replace")
+    return decode(repo[oid].data)
 
 
 def _find(repo, tree, sha: str, depth: int = 0) -> str | None:
@@ -367,6 +264,7 @@ def update(
     pygit2 = _pygit2()
     author = author or Signature(*DEFAULT_AUTHOR)
     lock_path = lock_path or os.path.join(repo.path, "traces-git-notes.lock")
+    _refuse_odd_ref(repo, ref)
     with _FileLock(lock_path):
         for attempt in range(attempts):
             try:
@@ -391,7 +289,7 @@ def _update_once(repo, edits, message, author, ref, pygit2) -> dict[str, str]:
         new_text = edit(old_text)
         if new_text is None or new_text == old_text:
             continue
-        blob = repo.create_blob(new_text.encode("utf-8")) if new_text else None
+        blob = repo.create_blob(encode(new_text)) if new_text else None
         tree_id = _tree_put(repo, current_tree, sha, blob)
         changed[sha] = new_text
     if not changed:
@@ -461,7 +359,7 @@ def update_one_with_git(
                 old_text = None
                 if old:
                     code, out = gitcmd.fast(["notes", f"--ref={ref}", "show", commit], cwd)
-                    old_text = out.decode("utf-8", "replace") if code == 0 else None
+                    old_text = decode(out) if code == 0 else None
             new_text = edit(old_text)
             if new_text is None or new_text == old_text:
                 return None
@@ -511,13 +409,31 @@ def _notes_commit(cwd: str, old: str | None, commit: str, text: str, author: Sig
             gitcmd.fast_out([*_NO_HOOKS, "update-ref", scratch, old], cwd)
     else:
         gitcmd.fast([*_NO_HOOKS, "update-ref", "-d", scratch], cwd)
-    code, _ = gitcmd.fast(
-        [*_NO_HOOKS, "notes", f"--ref={scratch}", "add", "-f", "-F", "-", commit],
-        cwd, identity, stdin=text.encode("utf-8"),
-    )
+    data = encode(text)
+    if _stripspace_keeps(text):
+        code, _ = gitcmd.fast(
+            [*_NO_HOOKS, "notes", f"--ref={scratch}", "add", "-f", "-F", "-", commit],
+            cwd, identity, stdin=data,
+        )
+    else:
+        # `-F` runs git's stripspace (drops a foreign line's CR or trailing blanks, blank
+        # lines); `-C` takes the blob as it is. One more process, only for such notes.
+        code, out = gitcmd.fast(["hash-object", "-w", "--stdin"], cwd, stdin=data)
+        if code == 0:
+            code, _ = gitcmd.fast(
+                [*_NO_HOOKS, "notes", f"--ref={scratch}", "add", "-f", "-C",
+                 out.decode("ascii").strip(), commit],
+                cwd, identity,
+            )
     if code != 0:
         raise NotesError(f"git notes add failed (exit code {code})")
     return scratch
+
+
+def _stripspace_keeps(text: str) -> bool:
+    """Whether git's stripspace leaves ``text`` as it is (every note we write alone)."""
+    return text.endswith("\n") and all(
+        line and line[-1] not in " \t\r" for line in text[:-1].split("\n"))
 
 
 def _write_loose_scratch(common_dir: str, scratch: str, value: str) -> bool:
@@ -638,6 +554,7 @@ def merge_from(
         from traces_git.errors import NotesError
 
         raise NotesError(f"notes commit {str(other)[:12]} is not in this repository") from exc
+    _refuse_odd_ref(repo, ref)
     with _FileLock(lock_path):
         for attempt in range(attempts):
             try:
@@ -647,6 +564,21 @@ def merge_from(
     from traces_git.errors import NotesError
 
     raise NotesError(f"{ref} kept moving; gave up after {attempts} attempts")
+
+
+def _refuse_odd_ref(repo, ref: str) -> None:
+    """A NotesError when ``ref`` exists but is not a commit (a blob, a tree, missing)."""
+    try:
+        reference = repo.references.get(ref)
+        target = repo.get(reference.resolve().target) if reference is not None else None
+    except Exception:  # noqa: BLE001 - unreadable: the write's own checks answer
+        return
+    if reference is not None and (target is None or target.type_str != "commit"):
+        from traces_git.errors import NotesError
+
+        what = f"a {target.type_str}" if target is not None else "a missing object"
+        raise NotesError(f"{ref} points at {what}, not a notes commit: nothing written "
+                         f"(see `git cat-file -t {ref}`)")
 
 
 def _is_ancestor(repo, ancestor, descendant) -> bool:
@@ -711,10 +643,10 @@ def _merge_once(repo, theirs, message, author, ref, pygit2) -> dict:
     tree_id = start.tree.id
     for sha, value in edits.items():
         if isinstance(value, str):
-            blob = repo.create_blob(value.encode("utf-8"))
+            blob = repo.create_blob(encode(value))
         else:
             if len(value) > 1:  # one note stored twice (mixed fanout): write it once
-                blob = repo.create_blob(_blobs_text(repo, value).encode("utf-8"))
+                blob = repo.create_blob(encode(_blobs_text(repo, value)))
             else:
                 blob = value[0]
         tree_id = _tree_put(repo, repo[tree_id], sha, blob)

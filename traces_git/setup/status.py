@@ -17,6 +17,7 @@ from traces_git.setup.status_checks import collect, conflicts  # noqa: F401 - th
 def problems(report: dict) -> list[dict]:
     """What doctor flags: the conflicts plus missing pieces, each with a fix."""
     found = list(report["conflicts"])
+    found += (report.get("notes_format") or {}).get("problems") or []
     installed = report["installed"]
     if not installed.get("global") and not installed.get("repo"):
         found.insert(
@@ -103,7 +104,8 @@ def render(report: dict) -> str:
         lines.append(f"Traces store: {store['path']} (schema user_version {version}{extra})")
     else:
         lines.append(f"Traces store: not found at {store['path']}")
-    for name, title in (("notes_sync", "notes sync"), ("upload", "upload")):
+    for name, title in (("notes_sync", "notes sync"), ("notes_format", "notes"),
+                        ("upload", "upload")):
         section = report.get(name)
         if section and section.get("summary"):
             # The section's own one-line summary; `--json` has every field.

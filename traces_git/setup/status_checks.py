@@ -18,7 +18,9 @@ from pathlib import Path
 
 from traces_git import gitcmd, log
 from traces_git.config import Config, enabled
+from traces_git.constants import NOTES_REF
 from traces_git.errors import GitError, StoreError
+from traces_git.notes import check as notes_check
 from traces_git.repo import RepoInfo
 from traces_git.setup import install, pre_commit_fix
 from traces_git.sync import transfer
@@ -57,6 +59,41 @@ def _notes_sync(check: Check) -> dict | None:
     return transfer.status_section(check.info, check.config) if check.info else None
 
 
+def _notes_format(check: Check) -> dict | None:
+    """For ``status``/``doctor``: odd notes refs, and lines that look like ours but fail."""
+    if check.info is None:
+        return None
+    pyrepo = check.info.open()
+    remotes = transfer.remotes(check.config)
+    refs = [NOTES_REF] + [transfer.tracking_ref(remote) for remote in remotes]
+    problems = []
+    for ref in refs:
+        problem = notes_check.ref_problem(pyrepo, ref)
+        if problem:
+            problems.append({
+                "id": "odd-notes-ref",
+                "message": f"{problem}: skipped when reading notes, and sync will not merge it",
+                "fix": f"inspect it with `git cat-file -t {ref}`; whoever pushed it can "
+                       "push a notes commit over it",
+            })
+    invalid, read, total = notes_check.invalid_lines(pyrepo, NOTES_REF)
+    if invalid:
+        problems.append({
+            "id": "invalid-note-lines",
+            "message": f"{invalid} line(s) in {NOTES_REF} look like trace lines but are "
+                       "not (bad ID or URL): kept as they are, never read as traces",
+            "fix": "none needed; `git notes --ref=traces show <commit>` shows them",
+        })
+    summary = f"{total} note(s)"
+    if read < total:
+        summary += f" ({read} checked)"
+    summary += f", {invalid} invalid trace line(s)"
+    if len(problems) > (1 if invalid else 0):
+        summary += ", odd notes refs skipped"
+    return {"summary": summary, "notes": total, "checked": read, "invalid_lines": invalid,
+            "problems": problems}
+
+
 def _upload(check: Check) -> dict | None:
     return handoff.status_section(check.info, check.config)
 
@@ -81,6 +118,7 @@ SECTIONS: list[tuple[str, Callable[[Check], dict | None]]] = [
     ("store", _store),
     ("official_hooks", _official_hooks),
     ("notes_sync", _notes_sync),
+    ("notes_format", _notes_format),
     ("upload", _upload),
     ("shortcut", _shortcut),
 ]

@@ -304,6 +304,13 @@ def merge_tracking(repo: RepoInfo, config: Config, remote: str, oid: str | None 
         if reference is None:
             return {"result": "none", "changed": 0}
         oid = str(reference.target)
+    from traces_git.notes import check as notes_check
+
+    problem = notes_check.object_problem(pyrepo, oid, f"{remote}'s {NOTES_REF}")
+    if problem:
+        from traces_git.errors import NotesError
+
+        raise NotesError(f"{problem}: not merged (local notes unchanged)")
     return notes.merge_from(
         pyrepo,
         oid,
@@ -376,7 +383,7 @@ def transfer(repo: RepoInfo, config: Config, remote: str, *, fetch_first: bool =
     import random
     import time
 
-    from traces_git.errors import GitError
+    from traces_git.errors import GitError, NotesError
     from traces_git.sync import pushqueue
 
     result: dict = {"remote": remote, "fetched": False, "remote_had_notes": None,
@@ -415,7 +422,7 @@ def transfer(repo: RepoInfo, config: Config, remote: str, *, fetch_first: bool =
         else:
             raise GitError(f"pushing notes to {remote} was still rejected after {attempts} "
                            "attempts (others kept pushing notes)")
-    except GitError as exc:
+    except (GitError, NotesError) as exc:
         pushqueue.record_result(repo.common_dir, remote, {"outcome": "error", "error": str(exc)})
         raise
     pushqueue.record_result(repo.common_dir, remote, {k: v for k, v in result.items()
@@ -440,7 +447,7 @@ def push_notes(repo: RepoInfo, config: Config, remote: str, *, foreground: bool 
     reason) on final failure and leaves the push queued for a retry.
     Otherwise queue it and start the detached worker.
     """
-    from traces_git.errors import GitError, UsageError
+    from traces_git.errors import GitError, NotesError, UsageError
     from traces_git.sync import pushqueue
 
     if remote not in remotes(config):
@@ -451,7 +458,7 @@ def push_notes(repo: RepoInfo, config: Config, remote: str, *, foreground: bool 
         return {"remote": remote, "outcome": "queued"}
     try:
         result = transfer(repo, config, remote, fetch_first=True, attempts=5)
-    except GitError as exc:
+    except (GitError, NotesError) as exc:
         if push_enabled(config, remote):
             pushqueue.settle(repo.common_dir, remote, None, [], str(exc))
         raise

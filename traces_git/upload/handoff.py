@@ -50,11 +50,18 @@ def web_url(config: Config) -> str:
 
 
 def shared_url(config: Config, server_trace: dict) -> str | None:
-    """``<frontend>/s/<data.trace.id>`` (inferred: the API returns no URL field)."""
+    """``<frontend>/s/<data.trace.id>`` (inferred: the API returns no URL field).
+
+    None unless the result passes the note format's URL check: the server's ID
+    and the configured frontend are foreign text (a space or newline in either
+    would write another note line).
+    """
+    from traces_git.notes.format import clean_url
+
     trace_id = server_trace.get("id")
     if not isinstance(trace_id, str) or not trace_id:
         return None
-    return f"{web_url(config)}/s/{trace_id}"
+    return clean_url(f"{web_url(config)}/s/{trace_id}", source="the upload answer")
 
 
 # --- the hook side -------------------------------------------------------------

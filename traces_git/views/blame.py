@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
-from traces_git import gitcmd
+from traces_git import gitcmd, safe_text
 from traces_git.errors import UsageError
 from traces_git.notes import batch as notes_batch
 from traces_git.notes import core as notes
@@ -213,7 +213,7 @@ def build_report(path: str, rev: str | None, lines: list[dict], commits: dict[st
             "author": info.get("author") if committed else None,
             "author_mail": info.get("author-mail", "").strip("<>") if committed else None,
             "author_time": date.isoformat() if date else None,
-            "summary": info.get("summary") if committed else None,
+            "summary": safe_text.bounded(info.get("summary")) if committed else None,
             "filename": info.get("filename"),
             "traces": [ref.id for ref in refs],
         })
@@ -252,9 +252,10 @@ def add_store_details(report: dict, store_path: str | None) -> list[str]:
         found = known.get(trace["id"])
         if found is None:
             continue
-        trace["agent"] = found.agent_id or trace["agent"]
-        trace["title"] = found.title or trace["title"]
-        trace["url"] = trace["url"] or found.shared_url
+        # The store's text is foreign too: bounded, controls dropped, URL checked.
+        trace["agent"] = safe_text.bounded(found.agent_id, 100) or trace["agent"]
+        trace["title"] = safe_text.bounded(found.title) or trace["title"]
+        trace["url"] = trace["url"] or safe_text.json_url(found.shared_url)
     return []
 
 

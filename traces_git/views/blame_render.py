@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from traces_git import safe_text
 from traces_git.terminal import paint
 
 TRACE_COLUMN_MAX = 28
@@ -69,7 +70,7 @@ def legend(traces: list[Mapping], *, colour: bool) -> str:
     for trace in traces:
         count = trace.get("lines", 0)
         rows.append([trace["id"], f"{count} line{'' if count == 1 else 's'}",
-                     *(" ".join(str(trace.get(key) or "").split())
+                     *(" ".join(safe_text.for_terminal(trace.get(key)).split())
                        for key in ("agent", "title", "url"))])
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = []

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from traces_git import gitcmd
+from traces_git import gitcmd, safe_text
 from traces_git.errors import UsageError
 from traces_git.notes import batch as notes_batch
 from traces_git.notes import core as notes
@@ -167,9 +167,9 @@ def add_agents(report: dict, store_path: str | None) -> list[str]:
     for trace in report["traces"]:
         found = known.get(trace["id"])
         if found is not None:
-            trace["agent"] = found.agent_id
-            trace["title"] = found.title
-            trace["url"] = trace["url"] or found.shared_url
+            trace["agent"] = safe_text.bounded(found.agent_id, 100)
+            trace["title"] = safe_text.bounded(found.title)
+            trace["url"] = trace["url"] or safe_text.json_url(found.shared_url)
     report["agents"] = agent_rows(report)
     return warnings
 
@@ -207,18 +207,20 @@ def render(report: Mapping) -> str:
            f"{report['commits_with_traces']} with traces"]
     if not report["files"]:
         return out[0] + "\n"
-    width = max([len(row["path"]) for row in report["files"]] + [5])
+    # A path may hold any byte but / and NUL (git log -z): shown without controls.
+    files = [{**row, "path": safe_text.for_terminal(row["path"])} for row in report["files"]]
+    width = max([len(row["path"]) for row in files] + [5])
     out.append("")
     out.append(f"{'file'.ljust(width)}  {'added':>7}  {'traced':>13}  {'removed':>7}  "
                f"{'traced':>13}")
-    for row in [*report["files"], {"path": "total", **total}]:
+    for row in [*files, {"path": "total", **total}]:
         out.append(f"{row['path'].ljust(width)}  {row['added']:>7}  "
                    f"{_share(row['traced_added'], row['added']):>13}  {row['removed']:>7}  "
                    f"{_share(row['traced_removed'], row['removed']):>13}")
     if report.get("agents"):
         out += ["", "per agent:"]
         for row in report["agents"]:
-            name = row["agent"] or "(unknown agent)"
+            name = safe_text.for_terminal(row["agent"]) or "(unknown agent)"
             commits = f"{row['commits']} commit" + ("" if row["commits"] == 1 else "s")
             out.append(f"  {name}: {commits}, +{row['added']} -{row['removed']} "
                        f"({', '.join(row['traces'])})")
