@@ -174,3 +174,36 @@ def test_enrich_with_a_url_httpx_cannot_use_is_a_warning() -> None:
     warnings = ci_api.enrich(report, ci_api.ApiSettings("ftp://nowhere.example", TOKEN))
     assert len(warnings) == 1 and warnings[0].startswith("could not add titles from the Traces API")
     assert "title" not in report["traces"][0]
+
+
+def test_enrich_goes_through_the_one_api_client() -> None:
+    """One User-Agent and one error mapping with the upload client (api.Client)."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"ok": True, "data": {"trace": {"title": "t"}}})
+
+    report = _report("alpha")
+    assert ci_api.enrich(report, _settings(), transport=httpx.MockTransport(handler)) == []
+    assert [r.url.path for r in seen] == ["/v1/traces/alpha"]
+    assert seen[0].headers["User-Agent"].startswith("traces-git/")
+    assert seen[0].headers["Authorization"] == f"Bearer {TOKEN}"
+    assert report["traces"][0]["title"] == "t"
+
+
+def test_api_settings_use_the_stored_login_of_the_configured_api(tmp_path, monkeypatch) -> None:
+    """``traces.apiUrl`` picks the official login stored for that endpoint, as upload does."""
+    from traces_git.upload import share_rules
+
+    config_dir = tmp_path / "traces-config"
+    config_dir.mkdir(mode=0o700)
+    monkeypatch.setenv("TRACES_CONFIG_DIR", str(config_dir))
+    url = "https://self-hosted.example"
+    login = {"deviceId": "d", "deviceKey": "device-key-for-self-hosted", "userId": "u",
+             "namespaceId": "n", "namespaceSlug": "s"}
+    path = config_dir / f"credentials-{share_rules.endpoint_hash(url)}.json"
+    path.write_text(json.dumps(login))
+    path.chmod(0o600)
+    assert ci_api.api_settings({}, url) == ci_api.ApiSettings(url, "device-key-for-self-hosted")
+    assert ci_api.api_settings({}, "https://other.example") is None

@@ -146,6 +146,17 @@ class Client:
         path = f"/v1/traces/{quote(external_id, safe='')}/messages/batch"
         return self._request("POST", path, {"messages": messages})
 
+    def get_trace(self, external_id: str) -> dict | None:
+        """``data.trace`` of one trace, or None when the API does not know it (404)."""
+        try:
+            data = self._request("GET", f"/v1/traces/{quote(external_id, safe='')}", None)
+        except PermanentError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        trace = data.get("trace")
+        return trace if isinstance(trace, dict) else None
+
     def namespaces(self) -> list[dict]:
         """The namespaces this token can publish to (to turn a ``@slug`` into an id)."""
         data = self._request("GET", "/v1/namespaces", None)
