@@ -112,10 +112,10 @@ def _last_line(data: bytes, fallback: str) -> str:
     ]
     if not lines:
         return fallback
-    import re
+    from traces_git import urls
 
     # git mostly hides credentials itself; make sure none reach our log or status.
-    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@", r"\1", lines[-1])
+    return urls.strip_credentials_in(lines[-1])
 
 
 def _lock_path(repo: RepoInfo) -> str:
