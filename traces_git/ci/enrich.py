@@ -17,6 +17,10 @@ from traces_git import safe_text
 from traces_git.ci.report import reason_of, warn
 from traces_git.constants import PRODUCTION_API_URL
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import httpx
+
 PRODUCTION_API = PRODUCTION_API_URL
 # At most this many API calls, this many at once, each this long.
 ENRICH_LIMIT = 200
@@ -50,7 +54,7 @@ def api_settings(env: Mapping[str, str], config_api_url: str | None) -> ApiSetti
     return ApiSettings(base_url, token.value) if token is not None else None
 
 
-def enrich(report: dict, settings: ApiSettings, *, transport=None,
+def enrich(report: dict, settings: ApiSettings, *, transport: httpx.BaseTransport | None = None,
            timeout: float = ENRICH_TIMEOUT_S) -> list[str]:
     """Add ``title`` and ``agent`` to the report's traces from ``GET /v1/traces/{id}``.
 
@@ -82,8 +86,10 @@ def enrich(report: dict, settings: ApiSettings, *, transport=None,
         except api.ApiError as exc:
             if exc.status is None:
                 problems.append(reason_of(exc))
-            else:  # a 2xx here had a body that is not the API's JSON
-                problems.append(f"HTTP {exc.status}" if exc.status >= 300 else "unexpected response")
+            elif exc.status >= 300:
+                problems.append(f"HTTP {exc.status}")
+            else:  # a 2xx whose body is not the API's JSON
+                problems.append("unexpected response")
         except Exception as exc:  # noqa: BLE001 - httpx errors, bad URLs: never fail the job
             problems.append(reason_of(exc))
         return None

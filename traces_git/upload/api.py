@@ -46,8 +46,15 @@ class AuthError(ApiError):
 
 
 class TransientError(ApiError):
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs):
-        super().__init__(message, **kwargs)
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status: int | None = None,
+        code: str | None = None,
+    ):
+        super().__init__(message, status=status, code=code)
         self.retry_after = retry_after
 
 
@@ -82,8 +89,8 @@ def _error_text(response: httpx.Response) -> tuple[str | None, str]:
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
         code = error.get("code") if isinstance(error.get("code"), str) else None
-        message = error.get("message") if isinstance(error.get("message"), str) else ""
-        return code, message[:300]
+        message = error.get("message")
+        return code, message[:300] if isinstance(message, str) else ""
     return None, f"HTTP {response.status_code}"
 
 

@@ -92,7 +92,7 @@ def has_token() -> bool:
     return any(n.startswith("credentials") and n.endswith(".json") for n in names)
 
 
-def _refuse_if_shared(path, info) -> None:
+def _refuse_if_shared(path: str | os.PathLike[str], info: os.stat_result) -> None:
     import stat
 
     if os.name == "posix" and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):

@@ -8,16 +8,26 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import httpx
+
 from traces_git import store, urls
 from traces_git.attribution import selection
+from traces_git.config import Config
 from traces_git.errors import UsageError
+from traces_git.repo import RepoInfo
 from traces_git.upload import api, auth, outgoing, redact
 from traces_git.upload import handoff as up
 from traces_git.upload import queue as q
 from traces_git.upload import worker as upload_worker
 
 
-def preview(repo, config, trace_id: str, *, transport=None) -> dict:
+def preview(
+    repo: RepoInfo,
+    config: Config,
+    trace_id: str,
+    *,
+    transport: httpx.BaseTransport | None = None,
+) -> dict:
     """What the next upload of ``trace_id`` from ``repo`` would send, built as the worker
     builds it (``traces-git upload --dry-run``). Sends nothing; with a token and a ``@slug``
     destination it asks the API's namespace list (a GET, no trace content)."""

@@ -78,10 +78,12 @@ def share(
     if answer is None:
         raise api.TransientError(f"`traces share` exited {proc.returncode} without a JSON answer")
     if answer.get("ok") is True:
-        data = answer.get("data") if isinstance(answer.get("data"), dict) else {}
-        url = data.get("sharedUrl")
+        data = answer.get("data")
+        url = data.get("sharedUrl") if isinstance(data, dict) else None
         return url if isinstance(url, str) and url else None
-    error = answer.get("error") if isinstance(answer.get("error"), dict) else {}
+    error = answer.get("error")
+    if not isinstance(error, dict):
+        error = {}
     code = str(error.get("code") or "error")
     message = str(error.get("message") or "")[:300]
     if code in ("AUTH_REQUIRED", "UNAUTHORIZED", "FORBIDDEN"):
