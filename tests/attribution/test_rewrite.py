@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from tests.helpers import commit_file, git
-from tests.sync_helpers import commit_with_trace, note_lines
+from tests.helpers.sync import commit_with_trace, note_lines
 
 
 def _ids(repo, rev="HEAD") -> list[str]:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests import official_helpers
-from tests.coexist_helpers import write_hook
 from tests.helpers import commit_file, git, init_repo, note, traces_git
-from tests.official_helpers import TRACES, official, setup, snapshot
-from tests.sync_helpers import clone, make_remote, remote_note_lines, wait_settled
+from tests.helpers import official as official_helpers
+from tests.helpers.coexist import write_hook
+from tests.helpers.official import TRACES, official, setup, snapshot
+from tests.helpers.sync import clone, make_remote, remote_note_lines, wait_settled
 from traces_git.setup import official_hooks
 
 needs_traces = pytest.mark.skipif(TRACES is None, reason="the official traces CLI is not installed")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import commit_file, git, head, note, traces_git
-from tests.upload_helpers import (
+from tests.helpers.upload import (
     TOKEN,
     all_files_text,
     log_text,

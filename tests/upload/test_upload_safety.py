@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.helpers import PYTHON, commit_file, git, note, traces_git
-from tests.safety_helpers import (
+from tests.helpers.safety import (
     DOTENV_ONLY,
     literals,
     markers,
@@ -21,7 +21,7 @@ from tests.safety_helpers import (
     write_official_login,
     write_share_rules,
 )
-from tests.upload_helpers import (
+from tests.helpers.upload import (
     TOKEN,
     queue_files,
     serve,

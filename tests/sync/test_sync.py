@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.helpers import commit_file, git, init_repo, traces_git
-from tests.sync_helpers import (
+from tests.helpers.sync import (
     clone,
     commit_with_trace,
     make_remote,

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api_server import ApiServer
-from tests.ci_helpers import bare_remote, shallow_checkout
 from tests.helpers import commit_file, git, init_repo, traces_git
+from tests.helpers.api_server import ApiServer
+from tests.helpers.ci import bare_remote, shallow_checkout
 from traces_git.ci import enrich as ci_api
 from traces_git.ci import output as ci_output
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import commit_file
-from tests.safety_helpers import DOTENV_ONLY, secret_text, write_official_login
-from tests.upload_helpers import serve, wait_worker_done
+from tests.helpers.safety import DOTENV_ONLY, secret_text, write_official_login
+from tests.helpers.upload import serve, wait_worker_done
 
 
 def _official_cli() -> str | None:

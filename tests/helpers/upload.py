@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.api_server import ApiServer
 from tests.helpers import PYTHON, traces_git
+from tests.helpers.api_server import ApiServer
 
 TOKEN = "trk_test_secret_token_4242"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import commit_file, git, head, init_repo, traces_git
+from tests.helpers import ROOT, commit_file, git, head, init_repo, traces_git
 
 URL = "https://www.traces.com/s/alpha"
 
@@ -206,7 +206,7 @@ def test_json_schema_is_the_documented_one(plain: Path) -> None:
         "Test User", "test@example.com", "one")
     assert commit["author_time"][:4].isdigit() and commit["author_time"][-6] in "+-"
     assert set(report["traces"][0]) == {"id", "url", "agent", "title", "commits", "lines"}
-    documented = (Path(__file__).parent.parent / "docs" / "blame.md").read_text()
+    documented = (ROOT / "docs" / "blame.md").read_text()
     for key in ("orig_line", "author_mail", "boundary", "committed", '"lines"'):
         assert key in documented
 
@@ -267,7 +267,7 @@ def test_renamed_file_with_an_unusual_name_from_a_subdirectory(plain: Path) -> N
 
 
 def test_agent_and_title_from_the_api_for_traces_the_store_does_not_know(plain: Path) -> None:
-    from tests.api_server import ApiServer
+    from tests.helpers.api_server import ApiServer
 
     c1 = commit_file(plain, "f.txt", _lines("a"), "one")
     _note(plain, c1, "traces:remote-one", "traces:nobody-knows")

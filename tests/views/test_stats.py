@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.ci_helpers import bare_remote, shallow_checkout
 from tests.helpers import commit_file, git, init_repo, traces_git
+from tests.helpers.ci import bare_remote, shallow_checkout
 
 A = [f"a{i}" for i in range(1, 11)]
 B = [f"b{i}" for i in range(1, 6)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import time
 
-from tests.coexist_helpers import write_hook
 from tests.helpers import commit_file, git, note, traces_git, write_active_sessions
+from tests.helpers.coexist import write_hook
 
 
 def explain(repo, rev: str = "HEAD") -> dict:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.coexist_helpers import (
+from tests.helpers import commit_file, git, head, init_repo, note_ids, traces_git
+from tests.helpers.coexist import (
     PY_HOOK,
     commit,
     fake_python,
@@ -22,7 +23,6 @@ from tests.coexist_helpers import (
     recording_hook,
     write_hook,
 )
-from tests.helpers import commit_file, git, head, init_repo, note_ids, traces_git
 from traces_git.setup import install
 
 CLIENT_HOOKS = {

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import commit_file, git, note, tool_path
-from tests.upload_helpers import (
+from tests.helpers.upload import (
     queue_files,
     serve,
     status,

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.ci_helpers import (
+from tests.helpers import commit_file, git, head, init_repo, note, traces_git
+from tests.helpers.ci import (
     ZEROS,
     bare_remote,
     fast_import_commits,
@@ -17,7 +18,6 @@ from tests.ci_helpers import (
     push_event,
     shallow_checkout,
 )
-from tests.helpers import commit_file, git, head, init_repo, note, traces_git
 
 ALPHA_URL = "https://www.traces.com/s/alpha"
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.ci_helpers import (
+from tests.helpers import commit_file, git, head, init_repo, traces_git
+from tests.helpers.ci import (
     bare_remote,
     github_env,
     pull_request_event,
     remote_note,
     shallow_checkout,
 )
-from tests.helpers import commit_file, git, head, init_repo, traces_git
 
 ALPHA_URL = "https://www.traces.com/s/alpha"
 

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.ci_helpers import bare_remote
 from tests.helpers import commit_file, git, head, init_repo, traces_git
+from tests.helpers.ci import bare_remote
 from traces_git import safe_text
 from traces_git.attribution import explain
 from traces_git.ci import output as ci_output
@@ -466,14 +466,14 @@ def test_ci_json_and_markdown_from_a_hostile_note(hostile_repo) -> None:
 
 @pytest.fixture
 def api(monkeypatch):
-    from tests.upload_helpers import serve
+    from tests.helpers.upload import serve
 
     yield from serve(monkeypatch)
 
 
 def test_a_hostile_upload_answer_writes_the_id_alone(repo, store, api) -> None:
     from tests.helpers import note
-    from tests.upload_helpers import log_text, wait_worker_done
+    from tests.helpers.upload import log_text, wait_worker_done
 
     api.traces["t-evil"] = {"meta": {}, "messages": {},
                             "id": "srv https://evil.example/a\ntraces:injected https://e.example/p"}

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.safety_helpers import SECRETS, write_official_login, write_share_rules
+from tests.helpers.safety import SECRETS, write_official_login, write_share_rules
 from traces_git.upload import auth, redact, share_rules
 
 URL = "https://actions.traces.com"

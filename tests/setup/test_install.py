@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.coexist_helpers import global_hooks_path, recording_hook, write_hook
 from tests.helpers import ROOT, commit_file, git, init_repo, note, note_ids, traces_git
+from tests.helpers.coexist import global_hooks_path, recording_hook, write_hook
 from traces_git.setup import install
 
 # Captured at import, before the autouse fixture swaps HOME: install.sh's test may

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.coexist_helpers import need_git_lfs, pre_commit_cmd, read_lines, tool, write_hook
 from tests.helpers import commit_file, git, init_repo, note_ids, traces_git
+from tests.helpers.coexist import need_git_lfs, pre_commit_cmd, read_lines, tool, write_hook
 
 
 def run(cmd: list[str], cwd: Path, env: dict | None = None,

@@ -11,9 +11,9 @@ import subprocess
 import httpx
 import pytest
 
-from tests.api_server import ApiServer, Invalid, validate_batch, validate_message
 from tests.helpers import PYTHON, commit_file
-from tests.upload_helpers import wait_worker_exit
+from tests.helpers.api_server import ApiServer, Invalid, validate_batch, validate_message
+from tests.helpers.upload import wait_worker_exit
 from traces_git import urls
 from traces_git.store import Event
 from traces_git.upload import api, auth, convert
