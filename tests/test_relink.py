@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import git, traces_git
+from tests.helpers import git, tool_path, traces_git
 from tests.sync_helpers import (
     clone,
     make_remote,
@@ -109,6 +109,9 @@ def test_github_squash_merge_is_relinked_after_a_fetch_and_pushed(remote, tmp_pa
     assert sorted(lines[:3]) == ["traces:trace-one", "traces:trace-three", "traces:trace-two"]
     assert lines[3] == "traces-relinked: " + " ".join(sorted(shas))
     assert shown_ids(author, squash) == {"trace-one", "trace-two", "trace-three"}
+    explained = traces_git("explain", squash, cwd=author).stdout
+    assert "relinked from (same change, by `traces-git relink`): " + ", ".join(
+        sha[:12] for sha in sorted(shas)) in explained
     assert note_lines(author, f"{squash}~1") == []  # main's own commit: no content match
     deliver(author, remote)
     assert "traces:trace-two" in remote_note_lines(remote, squash)
@@ -227,3 +230,24 @@ def test_relink_when_the_originals_are_gone_does_nothing(remote, tmp_path):
     out = json.loads(traces_git("relink", "--json", cwd=other).stdout)
     assert out["matches"] == [] and out["written"] == []
     assert note_lines(other, squash) == []
+
+
+@pytest.mark.skipif(tool_path("traces") is None, reason="the official traces CLI is not installed")
+def test_official_cli_reads_a_relinked_note_and_ignores_the_provenance_line(remote, tmp_path):
+    import subprocess
+
+    author, shas = author_branch(remote, tmp_path)
+    host = host_clone(remote, tmp_path)
+    git("cherry-pick", "main..origin/feature", cwd=host, env=HOST)
+    git("push", "-q", "origin", "main", cwd=host, env=HOST)
+    git("checkout", "-q", "main", cwd=author)
+    git("config", "traces.relink", "false", cwd=author)
+    git("pull", "-q", "--ff-only", cwd=author, env={"TRACES_GIT": "0"})
+    traces_git("relink", "--json", cwd=author)
+    tip = git("rev-parse", "HEAD", cwd=author).stdout.strip()
+    assert note_lines(author, tip)[-1] == f"traces-relinked: {shas[2]}"
+    proc = subprocess.run([tool_path("traces"), "notes", "--json"], cwd=author,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    listed = json.loads(proc.stdout)["data"]["notes"]
+    assert {n["externalId"] for n in listed if n["commitRef"] == tip} == {"trace-three"}

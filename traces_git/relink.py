@@ -188,26 +188,30 @@ class _Group:
     members: tuple[str, ...]
 
 
-def _groups(repo, sources: Sequence[str], heads: Sequence[str], tips: Iterable[str]
-            ) -> list[_Group]:
-    """Branches of noted commits: fork point (with a head) .. tip, with their noted members."""
+def _groups(repo, sources: Sequence[str], heads: Sequence[str], tips: Iterable[str],
+            known: Sequence[tuple[str, str]] = ()) -> list[_Group]:
+    """Branches of noted commits: fork point (with a head) .. tip, with their noted members.
+
+    ``known``: (tip, base) pairs given by the caller (a pull request's range).
+    """
     import pygit2
 
     source_set = set(sources)
-    seen: set[tuple[str, str]] = set()
-    groups: list[_Group] = []
+    pairs: list[tuple[str, str]] = list(known)
     for tip in [*sources, *tips]:
-        if len(groups) >= MAX_GROUPS:
-            break
         for head in heads:
             try:
                 base = repo.merge_base(tip, head)
             except (pygit2.GitError, ValueError, KeyError):
                 continue
-            if base is None or str(base) == tip or (tip, str(base)) in seen:
-                continue
-            seen.add((tip, str(base)))
-            members = []
+            if base is not None and str(base) != tip:
+                pairs.append((tip, str(base)))
+        if len(pairs) >= MAX_GROUPS:
+            break
+    groups: list[_Group] = []
+    for tip, base in dict.fromkeys(pairs):
+        members = []
+        try:
             walker = repo.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL)
             walker.hide(base)
             for count, commit in enumerate(walker):
@@ -216,8 +220,10 @@ def _groups(repo, sources: Sequence[str], heads: Sequence[str], tips: Iterable[s
                     break
                 if str(commit.id) in source_set:
                     members.append(str(commit.id))
-            if members:
-                groups.append(_Group(tip, str(base), tuple(members)))
+        except (pygit2.GitError, ValueError, KeyError):
+            continue
+        if members:  # oldest first: the traces keep the branch's order
+            groups.append(_Group(tip, base, tuple(reversed(members))))
     return groups
 
 
@@ -228,8 +234,12 @@ def _ref_tips(cwd: str) -> list[str]:
 
 
 def match(cwd: str, repo, candidates: Sequence[str], note_texts: Mapping[str, str],
-          heads: Sequence[str], *, threshold: float = THRESHOLD) -> tuple[int, list[Match]]:
-    """(sources considered, which ``candidates`` take which noted commits' traces)."""
+          heads: Sequence[str], *, threshold: float = THRESHOLD,
+          known: Sequence[tuple[str, str]] = ()) -> tuple[int, list[Match]]:
+    """(sources considered, which ``candidates`` take which noted commits' traces).
+
+    ``known``: (tip, base) ranges to try as a whole besides the ones found.
+    """
     sources = unmerged_sources(cwd, note_texts, heads) if candidates else []
     sources = [sha for sha in sources if notes.attached(note_texts.get(sha))]
     if not sources:
@@ -242,7 +252,8 @@ def match(cwd: str, repo, candidates: Sequence[str], note_texts: Mapping[str, st
             by_id.setdefault(single_ids[sha], []).append(sha)
     source_set = set(sources)
     groups = _groups(repo, sources, heads,
-                     [t for t in _ref_tips(cwd) if t not in source_set and t not in candidates])
+                     [t for t in _ref_tips(cwd) if t not in source_set and t not in candidates],
+                     known)
     group_diffs = _diffs(cwd, [f"{g.tip} {g.base}" for g in groups])
     group_ids = _patch_ids(cwd, group_diffs)
     groups_by_id: dict[str, list[_Group]] = {}
