@@ -43,6 +43,7 @@ MAX_SOURCES = 5_000
 MAX_GROUPS = 300
 MAX_GROUP_COMMITS = 1_000
 MAX_HEADS = 20
+MAX_TIP_SEARCH = 5_000  # candidates handed to `git merge-base --independent` (argv size)
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ def _groups(repo, sources: Sequence[str], heads: Sequence[str], tips: Iterable[s
     import pygit2
 
     source_set = set(sources)
-    pairs: list[tuple[str, str]] = list(known)
+    pairs: dict[tuple[str, str], None] = dict.fromkeys(known)
     for tip in [*sources, *tips]:
         for head in heads:
             try:
@@ -205,11 +206,11 @@ def _groups(repo, sources: Sequence[str], heads: Sequence[str], tips: Iterable[s
             except (pygit2.GitError, ValueError, KeyError):
                 continue
             if base is not None and str(base) != tip:
-                pairs.append((tip, str(base)))
+                pairs[(tip, str(base))] = None
         if len(pairs) >= MAX_GROUPS:
             break
     groups: list[_Group] = []
-    for tip, base in dict.fromkeys(pairs):
+    for tip, base in pairs:
         members = []
         try:
             walker = repo.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL)
@@ -373,10 +374,10 @@ def relink(cwd: str, range_args: Sequence[str] | None = None, *, dry_run: bool =
 
 
 def tips_of(cwd: str, commits: Sequence[str], limit: int = MAX_HEADS) -> list[str]:
-    """The commits no other of ``commits`` has as a parent: the tips of the new history."""
-    proc = gitcmd.run(["rev-list", "--parents", "--no-walk=unsorted", "--stdin"], cwd,
-                      check=False, input=("\n".join(commits) + "\n").encode())
-    inner: set[str] = set()
-    for line in proc.stdout.decode().splitlines():
-        inner.update(line.split()[1:])
-    return [sha for sha in commits if sha not in inner][:limit]
+    """The commits of ``commits`` that no other of them descends from: the new history's tips."""
+    if not commits:
+        return []
+    proc = gitcmd.run(["merge-base", "--independent", *commits[:MAX_TIP_SEARCH]], cwd,
+                      check=False)
+    tips = set(proc.stdout.decode().split()) if proc.returncode == 0 else set(commits[:1])
+    return [sha for sha in commits if sha in tips][:limit]
