@@ -251,3 +251,39 @@ def test_official_cli_reads_a_relinked_note_and_ignores_the_provenance_line(remo
     assert proc.returncode == 0, proc.stderr
     listed = json.loads(proc.stdout)["data"]["notes"]
     assert {n["externalId"] for n in listed if n["commitRef"] == tip} == {"trace-three"}
+
+
+def test_hostile_notes_on_a_blob_a_missing_object_and_markup_do_not_stop_relinking(
+        remote, tmp_path):
+    author, shas = author_branch(remote, tmp_path)
+    blob = git("hash-object", "-w", "--stdin", cwd=author, input=b"a blob\n").stdout.strip()
+    git("notes", "--ref=traces", "add", "-m", "traces:on-a-blob", blob, cwd=author)
+    git("notes", "--ref=traces", "add", "-f", "-m",
+        "traces:trace-two\n\x1b[31mtraces-relinked: nothing <script>\ntraces:bad id with spaces",
+        shas[1], cwd=author)
+    missing = "f" * 40
+    git("update-ref", "refs/notes/traces",
+        _note_commit_with(author, missing, "traces:ghost\n"), cwd=author)
+    host = host_clone(remote, tmp_path)
+    git("cherry-pick", "main..origin/feature", cwd=host, env=HOST)
+    git("push", "-q", "origin", "main", cwd=host, env=HOST)
+    git("config", "traces.relink", "false", cwd=author)
+    git("fetch", "-q", cwd=author)
+    data = json.loads(traces_git("relink", "--json", "origin/main~3..origin/main",
+                                 cwd=author).stdout)
+    assert len(data["written"]) == 3
+    second = git("rev-parse", "origin/main~1", cwd=author).stdout.strip()
+    assert note_lines(author, second) == ["traces:trace-two", f"traces-relinked: {shas[1]}"]
+    explained = traces_git("explain", second, "--json", cwd=author).stdout
+    assert json.loads(explained)["relinked_from"] == [shas[1]]
+
+
+def _note_commit_with(repo: Path, sha: str, text: str) -> str:
+    """A notes commit on top of refs/notes/traces adding a note for an object not here."""
+    blob = git("hash-object", "-w", "--stdin", cwd=repo, input=text.encode()).stdout.strip()
+    old = git("rev-parse", "refs/notes/traces", cwd=repo).stdout.strip()
+    git("read-tree", "--index-output=" + str(repo / ".git" / "tmp-index"), old, cwd=repo)
+    env = {"GIT_INDEX_FILE": str(repo / ".git" / "tmp-index")}
+    git("update-index", "--add", "--cacheinfo", f"100644,{blob},{sha}", cwd=repo, env=env)
+    tree = git("write-tree", cwd=repo, env=env).stdout.strip()
+    return git("commit-tree", tree, "-p", old, "-m", "ghost note", cwd=repo).stdout.strip()

@@ -117,7 +117,7 @@ def rev_list(cwd: str, args: Sequence[str], limit: int = MAX_CANDIDATES) -> list
 
 def unmerged_sources(cwd: str, noted: Iterable[str], heads: Sequence[str]) -> list[str]:
     """The noted commits present in the clone that are not ancestors of ``heads``."""
-    noted = [sha for sha in noted if _is_sha(sha)]
+    noted = _commits_only(cwd, [sha for sha in noted if _is_sha(sha)])
     if not noted:
         return []
     # --ignore-missing: a note may name a commit this clone never had (or has lost).
@@ -129,6 +129,17 @@ def unmerged_sources(cwd: str, noted: Iterable[str], heads: Sequence[str]) -> li
     reachable = set(proc.stdout.decode().split())
     found = [sha for sha in noted if sha in reachable]
     return found[:MAX_SOURCES]
+
+
+def _commits_only(cwd: str, shas: list[str]) -> list[str]:
+    """The shas naming a commit in this clone (a note may sit on a blob, or on nothing here)."""
+    if not shas:
+        return []
+    proc = gitcmd.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], cwd,
+                      check=False, input=("\n".join(shas) + "\n").encode())
+    kinds = dict(line.split(" ", 1) for line in proc.stdout.decode().splitlines()
+                 if line.count(" ") == 1)
+    return [sha for sha in shas if kinds.get(sha) == "commit"]
 
 
 def _diffs(cwd: str, lines: Sequence[str]) -> dict[str, str]:
