@@ -1,9 +1,15 @@
 """Relink after a fetch, in the background (``python -I -m traces_git.relink_worker``).
 
-``reference-transaction`` calls :func:`after_fetch` when a fetch or pull moved
-remote-tracking branches. That costs the fetch one look at the git process's
-command line and a detached spawn; the worker waits for the ``git fetch`` to
-exit (its notes are merged by then), and relinks the commits the fetch brought.
+``git fetch`` commits each ref it updates in a transaction of its own, so
+``reference-transaction`` may fire once per moved branch. The first call for a
+``git fetch`` process (or ``git pull``'s fetch) creates the marker
+``<common dir>/traces-git-relink.<pid>`` holding the remote-tracking refs as
+they were before that fetch (the refs not yet moved, and the moved ones' old
+values), and starts one detached worker; while the marker exists the
+dispatcher starts no Python for that process's later ref updates. The worker
+waits for the fetch to exit (its notes are merged by then), relinks what the
+fetch brought (every remote-tracking branch now, minus the tips from before),
+and removes the marker. ``git fetch`` itself never waits for the matching.
 """
 
 from __future__ import annotations
@@ -20,18 +26,20 @@ ZERO_SHA = frozenset({"0" * 40, "0" * 64})
 # Git commands whose remote-tracking updates bring no commits to relink.
 _NOT_A_FETCH = frozenset({"push", "clone", "send-pack"})
 MAX_WAIT_S = 30 * 60
+MARKER_PREFIX = "traces-git-relink."
 
 
-def moved_branches(stdin_lines: list[list[str]]) -> list[tuple[str, str]]:
-    """(old, new) of each remote-tracking branch a ``committed`` transaction moved forward."""
-    moved = []
+def moved_branches(stdin_lines: list[list[str]]) -> dict[str, str]:
+    """{ref: old sha} of each existing remote-tracking branch a ``committed`` transaction
+    moved (one it created, as in a clone, brings nothing a relink could know of)."""
+    moved = {}
     for fields in stdin_lines:
         if len(fields) != 3:
             continue
         old, new, ref = fields
         if (ref.startswith("refs/remotes/") and not ref.endswith("/HEAD")
-                and new not in ZERO_SHA and _hex(new) and _hex(old)):
-            moved.append((old, new))
+                and new not in ZERO_SHA and old not in ZERO_SHA and _hex(new) and _hex(old)):
+            moved[ref] = old
     return moved
 
 
@@ -46,49 +54,122 @@ def git_command(pid: int) -> str | None:
             argv = handle.read().split(b"\0")
     except OSError:
         return None
-    words = [a.decode("utf-8", "replace") for a in argv[1:] if a]
     skip = False
-    for word in words:
+    for raw in argv[1:]:
+        word = raw.decode("utf-8", "replace")
         if skip:
             skip = False
-            continue
-        if word in ("-c", "-C", "--git-dir", "--work-tree", "--namespace"):
+        elif word in ("-c", "-C", "--git-dir", "--work-tree", "--namespace"):
             skip = True
-            continue
-        if not word.startswith("-"):
+        elif word and not word.startswith("-"):
             return word
     return None
 
 
-def after_fetch(repo: RepoInfo, config: Config, moved: list[tuple[str, str]]) -> dict | None:
-    """Start the background relink for the commits behind ``moved``; a summary, or None."""
+def marker_path(common_dir: str, pid: int) -> str:
+    return os.path.join(common_dir, f"{MARKER_PREFIX}{pid}")
+
+
+def after_fetch(repo: RepoInfo, config: Config, moved: dict[str, str]) -> dict | None:
+    """Start the one background relink for this fetch; a summary, or None."""
     if not moved or not config.get_bool("traces.relink", True):
         return None
-    from traces_git import pushqueue
+    # The hook's parent is the git process that runs the transaction (the dispatcher is
+    # sh, exec'd by git): the same $PPID the dispatcher checks the marker with.
+    from traces_git import gitcmd, pushqueue
 
-    process = pushqueue.git_push_process()  # the nearest git ancestor, whatever it runs
-    if git_command(int(process["pid"])) in _NOT_A_FETCH:
+    process = pushqueue.git_push_process()  # the nearest `git` ancestor
+    git_pid = int(process["pid"])
+    sweep(repo.common_dir)
+    marker = marker_path(repo.common_dir, git_pid)
+    try:
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return None  # this fetch's worker is already on its way
+    if git_command(git_pid) in _NOT_A_FETCH:
+        os.close(fd)  # the marker alone: no Python for this process's other refs
         return None
-    specs = []
-    for old, new in moved:
-        specs.append(new)
-        if old not in ZERO_SHA:
-            specs.append(f"^{old}")
+    code, out = gitcmd.fast(["for-each-ref", "--format=%(objectname) %(refname)",
+                             "refs/remotes/"], repo.worktree or repo.common_dir)
+    before = {}
+    for line in out.decode("utf-8", "surrogateescape").splitlines():
+        sha, _, ref = line.partition(" ")
+        if not ref.endswith("/HEAD"):  # a symref: already the new value of what it names
+            before[ref] = sha
+    before.update(moved)  # these moved already: their old values
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("".join(f"{sha} {ref}\n" for ref, sha in before.items()
+                             if sha not in ZERO_SHA))
+    start = str(process.get("start") or "")
     cwd = repo.worktree or repo.common_dir
-    pushqueue.spawn_module(cwd, "traces_git.relink_worker",
-                           [cwd, str(process["pid"]), str(process.get("start") or ""), *specs])
-    return {"relink": f"started for {len(moved)} branch(es)"}
+    pushqueue.spawn_module(cwd, "traces_git.relink_worker", [cwd, str(git_pid), start])
+    return {"relink": f"started after {git_command(git_pid) or 'a fetch'}"}
 
 
-def work(cwd: str, pid: int, start: str | None, specs: list[str]) -> int:
+def sweep(common_dir: str) -> None:
+    """Remove the markers of git processes that are gone (their worker never ran)."""
+    from traces_git.pushqueue import process_alive
+
+    try:
+        names = os.listdir(common_dir)
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(MARKER_PREFIX):] if name.startswith(MARKER_PREFIX) else ""
+        if pid.isdigit() and not process_alive(int(pid)):
+            try:
+                os.unlink(os.path.join(common_dir, name))
+            except OSError:
+                pass
+
+
+def read_marker(path: str) -> dict[str, str]:
+    before = {}
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+            for line in handle:
+                sha, _, ref = line.strip().partition(" ")
+                if _hex(sha) and ref.startswith("refs/remotes/"):
+                    before[ref] = sha
+    except OSError:
+        pass
+    return before
+
+
+def specs_since(cwd: str, before: dict[str, str]) -> list[str]:
+    """rev-list arguments for what arrived: each remote-tracking tip now, minus every tip before."""
+    from traces_git import gitcmd
+
+    now = {}
+    for line in gitcmd.out(["for-each-ref", "--format=%(objectname) %(refname)",
+                            "refs/remotes/"], cwd).splitlines():
+        sha, _, ref = line.partition(" ")
+        if not ref.endswith("/HEAD"):
+            now[ref] = sha
+    new = sorted({sha for ref, sha in now.items() if before.get(ref) != sha})
+    if not new:
+        return []
+    return new + sorted({f"^{sha}" for sha in before.values()})
+
+
+def work(cwd: str, pid: int, start: str | None) -> int:
     from traces_git import log, relink
     from traces_git.pushqueue import _lock, wait_for_exit
     from traces_git.repo import RepoInfo
 
-    wait_for_exit(pid, start, timeout=MAX_WAIT_S)
     repo = RepoInfo.discover(cwd)
-    with _lock(repo.common_dir, "relink.lock"):
-        result = relink.relink(cwd, specs, message="traces-git relink after fetch")
+    marker = marker_path(repo.common_dir, pid)
+    try:
+        wait_for_exit(pid, start, timeout=MAX_WAIT_S)
+        specs = specs_since(cwd, read_marker(marker))
+        with _lock(repo.common_dir, "relink.lock"):
+            result = relink.relink(cwd, specs, message="traces-git relink after fetch") \
+                if specs else relink.Result()
+    finally:
+        try:
+            os.unlink(marker)
+        except FileNotFoundError:
+            pass
     log.record_run("relink", repo.display, "ok",
                    f"relinked {len(result.written)} of {result.candidates} commit(s) "
                    "without a note", commits=result.written)
@@ -96,10 +177,10 @@ def work(cwd: str, pid: int, start: str | None, specs: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 4 or not argv[1].isdigit():
+    if len(argv) != 3 or not argv[1].isdigit():
         return 2
     try:
-        return work(argv[0], int(argv[1]), argv[2] or None, argv[3:])
+        return work(argv[0], int(argv[1]), argv[2] or None)
     except Exception as exc:  # noqa: BLE001 - detached: the log is the only place to tell
         from traces_git import log
 
