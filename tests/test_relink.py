@@ -287,3 +287,40 @@ def _note_commit_with(repo: Path, sha: str, text: str) -> str:
     git("update-index", "--add", "--cacheinfo", f"100644,{blob},{sha}", cwd=repo, env=env)
     tree = git("write-tree", cwd=repo, env=env).stdout.strip()
     return git("commit-tree", tree, "-p", old, "-m", "ghost note", cwd=repo).stdout.strip()
+
+
+def test_a_fetch_moving_many_branches_starts_one_relink_and_a_push_none(remote, tmp_path):
+    author, shas = author_branch(remote, tmp_path)
+    host = host_clone(remote, tmp_path)
+    for number in range(12):
+        git("branch", f"topic-{number}", "main", cwd=host)
+    git("push", "-q", "origin", *[f"topic-{n}" for n in range(12)], cwd=host, env=HOST)
+    git("fetch", "-q", cwd=author)  # creates 12 tracking branches: nothing to relink
+    assert [r for r in runs("reference-transaction") if "started" in r.get("detail", "")] == []
+    git("merge", "-q", "--squash", "origin/feature", cwd=host, env=HOST)
+    git("commit", "-q", "-m", "Add the feature (#3)", cwd=host, env=HOST)
+    squash = git("rev-parse", "HEAD", cwd=host).stdout.strip()
+    for number in range(12):
+        (host / f"t{number}.txt").write_text(f"{number}\n")
+        git("checkout", "-q", f"topic-{number}", cwd=host)
+        git("add", ".", cwd=host)
+        git("commit", "-q", "-m", f"topic {number}", cwd=host, env=HOST)
+    git("push", "-q", "origin", "main", *[f"topic-{n}" for n in range(12)], cwd=host, env=HOST)
+
+    fetch_and_wait(author, [squash])  # 13 tracking branches moved in one fetch
+    started = [r for r in runs("reference-transaction") if "started" in r.get("detail", "")]
+    assert len(started) == 1
+    deadline = time.monotonic() + 30
+    while not runs("relink"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert len(runs("relink")) == 1 and runs("relink")[0]["commits"] == [squash]
+    assert not [p for p in (author / ".git").iterdir() if p.name.startswith("traces-git-relink.")]
+
+    # the author's own push moves origin/feature: no Python for that ref update
+    before = len(runs("reference-transaction"))
+    git("checkout", "-q", "feature", cwd=author)
+    traced_commit(author, "trace-four", "d.py")
+    git("push", "-q", "origin", "feature", cwd=author)
+    wait_settled(author)
+    assert len(runs("reference-transaction")) == before
