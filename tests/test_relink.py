@@ -148,6 +148,16 @@ def test_squash_with_one_fixup_line_is_relinked_by_added_lines(remote, tmp_path)
     fetch_and_wait(author, [squash])
     assert {line for line in note_lines(author, squash) if line.startswith("traces:")} == {
         "traces:trace-one", "traces:trace-two", "traces:trace-three"}
+    assert note_lines(author, squash)[-1] == "traces-relinked: " + " ".join(sorted(shas))
+    assert shown_ids(author, squash) == {"trace-one", "trace-two", "trace-three"}
+    # how it matched: by added lines (the fixup line breaks both patch-ids)
+    from traces_git import relink
+    from traces_git.repo import RepoInfo
+
+    info = RepoInfo.discover(str(author))
+    texts = {sha: "\n".join(note_lines(author, sha)) for sha in shas}
+    _, found = relink.match(str(author), info.open(), [squash], texts, [squash])
+    assert [(m.how, m.score >= relink.THRESHOLD) for m in found] == [("added lines", True)]
     dry = json.loads(traces_git("relink", f"{squash}~1..{squash}", "--dry-run", "--json",
                                 cwd=author).stdout)
     assert dry["matches"] == []  # already relinked: it has a note now

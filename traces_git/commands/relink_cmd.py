@@ -1,4 +1,4 @@
-"""``traces-git relink``: give commits a squash or rebase merge made the traces of their originals."""
+"""``traces-git relink``: give commits a squash or rebase merge made their originals' traces."""
 
 from __future__ import annotations
 
