@@ -334,3 +334,6 @@ def test_a_fetch_moving_many_branches_starts_one_relink_and_a_push_none(remote, 
     git("push", "-q", "origin", "feature", cwd=author)
     wait_settled(author)
     assert len(runs("reference-transaction")) == before
+    assert (author / ".git" / "traces-git-push.pid").is_file()
+    traces_git("uninstall", cwd=author)  # the global uninstall unconfigures this clone too
+    assert not (author / ".git" / "traces-git-push.pid").exists()

@@ -27,6 +27,7 @@ ZERO_SHA = frozenset({"0" * 40, "0" * 64})
 _NOT_A_FETCH = frozenset({"push", "clone", "send-pack"})
 MAX_WAIT_S = 30 * 60
 MARKER_PREFIX = "traces-git-relink."
+PUSH_PID_FILE = "traces-git-push.pid"  # written by the dispatcher's pre-push
 
 
 def moved_branches(stdin_lines: list[list[str]]) -> dict[str, str]:
@@ -121,6 +122,15 @@ def sweep(common_dir: str) -> None:
                 os.unlink(os.path.join(common_dir, name))
             except OSError:
                 pass
+
+
+def remove_files(common_dir: str) -> None:
+    """On uninstall: the push pid file and the markers of finished git processes."""
+    sweep(common_dir)
+    try:
+        os.unlink(os.path.join(common_dir, PUSH_PID_FILE))
+    except OSError:
+        pass
 
 
 def read_marker(path: str) -> dict[str, str]:

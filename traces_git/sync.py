@@ -45,8 +45,9 @@ def ensure_configured(repo: RepoInfo, config: Config) -> bool:
 
 def unconfigure(repo: RepoInfo) -> bool:
     """Remove exactly what ``ensure_configured`` added; True if something was removed."""
-    from traces_git import sync_config
+    from traces_git import relink_worker, sync_config
 
+    relink_worker.remove_files(repo.common_dir)
     return sync_config.unconfigure(repo)
 
 
