@@ -64,8 +64,11 @@ def test_remap_after_squash_merge_puts_the_union_on_the_merge_commit(merged: dic
     assert summary["onto"] == [squash]
     assert summary["traces"] == ["alpha", "beta", "gamma"]
     assert summary["push"]["outcome"] == "pushed"
+    # the same content matcher as `traces-git relink`: the squash is the branch's change
+    assert summary["matches"][0]["how"] == "range patch-id"
+    provenance = "traces-relinked: " + " ".join(sorted(f))
     assert _note_lines(remote_note(merged["remote"], squash)) == [
-        f"traces:alpha {ALPHA_URL}", "traces:beta", "traces:gamma"]
+        provenance, f"traces:alpha {ALPHA_URL}", "traces:beta", "traces:gamma"]
     # The branch commits keep their own notes on the remote, foreign line included.
     assert _note_lines(remote_note(merged["remote"], f[1])) == ["otherbot:keep-me", "traces:beta"]
     # A fresh clone sees it through the ordinary reader.
@@ -80,7 +83,7 @@ def test_remap_after_squash_merge_puts_the_union_on_the_merge_commit(merged: dic
                        cwd=clone)
     assert again.stdout.startswith(f"attached 3 trace(s) to {squash[:12]}")
     assert _note_lines(remote_note(merged["remote"], squash)) == [
-        f"traces:alpha {ALPHA_URL}", "traces:beta", "traces:gamma"]
+        provenance, f"traces:alpha {ALPHA_URL}", "traces:beta", "traces:gamma"]
 
 
 def test_remap_onto_a_rebase_merge_range(merged: dict) -> None:
@@ -103,9 +106,28 @@ def test_remap_onto_a_rebase_merge_range(merged: dict) -> None:
                       "--head", f[1], cwd=clone)
 
     assert "notes pushed to origin" in proc.stdout
-    for sha in rebased:
-        assert _note_lines(remote_note(merged["remote"], sha)) == [
-            f"traces:alpha {ALPHA_URL}", "traces:beta"]
+    # Each rebased commit gets its own original's traces (same patch-id), not the union.
+    picked_f2, picked_f1 = rebased
+    assert _note_lines(remote_note(merged["remote"], picked_f1)) == [
+        f"traces-relinked: {f[0]}", f"traces:alpha {ALPHA_URL}"]
+    assert _note_lines(remote_note(merged["remote"], picked_f2)) == [
+        f"traces-relinked: {f[1]}", "traces:beta"]
+
+
+def test_remap_onto_a_commit_that_matches_nothing_still_gets_the_union(merged: dict) -> None:
+    """The host named this commit as the pull request's merge: the union, with provenance."""
+    tmp, f = merged["tmp"], merged["f"]
+    host = tmp / "host3"
+    git("clone", "-q", merged["url"], str(host))
+    unrelated = commit_file(host, "z.txt", "something else entirely\n", "Feature (#1)")
+    git("push", "-q", "origin", "main", cwd=host)
+    clone = shallow_checkout(tmp / "ci", merged["url"], unrelated)
+    proc = traces_git("ci", "remap", "--json", "--onto", unrelated, "--base", merged["base"],
+                      "--head", f[2], cwd=clone)
+    summary = json.loads(proc.stdout)
+    assert summary["matches"][0]["how"] == "pull request"
+    assert _note_lines(remote_note(merged["remote"], unrelated))[1:] == [
+        f"traces:alpha {ALPHA_URL}", "traces:beta", "traces:gamma"]
 
 
 def test_remap_with_no_traces_in_range_writes_nothing(tmp_path: Path) -> None:

@@ -49,6 +49,15 @@ def ci(ctx: click.Context, base: str | None, head: str | None, remote: str, fetc
     """
     if ctx.invoked_subcommand is not None:
         return
+    result, markdown = _report(base, head, remote, fetch)
+    if as_json or fmt == "json":
+        click.echo(json.dumps(result.report, indent=2))
+    else:
+        click.echo(markdown, nl=False)
+
+
+def _report(base: str | None, head: str | None, remote: str, fetch: bool):
+    """Collect and render the report; write the job summary and outputs (GitHub Actions)."""
     from traces_git.ci import enrich as ci_api
     from traces_git.ci import output as ci_output
     from traces_git.config import Config
@@ -62,10 +71,48 @@ def ci(ctx: click.Context, base: str | None, head: str | None, remote: str, fetc
         core.warn(warning)
     markdown = ci_output.render_markdown(result.report)
     ci_output.write_github_files(result.report, markdown, os.environ)
-    if as_json or fmt == "json":
-        click.echo(json.dumps(result.report, indent=2))
+    return result, markdown
+
+
+@ci.command()
+@_with_range_options
+@click.option("--forge", type=click.Choice(["auto", "github", "gitlab"]), default="auto",
+              show_default=True, help="Where to comment; auto: from the CI variables.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def comment(base: str | None, head: str | None, remote: str, fetch: bool, forge: str,
+            as_json: bool) -> None:
+    """Post or update the report comment on the pull request or merge request.
+
+    \b
+    GitHub: GITHUB_TOKEN (or GH_TOKEN), GITHUB_REPOSITORY, GITHUB_API_URL, the pull
+    request from $GITHUB_EVENT_PATH. GitLab: TRACES_GITLAB_TOKEN (PRIVATE-TOKEN),
+    CI_API_V4_URL, CI_PROJECT_ID, CI_MERGE_REQUEST_IID (pass --base/--head).
+    One comment, found again by a hidden marker and updated in place; none is
+    created while there are no traces. The job summary and outputs are written
+    first; a read-only token (fork), a rate limit, or a failing forge end in one
+    warning and exit 0.
+
+    JSON: {"action": created|updated|unchanged|skipped|failed|none, "target", "id",
+    "url", "warning", "detail", "trace_count"}
+    """
+    from traces_git.ci import forge as forges
+
+    result, markdown = _report(base, head, remote, fetch)
+    count = len(result.report["traces"])
+    try:
+        target = forges.target_from_env(os.environ, None if forge == "auto" else forge)
+    except forges.NoTarget as reason:
+        outcome = forges.Outcome("none", detail=str(reason))
     else:
-        click.echo(markdown, nl=False)
+        outcome = forges.post_report(target, markdown, count)
+    if outcome.warning:
+        core.warn(outcome.warning)
+    if as_json:
+        click.echo(json.dumps({**outcome.as_json(), "trace_count": count}, indent=2))
+    elif outcome.action == "none":
+        click.echo(f"no comment: {outcome.detail}")
+    elif outcome.action != "failed":
+        click.echo(forges.describe(outcome))
 
 
 @ci.command()

@@ -339,13 +339,17 @@ def spawn(cwd: str, remote: str, *, fetch_only: bool = False) -> None:
     ``fetch_only``: fetch and merge the remote's notes (after a ``git pull
     <remote> <branch>``, which fetched no notes), push nothing.
     """
+    spawn_module(cwd, "traces_git.sync.push_worker",
+                 [cwd, remote, *(["--fetch-only"] if fetch_only else [])])
+
+
+def spawn_module(cwd: str, module: str, args: list[str]) -> None:
+    """Start ``python -I -m MODULE ARGS`` detached, logging to sync-worker.log."""
     from traces_git import detach, gitcmd
 
     log_path = paths.location("state", "sync-worker.log")
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
-    cmd = [sys.executable, "-I", "-m", "traces_git.sync.push_worker", cwd, remote]
-    if fetch_only:
-        cmd.append("--fetch-only")
+    cmd = [sys.executable, "-I", "-m", module, *args]
     detach.spawn(cmd, gitcmd.clean_env({GUARD_ENV: "1"}), cwd=cwd, output=log_path)
 
 

@@ -46,7 +46,9 @@ def ensure_configured(repo: RepoInfo, config: Config) -> bool:
 def unconfigure(repo: RepoInfo) -> bool:
     """Remove exactly what ``ensure_configured`` added; True if something was removed."""
     from traces_git.sync import config as sync_config
+    from traces_git.sync import relink_worker
 
+    relink_worker.remove_files(repo.common_dir)
     return sync_config.unconfigure(repo)
 
 
@@ -262,16 +264,20 @@ def reference_transaction_hook(repo: RepoInfo, config: Config, args: list[str],
     if _guarded() or args[:1] != ["committed"]:
         return {"outcome": "skipped", "record": False}
     moved = []
-    for raw in stdin.decode("utf-8", "surrogateescape").splitlines():
-        fields = raw.split()
+    lines = [raw.split() for raw in stdin.decode("utf-8", "surrogateescape").splitlines()]
+    for fields in lines:
         if len(fields) != 3:
             continue
         _old, new, ref = fields
         remote = _tracking_remote(ref)
         if remote and new not in ZERO_SHA:
             moved.append((remote, new))
+    from traces_git.sync import relink_worker
+
+    relinking = relink_worker.after_fetch(repo, config, relink_worker.moved_branches(lines))
     if not moved:
-        return {"outcome": "skipped", "record": False}
+        return {"outcome": "ok", "detail": relinking["relink"]} if relinking else {
+            "outcome": "skipped", "record": False}
     details = []
     for remote, new in moved:
         result = merge_tracking(repo, config, remote, new)
