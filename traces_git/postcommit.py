@@ -160,6 +160,11 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
         changed_files=changed_files,
     )
     hints = selection.env_hints(os.environ)
+    if hints.ignored:
+        from traces_git import log
+
+        for item in hints.ignored:
+            log.write(f"{item['variable']} ignored: {item['why']}", context=repo.display)
     considered = selection.Considered(repo.worktree)
     store_path = store.locate_path(config.get("traces.store"))
     store_problem = ""
@@ -207,12 +212,44 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
     def seen(old_note: str | None) -> None:
         explained["note_before"] = old_note
 
-    written = write_refs(
+    written = write_or_queue(
         repo, config, head, [TraceRef(p.id, p.url) for p in picked], seen, known
     )
     summary["attached"] = [p.id for p in picked] if written else []
-    summary["detail"] = f"attached {len(picked)} trace(s)" if written else "note already had them"
+    if isinstance(written, Queued):
+        summary["outcome"] = "warning"
+        summary["detail"] = f"note of {len(picked)} trace(s) queued: {written.reason}"
+        summary["queued"] = True
+    else:
+        summary["detail"] = (f"attached {len(picked)} trace(s)" if written
+                             else "note already had them")
     return summary
+
+
+class Queued:
+    """The note could not be written in time and waits in :mod:`traces_git.pending_notes`
+    (truthy: for the caller the traces are attached, later)."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+def write_or_queue(repo: RepoInfo, config: Config, commit: str, refs: list, seen=None,
+                   known: tuple | None = None) -> bool | Queued:
+    """:func:`write_refs`, or the edit queued durably when the notes ref is busy."""
+    from traces_git.errors import NotesBusy
+
+    try:
+        return write_refs(repo, config, commit, refs, seen, known)
+    except NotesBusy as exc:
+        from traces_git import log, pending_notes
+
+        pending_notes.enqueue(repo.common_dir, commit,
+                              [("add", r.id, r.url) for r in refs], str(exc))
+        log.write(f"note for {commit[:12]} queued: {exc}", context=repo.display)
+        return Queued(str(exc))
 
 
 def write_refs(repo: RepoInfo, config: Config, commit: str, refs: list, seen=None,
@@ -269,13 +306,16 @@ def _copy_note(repo: RepoInfo, config: Config, head: str, source: str) -> dict:
             "detail": "cherry-pick of a commit without traces",
             "explain": explained,
         }
-    written = write_refs(repo, config, head, refs)
+    written = write_or_queue(repo, config, head, refs)
+    queued = isinstance(written, Queued)
     return {
-        "outcome": "ok",
+        "outcome": "warning" if queued else "ok",
         "commit": head,
         "attached": [r.id for r in refs] if written else [],
-        "detail": f"copied {len(refs)} trace(s) from cherry-picked {source[:12]}",
+        "detail": f"copied {len(refs)} trace(s) from cherry-picked {source[:12]}"
+        + (f" (queued: {written.reason})" if queued else ""),
         "explain": explained,
+        **({"queued": True} if queued else {}),
     }
 
 

@@ -50,7 +50,7 @@ def problems(report: dict) -> list[dict]:
         )
     elif store.get("error"):
         found.append({"id": "store-unreadable", "message": store["error"], "fix": "check the file"})
-    for name in ("notes_sync", "upload"):
+    for name in ("notes_sync", "upload", "note_writes"):
         section = report.get(name)
         if isinstance(section, dict) and section.get("error"):
             found.append(
@@ -103,7 +103,8 @@ def render(report: dict) -> str:
         lines.append(f"Traces store: {store['path']} (schema user_version {version}{extra})")
     else:
         lines.append(f"Traces store: not found at {store['path']}")
-    for name, title in (("notes_sync", "notes sync"), ("upload", "upload")):
+    for name, title in (("notes_sync", "notes sync"), ("upload", "upload"),
+                        ("note_writes", "note writes")):
         section = report.get(name)
         if section and section.get("summary"):
             # The section's own one-line summary; `--json` has every field.

@@ -58,6 +58,12 @@ def _upload(check: Check) -> dict | None:
     return _foreign_section("traces_git.upload", check.info, check.config)
 
 
+def _note_writes(check: Check) -> dict | None:
+    # Queued notes, git's stale locks, dead writers' scratch refs: per repository.
+    return (_foreign_section("traces_git.pending_notes", check.info, check.config)
+            if check.info else None)
+
+
 def _shortcut(check: Check) -> dict | None:
     """Post-commits the dispatcher let through without Python (they are not in runs.jsonl)."""
     if check.info is None:
@@ -79,6 +85,7 @@ SECTIONS: list[tuple[str, Callable[[Check], dict | None]]] = [
     ("official_hooks", _official_hooks),
     ("notes_sync", _notes_sync),
     ("upload", _upload),
+    ("note_writes", _note_writes),
     ("shortcut", _shortcut),
 ]
 
