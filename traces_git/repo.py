@@ -40,7 +40,10 @@ class RepoInfo:
         (~2 ms of every commit) is not needed.
         """
         hint = os.environ.get("TRACES_GIT_HOOK_GIT_DIR")
-        cwd = os.getcwd()
+        try:
+            cwd = os.getcwd()
+        except FileNotFoundError:
+            raise GitError("the current directory no longer exists") from None
         if hint and not os.environ.get("GIT_DIR") and hint == os.path.join(cwd, ".git"):
             if os.path.isdir(hint):
                 return cls(worktree=os.path.realpath(cwd), git_dir=hint, common_dir=hint)
@@ -48,7 +51,20 @@ class RepoInfo:
 
     @classmethod
     def discover(cls, cwd: str | os.PathLike[str] | None = None) -> RepoInfo:
-        base = os.path.abspath(cwd or os.getcwd())
+        """The repository at ``cwd``, as git finds it: with ``GIT_DIR`` (and
+        ``GIT_WORK_TREE``, ``GIT_COMMON_DIR``) when they are set, as git sets them for a
+        hook of ``git --git-dir=X --work-tree=Y`` or of a ``core.worktree`` repository.
+        Then every later git child is bound to it (:func:`gitcmd.bind_repository`)."""
+        try:
+            here = os.getcwd()
+        except FileNotFoundError:
+            raise GitError("the current directory no longer exists") from None
+        base = os.path.abspath(cwd or here)
+        given = {
+            name: os.path.join(here, os.environ[name])
+            for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR")
+            if os.environ.get(name) and os.environ.get("GIT_DIR")
+        }
         # One call: --show-toplevel goes last because it fails in a bare repository.
         code, stdout = gitcmd.fast(
             [
@@ -59,6 +75,7 @@ class RepoInfo:
                 "--show-toplevel",
             ],
             base,
+            given or None,
         )
         lines = stdout.decode("utf-8", "surrogateescape").split("\n")
         if len(lines) < 3 or not lines[0]:
@@ -68,6 +85,8 @@ class RepoInfo:
         worktree = None
         if bare != "true" and code == 0 and len(lines) > 3:
             worktree = os.path.realpath(lines[3])
+        if given:
+            gitcmd.bind_repository(git_dir, worktree)
         return cls(worktree=worktree, git_dir=git_dir, common_dir=common_dir)
 
     @property
