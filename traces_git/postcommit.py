@@ -289,10 +289,9 @@ def _cherry_pick_source(git_dir: str) -> str | None:
 
 
 def _copy_note(repo: RepoInfo, config: Config, head: str, source: str) -> dict:
-    from traces_git import notes
+    from traces_git import notes, notes_git
 
-    pygit_repo = repo.open()
-    refs = notes.attached(notes.read_note(pygit_repo, source))
+    refs = notes.attached(notes_git.read_note(repo.worktree, source))
     explained = {
         "commit": head,
         "replay": "cherry-pick",

@@ -94,7 +94,51 @@ class RepoInfo:
         return self.worktree or self.common_dir
 
     def open(self):
-        """The pygit2 repository (imports pygit2: keep it off the no-work path)."""
+        """The pygit2 repository (imports pygit2: keep it off the no-work path).
+
+        A repository pygit2 cannot open (:func:`pygit2_can_open`) is a one-line error."""
+        if not pygit2_can_open(self.common_dir):
+            from traces_git.errors import UsageError
+
+            raise UsageError(
+                f"{self.display}: this command cannot read a sha256 or reftable repository yet"
+                " (show, attach, detach, explain, sync and the hooks can)"
+            )
         import pygit2
 
         return pygit2.Repository(self.common_dir if self.worktree is None else self.git_dir)
+
+
+_OPENABLE: dict[str, bool] = {}
+
+
+def pygit2_can_open(common_dir: str) -> bool:
+    """Whether pygit2 (libgit2) can open this repository: not for sha256 objects nor the
+    reftable ref store (``extensions.objectFormat`` / ``refStorage`` in its config).
+    Read once per repository from the config file, so each command picks pygit2 or the
+    git CLI up front instead of trying one and failing."""
+    known = _OPENABLE.get(common_dir)
+    if known is None:
+        known = _OPENABLE[common_dir] = _extensions(common_dir).get(
+            "objectformat", "sha1") == "sha1" and "refstorage" not in _extensions(common_dir)
+    return known
+
+
+def _extensions(common_dir: str) -> dict[str, str]:
+    """The ``[extensions]`` keys of the repository's own config file (lower-cased)."""
+    found: dict[str, str] = {}
+    try:
+        with open(os.path.join(common_dir, "config"), encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return found
+    section = ""
+    for raw in lines:
+        line = raw.strip()
+        if line.startswith("["):
+            section = line[1:].split("]", 1)[0].strip().lower()
+            continue
+        if section == "extensions" and "=" in line:
+            key, _, value = line.partition("=")
+            found[key.strip().lower()] = value.split("#", 1)[0].split(";", 1)[0].strip().lower()
+    return found
