@@ -239,15 +239,18 @@ class Queued:
 def write_or_queue(repo: RepoInfo, config: Config, commit: str, refs: list, seen=None,
                    known: tuple | None = None) -> bool | Queued:
     """:func:`write_refs`, or the edit queued durably when the notes ref is busy."""
-    from traces_git.errors import NotesBusy
+    from traces_git.errors import GitError, NotesError
 
     try:
         return write_refs(repo, config, commit, refs, seen, known)
-    except NotesBusy as exc:
+    except (NotesError, GitError) as exc:  # busy, or git could not write (read-only refs)
         from traces_git import log, pending_notes
 
-        pending_notes.enqueue(repo.common_dir, commit,
-                              [("add", r.id, r.url) for r in refs], str(exc))
+        try:
+            pending_notes.enqueue(repo.common_dir, commit,
+                                  [("add", r.id, r.url) for r in refs], str(exc))
+        except OSError:
+            raise exc from None
         log.write(f"note for {commit[:12]} queued: {exc}", context=repo.display)
         return Queued(str(exc))
 

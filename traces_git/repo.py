@@ -79,7 +79,13 @@ class RepoInfo:
         )
         lines = stdout.decode("utf-8", "surrogateescape").split("\n")
         if len(lines) < 3 or not lines[0]:
-            raise GitError(f"not a git repository: {base}")
+            raise GitError(f"not a git repository: {_shown(base)}")
+        if len(lines) > 5 or lines[2] not in ("true", "false"):
+            # a path with a newline in it: one value per git process, newline-safe
+            lines = [_one(option, base, given) for option in
+                     ("--absolute-git-dir", "--git-common-dir", "--is-bare-repository")]
+            lines.append(_one("--show-toplevel", base, given) if lines[2] == "false" else "")
+            code = 0 if lines[3] else 1
         git_dir, common_dir, bare = lines[:3]
         common_dir = os.path.normpath(os.path.join(base, common_dir))
         worktree = None
@@ -107,6 +113,19 @@ class RepoInfo:
         import pygit2
 
         return pygit2.Repository(self.common_dir if self.worktree is None else self.git_dir)
+
+
+def _one(option: str, base: str, given: dict) -> str:
+    """One ``git rev-parse OPTION`` value, only its final newline removed."""
+    code, out = gitcmd.fast(["rev-parse", option], base, given or None)
+    if code != 0:
+        return ""
+    return out.decode("utf-8", "surrogateescape").removesuffix("\n")
+
+
+def _shown(path: str) -> str:
+    """A path in a one-line message: control characters escaped."""
+    return path if path.isprintable() else repr(path)
 
 
 _OPENABLE: dict[str, bool] = {}
