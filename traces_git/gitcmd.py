@@ -28,6 +28,7 @@ _REPO_BOUND_VARS = (
     "GIT_NAMESPACE",
     "GIT_QUARANTINE_PATH",
     "TRACES_GIT_HOOK_GIT_DIR",  # our dispatcher's hint, only for the hook process itself
+    "TRACES_GIT_COMMIT",  # the dispatcher's post-commit commit, likewise
 )
 
 

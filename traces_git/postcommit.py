@@ -33,11 +33,12 @@ class HeadReads:
 
         self.worktree = worktree
         self.notes_ref = loose_ref(common_dir)
-        log = ["log", "-2", "--first-parent", "--format=%H %ct %P%x09%s%x00%N%x00", "HEAD"]
+        rev = _hook_commit()
+        log = ["log", "-2", "--first-parent", "--format=%H %ct %P%x09%s%x00%N%x00", rev]
         if self.notes_ref:
             log[1:1] = ["--no-notes", f"--notes={NOTES_REF}"]
         self._log = gitcmd.start(log, worktree)
-        self._diff = gitcmd.start([*_DIFF_NAMES, "--root", "HEAD"], worktree)
+        self._diff = gitcmd.start([*_DIFF_NAMES, "--root", rev], worktree)
 
     def head(self) -> tuple[str, list[str], float | None, int, str, tuple | None]:
         """HEAD's sha, its parents, its first parent's committer time (None if root), its
@@ -68,6 +69,15 @@ class HeadReads:
             if code == 0 and names[0] == head:  # else HEAD changed nothing, or moved meanwhile
                 return _real_paths(self.worktree, names, head)
         return changed_files(self.worktree, head, parents)
+
+
+def _hook_commit() -> str:
+    """The commit the dispatcher read before running the chained post-commit hooks (one
+    of them may have committed again since: HEAD is that commit then), else HEAD."""
+    value = os.environ.get("TRACES_GIT_COMMIT", "")
+    if len(value) in (40, 64) and not value.strip("0123456789abcdef"):
+        return value
+    return "HEAD"
 
 
 def changed_files(worktree: str, commit: str, parents: list[str]) -> set[str]:
