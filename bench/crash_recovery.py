@@ -28,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.isolation import isolated_env  # noqa: E402
+
 _HOLD = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT);"
          "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.read()")
 
@@ -38,17 +40,8 @@ def main() -> int:
     parser.add_argument("--write")
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="traces-git-bench-crash-"))
-    home = work / "home"
-    home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "XDG_"))}
-    env.update({
-        "HOME": str(home), "XDG_DATA_HOME": str(home / "data"),
-        "XDG_STATE_HOME": str(home / "state"), "XDG_CONFIG_HOME": str(home / "config"),
-        "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"), "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-        "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
-        "TRACES_EVENTSTORE": str(work / "no-store.db"), "TRACES_TRACE_ID": "bench-trace",
-    })
+    env = isolated_env(work / "home", TRACES_EVENTSTORE=str(work / "no-store.db"),
+                       TRACES_TRACE_ID="bench-trace")
     os.environ.update(env)
     from traces_git import install
 

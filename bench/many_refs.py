@@ -29,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.isolation import isolated_env  # noqa: E402
+
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str], input: bytes | None = None) -> None:
     subprocess.run(cmd, cwd=cwd, env=env, check=True, capture_output=True, input=input)
@@ -67,17 +69,7 @@ def main() -> int:
     sizes = [int(s) for s in options.sizes.split(",")]
 
     work = Path(tempfile.mkdtemp(prefix="traces-git-bench-refs-"))
-    home = work / "home"
-    home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "XDG_"))}
-    env.update({
-        "HOME": str(home), "XDG_DATA_HOME": str(home / "data"),
-        "XDG_STATE_HOME": str(home / "state"), "XDG_CONFIG_HOME": str(home / "config"),
-        "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"), "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-        "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
-        "TRACES_EVENTSTORE": str(work / "no-store.db"),
-    })
+    env = isolated_env(work / "home", TRACES_EVENTSTORE=str(work / "no-store.db"))
     os.environ.update(env)
     from traces_git import install
 

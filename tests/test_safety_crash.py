@@ -226,3 +226,30 @@ def test_sigkill_at_random_points_of_commits_and_attach(repo):
     for sha, ids in reported.items():  # git waited for the hook: its note is there
         assert set(ids) <= set(note_ids(repo, sha)), sha
     assert git("fsck", "--no-progress", "--no-dangling", cwd=repo).returncode == 0
+
+
+def test_hostile_queue_files_are_skipped(repo):
+    """The queue is input too: a half-written temp file of a killed writer, garbage,
+    wrong types, an ID over the bound, a commit that is not a sha: none is written."""
+    folder = repo / ".git" / pending_notes.QUEUE_DIR
+    folder.mkdir()
+    sha = head(repo)
+    bad = {
+        f".{sha}.1.1.json.tmp": '{"commit": "' + sha + '", "ops": [["add", "half',
+        "garbage.json": "\x00\x01 not json",
+        "types.json": json.dumps({"commit": sha, "ops": "add x"}),
+        "long.json": json.dumps({"commit": sha, "ops": [["add", "x" * 129, None]]}),
+        "op.json": json.dumps({"commit": sha, "ops": [["rm -rf", "x", None]]}),
+        "sha.json": json.dumps({"commit": "HEAD; rm -rf /", "ops": [["add", "x", None]]}),
+    }
+    for name, text in bad.items():
+        (folder / name).write_text(text)
+    good = json.dumps({"commit": sha, "ops": [["add", "queued-ok", None]]})
+    (folder / f"{sha}.2.2.json").write_text(good)
+    assert [e["ops"] for e in pending_notes.entries(str(repo / ".git"))] == [
+        [["add", "queued-ok", None]]]
+    commit_file(repo, "next.txt")
+    assert note_ids(repo, sha) == ["queued-ok"]
+    assert not pending_notes.has_pending(str(repo / ".git"))  # the bad ones set aside
+    assert len(list(folder.glob("*.invalid"))) == 5
+    assert traces_git("status", cwd=repo).returncode == 0

@@ -4,9 +4,13 @@ that must work there uses the git CLI, chosen once per repository from its confi
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import git, traces_git
+from tests.upload_helpers import serve, wait_worker_done
 from traces_git.repo import pygit2_can_open
 
 
@@ -89,3 +93,19 @@ def test_commands_pygit2_would_serve_say_so_in_one_line(tmp_path, installed):
         assert len(proc.stderr.strip().splitlines()) == 1
         assert "unexpected error" not in proc.stderr
         assert "sha256" in proc.stderr
+
+
+@pytest.fixture
+def api(monkeypatch):
+    yield from serve(monkeypatch)
+
+
+def test_upload_writes_the_shared_url_into_a_sha256_note(tmp_path, installed, store, api):
+    repo = Path(os.path.realpath(_sha256_repo(tmp_path / "up")))
+    _commit(repo, "first.txt")
+    store.add_trace("t-up", repo, edits=[repo / "app.py"], messages=1)
+    sha = _commit(repo, "app.py")
+    wait_worker_done()
+    assert [r.path for r in api.of("PUT")] == ["/v1/traces/t-up"]
+    assert git("notes", "--ref=traces", "show", sha, cwd=repo).stdout == (
+        "traces:t-up https://web.example/s/srv-1\n")

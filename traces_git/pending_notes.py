@@ -75,9 +75,11 @@ def enqueue(common_dir: str, commit: str, ops: list[tuple[str, str, str | None]]
     return path
 
 
-def entries(common_dir: str) -> list[dict]:
+def entries(common_dir: str, *, set_aside: bool = False) -> list[dict]:
     """Every queued entry, oldest first, with its ``path``; unreadable files are skipped
-    (a temporary file of a writer killed before its rename is not an entry)."""
+    (a temporary file of a writer killed before its rename is not an entry). With
+    ``set_aside`` an entry file that is not valid (it was renamed complete, so it never
+    will be) is renamed ``*.invalid``: kept for a look, no longer pending."""
     import json
 
     folder = queue_dir(common_dir)
@@ -91,11 +93,18 @@ def entries(common_dir: str) -> list[dict]:
         try:
             with open(path, encoding="utf-8") as handle:
                 data = json.load(handle)
-        except (OSError, ValueError):
+        except FileNotFoundError:
             continue
+        except (OSError, ValueError):
+            data = None
         if _valid(data):
             data["path"] = path
             found.append(data)
+        elif set_aside:
+            try:
+                os.replace(path, path + ".invalid")
+            except OSError:
+                pass
     return found
 
 
@@ -152,7 +161,7 @@ def drain(repo: RepoInfo, config: Config, budget_s: float | None = None) -> Drai
     from traces_git import notes
     from traces_git.errors import NotesBusy, TracesGitError
 
-    queued = entries(repo.common_dir)
+    queued = entries(repo.common_dir, set_aside=True)
     written = 0
     error = None
     author = notes.parse_author(config.get("traces.notesAuthor"))
@@ -197,7 +206,7 @@ def status_section(info: RepoInfo | None, config: Config) -> dict | None:
             "id": "notes-queued",
             "message": f"{len(queued)} note edit(s) queued, not yet in {notes.NOTES_REF} "
                        f"({queued[-1].get('reason')})",
-            "fix": "traces-git sync --local (writes them once the lock is free)",
+            "fix": "traces-git sync (writes them once the notes ref can be moved)",
         })
     problem = notes.git_lock_problem(info.common_dir, packed=True)
     if problem is not None and problem.blocks:
