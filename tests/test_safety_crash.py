@@ -253,3 +253,31 @@ def test_hostile_queue_files_are_skipped(repo):
     assert not pending_notes.has_pending(str(repo / ".git"))  # the bad ones set aside
     assert len(list(folder.glob("*.invalid"))) == 5
     assert traces_git("status", cwd=repo).returncode == 0
+
+
+def test_fetch_with_a_stale_notes_lock_is_not_held_up(tmp_path, installed):
+    """The notes merge that runs inside `git fetch` (reference-transaction) gives up at
+    once on a lock git left behind, and the next fetch after the fix merges."""
+    source = tmp_path / "source"
+    git("init", "-q", "-b", "main", str(source))
+    sha = commit_file(source, "a.txt")
+    git("notes", "--ref=traces", "add", "-m", "traces:remote-1", sha, cwd=source)
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(source), str(clone))
+    commit_file(clone, "b.txt")  # configured; a local note-less history
+    git("notes", "--ref=traces", "add", "-m", "traces:local-1", "HEAD", cwd=clone)
+    git("notes", "--ref=traces", "add", "-f", "-m", "traces:remote-2", sha, cwd=source)
+    lock = clone / ".git" / "refs" / "notes" / "traces.lock"
+    lock.write_text("")
+    _age(lock)
+    proc = git("fetch", "-q", "origin", cwd=clone)
+    assert proc.stdout == "" and proc.stderr == ""
+    assert lock.exists()
+    from traces_git import log
+
+    runs = [r for r in log.recent_runs(50) if r["hook"] == "reference-transaction"]
+    assert runs[-1]["outcome"] == "error" and "traces.lock is in the way" in runs[-1]["detail"]
+    lock.unlink()
+    git("notes", "--ref=traces", "add", "-f", "-m", "traces:remote-3", sha, cwd=source)
+    git("fetch", "-q", "origin", cwd=clone)
+    assert note_ids(clone, sha) == ["remote-3"]

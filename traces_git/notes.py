@@ -816,6 +816,11 @@ def merge_from(
         from traces_git.errors import NotesError
 
         raise NotesError(f"notes commit {str(other)[:12]} is not in this repository") from exc
+    problem = git_lock_problem(os.path.dirname(os.fspath(lock_path)), ref)
+    if problem is not None and problem.blocks:  # (it runs inside `git fetch`'s hook)
+        from traces_git.errors import NotesBusy
+
+        raise NotesBusy(problem.message)
     with _FileLock(lock_path):
         for attempt in range(attempts):
             try:
