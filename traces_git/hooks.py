@@ -174,7 +174,8 @@ def _write_queued(repo: RepoInfo, config: Config, summary: dict) -> None:
         return
     if not summary.pop("queued", False):  # this run found the ref busy: not again now
         try:
-            drained = pending_notes.drain(repo, config)
+            # bounded: a busy lock or a long queue waits for the next run
+            drained = pending_notes.drain(repo, config, budget_s=0.2, max_s=0.3)
             if drained.written:
                 summary["queued_written"] = drained.written
         except Exception as exc:  # noqa: BLE001 - they stay queued for the next run

@@ -156,16 +156,21 @@ class Drained:
         self.error = error
 
 
-def drain(repo: RepoInfo, config: Config, budget_s: float | None = None) -> Drained:
-    """Write every queued entry that can be written now; stop at the first busy lock."""
+def drain(repo: RepoInfo, config: Config, budget_s: float | None = None,
+          max_s: float | None = None) -> Drained:
+    """Write every queued entry that can be written now; stop at the first busy lock,
+    or (``max_s``: a hook, which must not hold git up) once that much time has passed."""
     from traces_git import notes
     from traces_git.errors import NotesBusy, TracesGitError
 
+    started = time.monotonic()
     queued = entries(repo.common_dir, set_aside=True)
     written = 0
     error = None
     author = notes.parse_author(config.get("traces.notesAuthor"))
     for position, entry in enumerate(queued):
+        if max_s is not None and time.monotonic() - started > max_s:
+            return Drained(written, len(queued) - position, None)
         try:
             notes.update_one_with_git(
                 repo.worktree or repo.common_dir,
