@@ -281,3 +281,21 @@ def test_fetch_with_a_stale_notes_lock_is_not_held_up(tmp_path, installed):
     git("notes", "--ref=traces", "add", "-f", "-m", "traces:remote-3", sha, cwd=source)
     git("fetch", "-q", "origin", cwd=clone)
     assert note_ids(clone, sha) == ["remote-3"]
+
+
+def test_a_scratch_ref_whose_pid_was_reused_is_removed(repo):
+    """A dead writer's pid taken by a later process: it started after the scratch ref
+    was written, so the ref is still a dead writer's."""
+    folder = repo / ".git" / "refs" / "notes" / "tmp-traces-git"
+    folder.mkdir(parents=True)
+    later = subprocess.Popen(["sleep", "30"])
+    try:
+        scratch = folder / str(later.pid)
+        scratch.write_text(head(repo) + "\n")
+        _age(scratch, 30)  # written before the process with this pid started
+        _commit(repo, "reused")
+        assert not scratch.exists()
+        assert note_ids(repo) == ["reused"]
+    finally:
+        later.kill()
+        later.wait()

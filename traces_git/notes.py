@@ -574,14 +574,38 @@ def git_lock_problem(common_dir: str, ref: str = NOTES_REF, stale_s: float = STA
 _HEX_BYTES = frozenset(b"0123456789abcdef")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
+def _writer_alive(pid: int, written_at: float) -> bool:
+    """Whether the process that wrote a file at ``written_at`` may still be running:
+    a process with that pid exists and (where /proc says when it started) started
+    before the file was written — not a later process that reuses the pid."""
+    from traces_git.pushqueue import _proc_stat
+
+    stat = _proc_stat(pid)
+    if stat is None:
+        if os.path.isdir("/proc"):
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except (PermissionError, OverflowError):
+            return True
         return True
-    return True
+    if stat[1] in ("Z", "X"):
+        return False
+    started = _boot_time() + int(stat[3]) / os.sysconf("SC_CLK_TCK")
+    return started <= written_at + 1.0
+
+
+def _boot_time() -> float:
+    try:
+        with open("/proc/stat", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"btime "):
+                    return float(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
 
 
 def clean_dead_scratch(common_dir: str, cwd: str | None = None) -> list[str]:
@@ -589,8 +613,9 @@ def clean_dead_scratch(common_dir: str, cwd: str | None = None) -> list[str]:
 
     A writer killed between its steps leaves ``refs/notes/tmp-traces-git/<pid>``
     (and maybe its ``.traces-git-tmp`` file or git's ``.lock`` of it): dead when no
-    process has that pid, or when it is older than :data:`SCRATCH_MAX_AGE_S` (a reused
-    pid). One ``listdir`` when there is nothing to do. Returns the paths removed.
+    process has that pid, or the one that has it started after the file was written
+    (a reused pid), or the file is older than :data:`SCRATCH_MAX_AGE_S`. One
+    ``listdir`` when there is nothing to do. Returns the paths removed.
     """
     folder = os.path.join(common_dir, SCRATCH_PREFIX.rstrip("/"))
     try:
@@ -609,7 +634,7 @@ def clean_dead_scratch(common_dir: str, cwd: str | None = None) -> list[str]:
             age = now - os.lstat(path).st_mtime
         except OSError:
             continue
-        dead = not pid_text.isdigit() or not _pid_alive(int(pid_text))
+        dead = not pid_text.isdigit() or not _writer_alive(int(pid_text), now - age)
         # git's lock of a dead writer's scratch ref: its git child may still be finishing
         if name.endswith(".lock") and age < STALE_LOCK_S:
             continue
