@@ -28,12 +28,33 @@ _REPO_BOUND_VARS = (
     "GIT_NAMESPACE",
     "GIT_QUARANTINE_PATH",
     "TRACES_GIT_HOOK_GIT_DIR",  # our dispatcher's hint, only for the hook process itself
+    "TRACES_GIT_COMMIT",  # the dispatcher's post-commit commit, likewise
 )
 
 
+# Set by :func:`bind_repository`: the repository every git child of this process means.
+_BOUND: dict[str, str] = {}
+
+
+def bind_repository(git_dir: str, worktree: str | None) -> None:
+    """Point every later git child at this repository (absolute GIT_DIR, GIT_WORK_TREE).
+
+    For the layouts git finds only through the environment it gave us (``GIT_DIR`` and
+    ``GIT_WORK_TREE``, ``git --git-dir --work-tree``, ``core.worktree``): there a git
+    started in the work tree without them finds another repository, or none.
+    """
+    _BOUND.clear()
+    _BOUND["GIT_DIR"] = git_dir
+    if worktree is not None:
+        _BOUND["GIT_WORK_TREE"] = worktree
+
+
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The current environment without the variables that bind git to a repository."""
+    """The current environment without the variables that bind git to a repository
+    (but for the repository :func:`bind_repository` named, if any)."""
     env = {k: v for k, v in os.environ.items() if k not in _REPO_BOUND_VARS}
+    if _BOUND:
+        env.update(_BOUND)
     if extra:
         env.update(extra)
     return env

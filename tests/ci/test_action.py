@@ -11,6 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from tests.ci.test_ci_comment import GH, WRITE, pr  # noqa: F401 - fixture
+from tests.ci.test_ci_remap import merged  # noqa: F401 - fixture
 from tests.helpers import ROOT, git
 from tests.helpers.ci import (
     bare_remote,
@@ -20,8 +22,6 @@ from tests.helpers.ci import (
     shallow_checkout,
 )
 from tests.helpers.forge_server import ForgeServer
-from tests.ci.test_ci_comment import GH, WRITE, pr  # noqa: F401 - fixture
-from tests.ci.test_ci_remap import merged  # noqa: F401 - fixture
 
 
 def action_script() -> str:

@@ -90,6 +90,8 @@ notes.update_one_with_git(sys.argv[1], sys.argv[2],
                           lambda old: notes.with_traces(old, [notes.TraceRef(sys.argv[3])]),
                           message="concurrent",
                           lock_path=sys.argv[1] + "/.git/traces-git-notes.lock",
+                          # 40 writers on a loaded machine: the hook's 1 s would queue some
+                          budget_s=120,
                           # with the common dir: the scratch ref is written as a loose file
                           common_dir=sys.argv[1] + "/.git" if sys.argv[4] == "loose" else None)
 """

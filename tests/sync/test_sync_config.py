@@ -33,7 +33,7 @@ def test_configure_twice_then_unconfigure_restores_config_bytes(tmp_path, existi
     cfg = Config.load(repo)
     assert OURS.format("origin") in cfg.get_all("remote.origin.fetch")
     assert OURS.format("up") in cfg.get_all("remote.up.fetch")
-    assert cfg.get_all("notes.rewriteRef") == ["refs/notes/traces"]
+    assert cfg.get_all("notes.rewriteRef") == ["refs/notes/trace[s]"]
     assert cfg.get("notes.rewriteMode") == "cat_sort_uniq"
     assert config_file.read_bytes() != before
 
@@ -50,7 +50,7 @@ def test_user_settings_are_kept(tmp_path):
     before = (repo / ".git" / "config").read_bytes()
     sync.ensure_configured(*_info(repo))
     cfg = Config.load(repo)
-    assert cfg.get_all("notes.rewriteRef") == ["refs/notes/commits", "refs/notes/traces"]
+    assert cfg.get_all("notes.rewriteRef") == ["refs/notes/commits", "refs/notes/trace[s]"]
     assert cfg.get("notes.rewriteMode") == "concatenate"
     sync.unconfigure(RepoInfo.discover(repo))
     assert (repo / ".git" / "config").read_bytes() == before

@@ -33,9 +33,12 @@ def _echo_traces(sha: str, refs: list[notes.TraceRef]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {commit, traces: [{id, url}]}.")
 def show(rev: str, as_json: bool) -> None:
     """Show the traces attached to one commit (default HEAD)."""
+    from traces_git.notes import git as notes_git
+
     repo = RepoInfo.discover()
     sha = _resolve(rev)
-    refs = notes.attached(notes.read_note(repo.open(), sha))
+    # git's own notes code: one process, any object format (pygit2 would cost ~60 ms)
+    refs = notes.attached(notes_git.read_note(repo.worktree or repo.common_dir, sha))
     if as_json:
         click.echo(json.dumps({"commit": sha, "traces": [r.as_json() for r in refs]}))
     else:
@@ -79,20 +82,51 @@ def log_(revision_range: str, max_count: int, include_empty: bool, as_json: bool
             click.echo(f"    {trace['id']}" + (f"  {trace['url']}" if trace["url"] else ""))
 
 
-def _edit(rev: str, trace_id: str, edit, verb: str) -> tuple[str, bool]:
+def _edit(rev: str, op: str, trace_id: str, url: str | None = None) -> tuple[str, str]:
+    """Apply one note operation (see :mod:`traces_git.notes.pending`) to REV's note with
+    git's own notes code (any object format); queued when the notes ref is busy.
+    Returns (commit, "changed" | "unchanged" | "queued: <reason>")."""
+    from traces_git.errors import NotesBusy
+    from traces_git.notes import pending as pending_notes
+
     if not notes.is_trace_id(trace_id):
-        raise UsageError(f"not a trace ID (letters, digits, - and _ only): {trace_id!r}")
+        raise UsageError(
+            f"not a trace ID (1 to {notes.MAX_ID_LENGTH} letters, digits, - and _): "
+            f"{_shown(trace_id)}"
+        )
     repo = RepoInfo.discover()
     sha = _resolve(rev)
     config = Config.load()
-    changed = notes.update(
-        repo.open(),
-        {sha: edit},
-        message=f"traces-git: {verb} {trace_id} on {sha[:12]}",
-        author=notes.parse_author(config.get("traces.notesAuthor")),
-        lock_path=f"{repo.common_dir}/traces-git-notes.lock",
-    )
-    return sha, bool(changed)
+    ops = [(op, trace_id, url)]
+    try:
+        changed = notes.update_one_with_git(
+            repo.worktree or repo.common_dir,
+            sha,
+            pending_notes.edit_for(ops),
+            message=f"traces-git: {op} {trace_id} on {sha[:12]}",
+            author=notes.parse_author(config.get("traces.notesAuthor")),
+            lock_path=f"{repo.common_dir}/traces-git-notes.lock",
+            common_dir=repo.common_dir,
+        )
+    except NotesBusy as exc:
+        pending_notes.enqueue(repo.common_dir, sha, ops, str(exc))
+        return sha, f"queued: {exc}"
+    if pending_notes.has_pending(repo.common_dir):
+        pending_notes.drain(repo, config)
+    return sha, "changed" if changed is not None else "unchanged"
+
+
+def _shown(value: str) -> str:
+    """A user's value in a one-line message: control characters escaped, long ones cut."""
+    text = repr(value[:60])
+    return text + f" ... ({len(value)} characters)" if len(value) > 60 else text
+
+
+def _said(state: str, done: str, already: str, what: str) -> str:
+    if state.startswith("queued"):
+        return (f"{done} (queued; written by the next commit or `traces-git sync`, "
+                f"{state.removeprefix('queued: ')}): {what}")
+    return f"{done if state == 'changed' else already}: {what}"
 
 
 @click.command()
@@ -106,15 +140,8 @@ def attach(trace_id: str, rev: str, url: str | None) -> None:
                    f"without spaces, controls or credentials: {safe_text.for_terminal(url, 200)}",
                    err=True)
         url = None
-
-    def edit(old: str | None) -> str | None:
-        base = notes.without_detach(old, trace_id)
-        text = base if base is not None else old
-        added = notes.with_traces(text, [notes.TraceRef(trace_id, url)])
-        return added if added is not None else base
-
-    sha, changed = _edit(rev, trace_id, edit, "attach")
-    click.echo(f"{'attached' if changed else 'already attached'}: {trace_id} to {sha[:12]}")
+    sha, state = _edit(rev, "attach", trace_id, url)
+    click.echo(_said(state, "attached", "already attached", f"{trace_id} to {sha[:12]}"))
 
 
 @click.command()
@@ -122,5 +149,5 @@ def attach(trace_id: str, rev: str, url: str | None) -> None:
 @click.argument("rev", default="HEAD")
 def detach(trace_id: str, rev: str) -> None:
     """Mark trace TRACE_ID as not part of commit REV (default HEAD)."""
-    sha, changed = _edit(rev, trace_id, lambda old: notes.with_detached(old, trace_id), "detach")
-    click.echo(f"{'detached' if changed else 'already detached'}: {trace_id} from {sha[:12]}")
+    sha, state = _edit(rev, "detach", trace_id)
+    click.echo(_said(state, "detached", "already detached", f"{trace_id} from {sha[:12]}"))
