@@ -12,7 +12,7 @@ their changes come from the commits they merge. Binary files count no lines.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from traces_git import gitcmd, notes, notes_batch
 from traces_git.errors import UsageError
@@ -21,9 +21,15 @@ FIELDS = ("added", "removed", "traced_added", "traced_removed")
 
 
 def numstat(cwd: str, rev_args: list[str]) -> list[tuple[str, list[tuple[str, int, int, bool]]]]:
-    """[(sha, [(path, added, removed, binary)])] for the non-merge commits, oldest first."""
+    """[(sha, [(path, added, removed, binary)])] for the non-merge commits, oldest first.
+
+    ``rev_args``: git log's revisions and options (checked by :mod:`traces_git.revargs`),
+    with ``-- PATHS`` at the end when the user gave paths.
+    """
     args = ["log", "-z", "--numstat", "-M", "--no-merges", "--reverse", "--topo-order",
-            "--format=%x01%H", *rev_args, "--"]
+            "--no-show-signature", "--format=%x01%H", *rev_args]
+    if "--" not in rev_args:
+        args.append("--")
     proc = gitcmd.run(args, cwd, check=False, env={"LC_ALL": "C"})
     if proc.returncode != 0:
         lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
@@ -105,11 +111,16 @@ def file_table(cwd: str, base: str | None, head: str, note_texts: Mapping[str, s
     return count(numstat(cwd, rev_args), note_texts)["files"]
 
 
-def default_range(cwd: str) -> str:
-    """``@{upstream}..HEAD``, else ``<default branch>..HEAD``; a UsageError when neither exists."""
+WHOLE_BRANCH = ("the whole branch, as git log shows it: no upstream and no default branch "
+                "to compare with")
+
+
+def default_range(cwd: str) -> tuple[str, str]:
+    """(range, why): ``@{upstream}..HEAD``, else ``<default branch>..HEAD``, else ``HEAD``
+    (what ``git log`` would show: the whole branch)."""
     upstream = _symbolic(cwd, "@{upstream}")
     if upstream:
-        return f"{upstream}..HEAD"
+        return f"{upstream}..HEAD", "the branch against its upstream"
     current = _symbolic(cwd, "HEAD")
     code, out = gitcmd.fast(["symbolic-ref", "-q", "refs/remotes/origin/HEAD"], cwd)
     candidates = [out.decode().strip()] if code == 0 and out.strip() else []
@@ -120,9 +131,9 @@ def default_range(cwd: str) -> str:
             continue
         code, _ = gitcmd.fast(["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], cwd)
         if code == 0:
-            return f"{ref.removeprefix('refs/heads/').removeprefix('refs/remotes/')}..HEAD"
-    raise UsageError("no upstream and no default branch to compare with: pass a RANGE "
-                     "(e.g. main..HEAD)")
+            name = ref.removeprefix("refs/heads/").removeprefix("refs/remotes/")
+            return f"{name}..HEAD", "the branch against the default branch"
+    return "HEAD", WHOLE_BRANCH
 
 
 def _symbolic(cwd: str, rev: str) -> str | None:
@@ -131,18 +142,38 @@ def _symbolic(cwd: str, rev: str) -> str | None:
     return text if code == 0 and text else None
 
 
-def stats(cwd: str, revision_range: str | None = None) -> dict:
-    """The ``traces-git stats --json`` report (schema in docs/blame.md)."""
-    if revision_range is not None and revision_range.startswith("-"):
-        raise UsageError(f"not a revision range: {revision_range}")
+def stats(cwd: str, git_args: Sequence[str] | None = None) -> dict:
+    """The ``traces-git stats --json`` report (schema in docs/blame.md).
+
+    ``git_args``: what ``git log`` takes (revisions, ranges, ``--all``, ``--since``,
+    ``-n``, ``-- PATHS``); without a revision, the default range.
+    """
+    from traces_git import revargs
+
+    rev = revargs.parse(list(git_args or ()), command="stats")
     code, _ = gitcmd.fast(["rev-parse", "--git-dir"], cwd)
     if code != 0:
         raise UsageError(f"not a git repository: {cwd}")
-    chosen = revision_range or default_range(cwd)
-    listing = notes_batch.start_listing(cwd)
-    changes = numstat(cwd, chosen.split())
-    texts = notes_batch.finish(listing, cwd, [sha for sha, _ in changes])
-    report = {"range": chosen, **count(changes, texts)}
+    why = "the revisions given"
+    args = list(rev.args)
+    if not rev.has_revision:
+        chosen, why = default_range(cwd)
+        args.insert(0, chosen)
+    if rev.max_count is not None:  # one more, to say whether -n cut the range
+        args.insert(0, f"--max-count={rev.skip + rev.max_count + 1}")
+    if rev.skip:
+        args.insert(0, f"--skip={rev.skip}")
+    with notes_batch.NotesReader(cwd) as reader:
+        reader.prepare()
+        changes = numstat(cwd, args)
+        truncated = rev.max_count is not None and len(changes) > rev.max_count
+        if truncated:
+            changes = changes[1:]  # oldest first: the extra one is the oldest
+        texts = reader.read(sha for sha, _ in changes)
+    given = list(git_args or ())
+    described = " ".join(given if rev.has_revision else [chosen, *given])
+    report = {"range": described, "range_reason": why, "truncated": truncated,
+              **count(changes, texts)}
     for trace in report["traces"]:
         trace.update(agent=None, title=None)
     return report
@@ -203,6 +234,10 @@ def render(report: Mapping) -> str:
     total = report["total"]
     out = [f"{report['range']}: {report['commits']} commits, "
            f"{report['commits_with_traces']} with traces"]
+    if report.get("range_reason") == WHOLE_BRANCH:
+        out[0] += f" ({WHOLE_BRANCH})"
+    if report.get("truncated"):
+        out[0] += " (cut by -n: older commits left out)"
     if not report["files"]:
         return out[0] + "\n"
     width = max([len(row["path"]) for row in report["files"]] + [5])

@@ -7,6 +7,8 @@ import os
 
 import click
 
+from traces_git.commands.gitargs import GIT_ARGS_SETTINGS, GitArgsCommand, git_args
+
 API_TIMEOUT_S = 3.0
 
 
@@ -87,26 +89,35 @@ def blame(file: str, rev: str | None, line_ranges: tuple[str, ...], as_json: boo
         stream.write(text)
 
 
-@click.command()
-@click.argument("revision_range", required=False)
+@click.command(cls=GitArgsCommand, context_settings=GIT_ARGS_SETTINGS)
+@click.argument("git_log_args", nargs=-1, type=click.UNPROCESSED,
+                metavar="[<revision-range>] [-- <path>...]")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (schema in docs/blame.md).")
-def stats(revision_range: str | None, as_json: bool) -> None:
-    """How many changed lines in REVISION_RANGE come from commits with traces.
+@click.option("--no-pager", is_flag=True, help="Do not pipe the output into the pager.")
+@click.pass_context
+def stats(ctx: click.Context, git_log_args: tuple[str, ...], as_json: bool,
+          no_pager: bool) -> None:
+    """How many changed lines of the commits git log would list come from commits with traces.
 
     \b
     Per file, in total and per agent, counted commit by commit (git log --numstat,
-    merges left out). Default range: the current branch against its upstream,
-    else against the default branch.
+    merges left out). Takes git log's revision syntax with git's meaning
+    (A..B, --all, --branches, --since, --author, -n, paths after --). With no
+    revision: the current branch against its upstream, else against the default
+    branch, else the whole branch (as git log shows it), and the output says which.
     """
-    from traces_git import linestats
+    from traces_git import linestats, terminal
     from traces_git.config import Config
 
     cwd = os.getcwd()
-    report = linestats.stats(cwd, revision_range)
-    warnings = linestats.add_agents(report, Config.load(cwd).get("traces.store"))
+    report = linestats.stats(cwd, git_args(ctx, git_log_args))
+    warnings = linestats.add_agents(report, Config.load(cwd).get("traces.store")
+                                    if report["traces"] else None)
     for warning in warnings:
         _warn(warning)
     if as_json:
         click.echo(json.dumps(report, indent=2))
-    else:
-        click.echo(linestats.render(report), nl=False)
+        return
+    paging = terminal.stdout_is_tty() and not no_pager
+    with terminal.output(cwd, use_pager=paging) as stream:
+        stream.write(linestats.render(report))
