@@ -40,8 +40,10 @@ def render_markdown(report: Mapping) -> str:
     commits = report["commits"]
     traces = report["traces"]
     with_traces = [c for c in commits if c["traces"]]
-    head = report["head"][:12]
+    head = (report.get("head") or "")[:12]
     span = f"`{report['base'][:12]}..{head}`" if report.get("base") else f"`{head}`"
+    if report.get("revisions"):  # ci <git revisions>: as the user typed them, no code span break
+        span = "`" + " ".join(report["revisions"].replace("`", "'").split())[:200] + "`"
     lines = [MARKER, "### Agent traces", ""]
     if not commits:
         lines.append(f"No commits in {span}.")
