@@ -47,8 +47,9 @@ def parse_lines(lines: Sequence[str], *, allow_url: bool) -> list[BulkEntry]:
         if not notes.is_trace_id(trace_id):
             raise UsageError(f"stdin line {number}: not a trace ID (letters, digits, - and _ "
                              f"only): {_shown(trace_id)}")
-        if url is not None and not url.isprintable():
-            raise UsageError(f"stdin line {number}: the URL has control characters")
+        if url is not None and not (url.startswith(("https://", "http://"))
+                                    and url.isprintable()):
+            raise UsageError(f"stdin line {number}: not an http(s) URL: {_shown(url)}")
         entries.append(BulkEntry(number, rev, trace_id, url))
     if not entries:
         raise UsageError("nothing on stdin: expected one '<commit> <id>' per line")

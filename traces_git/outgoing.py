@@ -80,7 +80,9 @@ def batches(events, redactor: redact.Redactor):
 def preview(repo, config, trace_id: str, *, transport=None) -> dict:
     """What the next upload of ``trace_id`` from ``repo`` would send, built as the worker
     builds it (``traces-git upload --dry-run``). Sends nothing; with a token and a ``@slug``
-    destination it asks the API's namespace list (a GET, no trace content)."""
+    destination it asks the API's namespace list (a GET, no trace content). Without a
+    destination (``action`` hold or skip, and ``reason``) the redacted requests are
+    still there: what would be sent once a destination exists."""
     from traces_git import api, selection, store, upload_worker
     from traces_git import upload as up
     from traces_git import upload_queue as q
@@ -117,8 +119,8 @@ def preview(repo, config, trace_id: str, *, transport=None) -> dict:
         with api.Client(base_url, token, transport=transport) as client:
             dest = upload_worker.share_rules_lookup(client, dest, config)
     answer["destination"] = dest.as_json()
-    if dest.action != "publish":
-        return {**answer, "action": dest.action, "reason": dest.reason, "requests": []}
+    # Without a destination (no login, no share rule) the payload is still shown, exactly
+    # as it would be sent once one exists (then with the namespace/visibility added).
     entry = next((e for e in q.entries() if e.trace_id == trace_id), None)
     if entry is None:
         head = repo.open().head.target
@@ -139,4 +141,6 @@ def preview(repo, config, trace_id: str, *, transport=None) -> dict:
                     "body": {"messages": messages},
                 }
             )
+    if dest.action != "publish":
+        return {**answer, "action": dest.action, "reason": dest.reason, "requests": requests}
     return {**answer, "action": "publish", "reason": "", "requests": requests}

@@ -135,12 +135,18 @@ def _edit_many(lines: list[str], verb: str, make_edit) -> tuple[int, int]:
     shas = bulk_edits.resolve(cwd, [entry.rev for entry in entries])
     edits = bulk_edits.combine([(sha, make_edit(entry)) for sha, entry in zip(shas, entries,
                                                                               strict=True)])
-    changed = notes.update(
-        repo.open(), edits,
-        message=f"traces-git: {verb} {len(entries)} trace(s) from --stdin",
-        author=_author(),
-        lock_path=f"{repo.common_dir}/traces-git-notes.lock",
-    ) if edits else {}
+    message = f"traces-git: {verb} {len(entries)} trace(s) from --stdin"
+    lock_path = f"{repo.common_dir}/traces-git-notes.lock"
+    author = _author()
+    if len(shas[0]) != 40:
+        # pygit2 (libgit2) cannot open a sha256 repository: git's own notes code writes
+        # each commit's note (one notes commit per commit, not one for all).
+        written = [notes.update_one_with_git(cwd, sha, edit, message=message, author=author,
+                                             lock_path=lock_path, common_dir=repo.common_dir)
+                   for sha, edit in edits.items()]
+        return len(entries), sum(text is not None for text in written)
+    changed = notes.update(repo.open(), edits, message=message, author=author,
+                           lock_path=lock_path)
     return len(entries), len(changed)
 
 
