@@ -320,3 +320,19 @@ def test_notes_reader_reads_only_asked_commits_in_any_fanout(tmp_path: Path) -> 
     texts = notes_batch.read_texts(str(repo), [side[17], side[-1], shas[0]])
     assert texts == {side[17]: "traces:side-17", side[-1]: "traces:side-599",
                      shas[0]: "traces:zero\n"}
+
+
+def test_blame_takes_rev_and_file_as_git_blame_does(branches: dict) -> None:
+    repo, m = branches["repo"], branches["m"]
+    forms = [("src/a.txt",), (m[2], "src/a.txt"), (m[2], "--", "src/a.txt"),
+             ("--", "src/a.txt", m[2]), ("src/a.txt", m[2]), ("--", "src/a.txt")]
+    for form in forms:
+        report = json.loads(traces_git("blame", "--json", "--offline", *form, cwd=repo).stdout)
+        expected = git("blame", "--porcelain", *form, cwd=repo).stdout.split()[0]
+        assert [line["commit"] for line in report["lines"]] == [expected], form
+        assert report["file"] == "src/a.txt"
+    assert [line["traces"] for line in json.loads(traces_git(
+        "blame", "--json", "--offline", m[2], "src/a.txt", cwd=repo).stdout)["lines"]] == [["tm2"]]
+    proc = traces_git("blame", "a", "b", "c", cwd=repo, check=False)
+    assert (proc.returncode, proc.stderr) == (2, "traces-git: usage: traces-git blame [REV] "
+                                                 "[--] FILE\n")

@@ -60,6 +60,32 @@ class BlameOptions:
         return args + ["--", path]
 
 
+def rev_and_path(cwd: str, before: list[str], after: list[str] | None) -> tuple[str | None, str]:
+    """(REV, FILE) from the arguments as ``git blame`` reads them: ``FILE``, ``REV FILE``,
+    ``REV -- FILE``, ``-- FILE REV``, or the older ``FILE REV`` when REV is a revision."""
+    usage = "usage: traces-git blame [REV] [--] FILE"
+    if after is not None:
+        if len(before) == 1 and len(after) == 1:
+            return before[0], after[0]
+        if not before and len(after) == 1:
+            return None, after[0]
+        if not before and len(after) == 2:
+            return after[1], after[0]
+        raise UsageError(usage)
+    if len(before) == 1:
+        return None, before[0]
+    if len(before) != 2:
+        raise UsageError(usage)
+    first, second = before
+    code, _ = gitcmd.fast(["rev-parse", "-q", "--verify", "--end-of-options",
+                           f"{second}^{{commit}}"], cwd)
+    if code == 0 and not second.startswith("-"):
+        return second, first  # git blame FILE REV
+    if os.path.lexists(os.path.join(cwd, first)) and not os.path.lexists(os.path.join(cwd, second)):
+        return second, first  # FILE and a bad REV: say which revision is bad
+    return first, second
+
+
 def parse_porcelain(data: bytes) -> tuple[list[dict], dict[str, dict]]:
     """(lines, commits) from ``git blame --porcelain`` output.
 

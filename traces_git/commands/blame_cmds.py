@@ -16,7 +16,7 @@ def _warn(message: str) -> None:
     click.echo(f"traces-git: warning: {message}", err=True)
 
 
-class _GitStyleColour(click.Command):
+class _GitStyleColour(GitArgsCommand):
     """A bare ``--color`` means ``--color=always``, as in git; ``--color=WHEN`` as usual."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -26,8 +26,7 @@ class _GitStyleColour(click.Command):
 
 
 @click.command(cls=_GitStyleColour)
-@click.argument("file")
-@click.argument("rev", required=False)
+@click.argument("rev_and_file", nargs=-1, metavar="[REV] [--] FILE")
 @click.option("-L", "line_ranges", metavar="START,END", multiple=True,
               help="Only these lines (git blame -L syntax; repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (schema in docs/blame.md).")
@@ -49,13 +48,16 @@ class _GitStyleColour(click.Command):
 @click.option("--no-pager", is_flag=True, help="Do not pipe the output into the pager.")
 @click.option("--offline", is_flag=True,
               help="Titles and agents from the local store only, never the Traces API.")
-def blame(file: str, rev: str | None, line_ranges: tuple[str, ...], as_json: bool,
-          ignore_revs: tuple[str, ...], ignore_revs_files: tuple[str, ...], moves: bool,
-          copies: bool, colour: str | None, no_colour: bool, no_pager: bool,
+@click.pass_context
+def blame(ctx: click.Context, rev_and_file: tuple[str, ...], line_ranges: tuple[str, ...],
+          as_json: bool, ignore_revs: tuple[str, ...], ignore_revs_files: tuple[str, ...],
+          moves: bool, copies: bool, colour: str | None, no_colour: bool, no_pager: bool,
           offline: bool) -> None:
     """Show each line of FILE (at REV, default the working tree) with its commit and traces.
 
     \b
+    FILE and REV as git blame takes them: FILE, REV FILE, REV -- FILE, or the
+    older FILE REV (when REV names a revision).
     Lines from commits without traces are shown plainly; lines changed in the
     working tree are "not committed yet". Paged and coloured like git blame
     (core.pager, color.ui); plain text when stdout is not a terminal.
@@ -65,11 +67,13 @@ def blame(file: str, rev: str | None, line_ranges: tuple[str, ...], as_json: boo
     from traces_git.config import Config
 
     cwd = os.getcwd()
+    rev, file = core.rev_and_path(cwd, list(rev_and_file), ctx.meta.get("traces_git.paths"))
     options = core.BlameOptions(rev, line_ranges, ignore_revs, ignore_revs_files, moves, copies)
     report = core.blame(cwd, file, options)
-    config = Config.load(cwd)
-    warnings = core.add_store_details(report, config.get("traces.store"))
-    if not offline and any(t["agent"] is None and t["title"] is None for t in report["traces"]):
+    config = Config.load(cwd) if report["traces"] else None
+    warnings = core.add_store_details(report, config.get("traces.store")) if config else []
+    if (config is not None and not offline
+            and any(t["agent"] is None and t["title"] is None for t in report["traces"])):
         from traces_git import ci_api
 
         settings = ci_api.api_settings(os.environ, config.get("traces.apiUrl"))
