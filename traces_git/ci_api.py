@@ -8,7 +8,6 @@ failed job. httpx is imported only when a token is configured.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from traces_git.ci import reason_of, warn
@@ -108,6 +107,8 @@ def enrich(report: dict, settings: ApiSettings, *, transport=None,
         return trace if isinstance(trace, dict) else None
 
     with client:
+        from concurrent.futures import ThreadPoolExecutor  # only with a token: ~10 ms
+
         with ThreadPoolExecutor(max_workers=ENRICH_WORKERS) as pool:
             found = list(pool.map(fetch_one, [t["id"] for t in traces]))
     for trace, data in zip(traces, found, strict=True):

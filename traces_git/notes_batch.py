@@ -26,16 +26,52 @@ MAX_NOTE_BYTES = 1 << 20
 _HEX = frozenset("0123456789abcdef")
 
 
+# A tree smaller than this is searched in place (one bytes.find per lookup, in C); a bigger
+# one (a flat tree of thousands of notes, as libgit2 writes them) is parsed once into dicts.
+_SEARCH_IN_PLACE = 16 << 10
+
+
 class _Tree:
-    __slots__ = ("blobs", "trees")
+    """One notes tree level: the blob named ``rest`` and the subtree named ``rest[:2]``."""
 
-    def __init__(self, blobs: dict[str, str], trees: dict[str, str]):
-        self.blobs = blobs  # entry name -> blob oid
-        self.trees = trees  # entry name -> tree oid
+    __slots__ = ("data", "oid_len", "blobs", "trees")
+
+    def __init__(self, data: bytes, oid_len: int):
+        self.oid_len = oid_len
+        self.data: bytes | None = data
+        self.blobs: dict[str, str] | None = None
+        self.trees: dict[str, str] | None = None
+        if len(data) > _SEARCH_IN_PLACE:
+            self.blobs, self.trees = parse_tree(data, oid_len)
+            self.data = None
+
+    def _find(self, mode: bytes, name: str) -> str | None:
+        # An entry is "<mode> <name>\0<raw oid>"; a match must start the tree or follow the
+        # NUL and raw oid of the entry before it. ("<mode> <name>\0" inside a random
+        # 20- or 32-byte oid, right after a NUL, is as likely as a hash collision.)
+        data = self.data
+        assert data is not None
+        key = mode + b" " + name.encode("ascii") + b"\0"
+        at = data.find(key)
+        while at >= 0:
+            if at == 0 or (at > self.oid_len and data[at - self.oid_len - 1] == 0):
+                return data[at + len(key) : at + len(key) + self.oid_len].hex()
+            at = data.find(key, at + 1)
+        return None
+
+    def blob(self, name: str) -> str | None:
+        if self.blobs is not None:
+            return self.blobs.get(name)
+        return self._find(b"100644", name) or self._find(b"100755", name)
+
+    def tree(self, name: str) -> str | None:
+        if self.trees is not None:
+            return self.trees.get(name)
+        return self._find(b"40000", name)
 
 
-def parse_tree(data: bytes, oid_len: int) -> _Tree:
-    """The entries of a raw tree object (``<mode> <name>\\0<raw oid>`` each)."""
+def parse_tree(data: bytes, oid_len: int) -> tuple[dict[str, str], dict[str, str]]:
+    """(blobs, trees): entry name -> oid of a raw tree object (``<mode> <name>\\0<raw oid>``)."""
     blobs: dict[str, str] = {}
     trees: dict[str, str] = {}
     pos, end = 0, len(data)
@@ -52,7 +88,7 @@ def parse_tree(data: bytes, oid_len: int) -> _Tree:
             trees[name] = oid
         elif mode[:3] == b"100":
             blobs[name] = oid
-    return _Tree(blobs, trees)
+    return blobs, trees
 
 
 class NotesReader:
@@ -149,7 +185,7 @@ class NotesReader:
                 if answer is None or answer[1] != "tree":
                     continue
                 self._oid_len = len(answer[0]) // 2
-                self._roots.append(parse_tree(answer[2], self._oid_len))
+                self._roots.append(_Tree(answer[2], self._oid_len))
         return self._roots
 
     def _load_trees(self, oids: Iterable[str]) -> None:
@@ -158,7 +194,7 @@ class NotesReader:
             return
         for oid, answer in zip(wanted, self._objects(wanted), strict=True):
             tree = answer[2] if answer is not None and answer[1] == "tree" else b""
-            self._trees[oid] = parse_tree(tree, self._oid_len)
+            self._trees[oid] = _Tree(tree, self._oid_len)
 
     def prepare(self) -> None:
         """Start git and read the root trees now (while another git command runs)."""
@@ -181,10 +217,10 @@ class NotesReader:
                 below: list[tuple[str, str]] = []
                 for sha, tree in level:
                     rest = sha[2 * depth :]
-                    blob = tree.blobs.get(rest)
+                    blob = tree.blob(rest)
                     if blob is not None:
                         found.setdefault(sha, []).append(blob)
-                    sub = tree.trees.get(rest[:2]) if len(rest) > 2 else None
+                    sub = tree.tree(rest[:2]) if len(rest) > 2 else None
                     if sub is not None:
                         below.append((sha, sub))
                 self._load_trees(oid for _, oid in below)

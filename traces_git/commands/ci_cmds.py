@@ -80,8 +80,9 @@ def ci(ctx: click.Context, base: str | None, head: str | None, remote: str, fetc
     \b
     Range: --base/--head, else $GITHUB_EVENT_PATH (pull_request: base.sha..head.sha;
     push: before..after); or git log's revision syntax with git's meaning
-    (ci main..HEAD, ci --all, ci --since=1.week -- src/; -n N says "truncated"). On GitHub Actions the markdown is appended to
-    $GITHUB_STEP_SUMMARY and outputs trace-count and trace-ids go to $GITHUB_OUTPUT.
+    (ci main..HEAD, ci --all, ci --since=1.week -- src/; -n N says "truncated").
+    On GitHub Actions the markdown is appended to $GITHUB_STEP_SUMMARY and outputs
+    trace-count and trace-ids go to $GITHUB_OUTPUT.
     With TRACES_API_KEY (or TRACES_CLI_AUTH_TOKEN) set, titles and agents come from the API.
 
     JSON: {"base", "head", "commits": [{"sha", "subject", "traces": [{"id", "url"}]}],

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import click
 
 from traces_git import gitcmd, notes
-from traces_git.errors import UsageError
 from traces_git.commands.gitargs import GIT_ARGS_SETTINGS, GitArgsCommand, git_args
+from traces_git.errors import UsageError
 from traces_git.repo import RepoInfo
 
 
@@ -38,6 +37,8 @@ def show(rev: str, as_json: bool) -> None:
     sha = _resolve(rev)
     refs = notes.attached(notes.read_note(repo.open(), sha))
     if as_json:
+        import json
+
         click.echo(json.dumps({"commit": sha, "traces": [r.as_json() for r in refs]}))
     else:
         _echo_traces(sha, refs)
@@ -70,6 +71,8 @@ def log_(ctx: click.Context, git_log_args: tuple[str, ...], untraced: bool, as_j
     cwd = os.getcwd()
     walk = logview.Walk(cwd, rev, untraced=untraced)
     if as_json:
+        import json
+
         commits = [entry.as_json() for entry in walk.entries()]
         click.echo(json.dumps({"commits": commits, "truncated": walk.truncated,
                                "max_count": rev.max_count}))
@@ -83,10 +86,14 @@ def log_(ctx: click.Context, git_log_args: tuple[str, ...], untraced: bool, as_j
                 stream.flush()
 
 
-def _author():
-    proc = gitcmd.run(["config", "--get", "traces.notesAuthor"], check=False)
-    return notes.parse_author(proc.stdout.decode("utf-8", "replace") if proc.returncode == 0
-                              else None)
+def _author(started: gitcmd.Started | None = None) -> notes.Signature:
+    """``traces.notesAuthor`` (``started``: the ``git config`` begun by :func:`_start_author`)."""
+    code, out = (started or _start_author()).wait()
+    return notes.parse_author(out.decode("utf-8", "replace") if code == 0 else None)
+
+
+def _start_author() -> gitcmd.Started:
+    return gitcmd.start(["config", "--get", "traces.notesAuthor"])
 
 
 def _attach_edit(trace_id: str, url: str | None):
@@ -112,17 +119,32 @@ def _edit_one(rev: str, trace_id: str, edit, verb: str) -> tuple[str, bool]:
     """One commit's note, written with git's notes code (no pygit2: a single attach stays
     a few git processes, and works in sha256 repositories)."""
     _check_id(trace_id)
-    repo = RepoInfo.discover()
-    sha = _resolve(rev)
+    author = _start_author()  # git reads the config while the next git resolves REV
+    repo, sha = _discover_and_resolve(rev)
     cwd = repo.worktree or repo.common_dir
     changed = notes.update_one_with_git(
         cwd, sha, edit,
         message=f"traces-git: {verb} {trace_id} on {sha[:12]}",
-        author=_author(),
+        author=_author(author),
         lock_path=f"{repo.common_dir}/traces-git-notes.lock",
         common_dir=repo.common_dir,
     )
     return sha, changed is not None
+
+
+def _discover_and_resolve(rev: str) -> tuple[RepoInfo, str]:
+    """The repository and REV's commit from one ``git rev-parse``."""
+    code, out = gitcmd.fast(["rev-parse", "--absolute-git-dir", "--git-common-dir",
+                             "--is-bare-repository", "--show-toplevel", "--verify", "--quiet",
+                             "--end-of-options", f"{rev}^{{commit}}"])
+    lines = out.decode("utf-8", "surrogateescape").split("\n")
+    if code != 0 or len(lines) < 5 or lines[2] != "false":
+        # A bare repository (no top level), not a repository, or not a commit: one at a time.
+        return RepoInfo.discover(), _resolve(rev)
+    git_dir, common_dir, _, toplevel, sha = lines[:5]
+    base = os.getcwd()
+    return (RepoInfo(os.path.realpath(toplevel), git_dir,
+                     os.path.normpath(os.path.join(base, common_dir))), sha)
 
 
 def _edit_many(lines: list[str], verb: str, make_edit) -> tuple[int, int]:
