@@ -20,7 +20,10 @@ plain git command beside it:
   traces-git attach ID COMMIT         vs git notes append; and python -c pass
   traces-git attach --stdin (1,000)   (once per run)
 
-    python bench/views.py [--runs 7] [--python .venv/bin/python] [--keep DIR]
+    python bench/views.py [--runs 7] [--python .venv/bin/python] [--keep DIR] [--code DIR]
+
+``--code DIR`` runs the traces_git package found in DIR instead of this checkout's (to
+measure an older version on the same fixture; rows it cannot run are left out).
 
 Everything runs in a throwaway HOME; nothing touches the user's git config.
 """
@@ -52,8 +55,8 @@ SMALL_EVERY = 40
 NOTES = {"2k": 10, "20k": 1}  # every Nth commit has a note
 
 
-def isolated_env(home: Path) -> dict[str, str]:
-    return bench_env(home, TRACES_EVENTSTORE=str(home / "no-store.db"), PYTHONPATH=str(ROOT))
+def isolated_env(home: Path, code: Path = ROOT) -> dict[str, str]:
+    return bench_env(home, TRACES_EVENTSTORE=str(home / "no-store.db"), PYTHONPATH=str(code))
 
 
 def build(env: dict, repo: Path) -> None:
@@ -145,12 +148,14 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--keep", type=Path, default=None, help="Build/reuse the fixture here.")
+    parser.add_argument("--code", type=Path, default=ROOT,
+                        help="Where traces_git is imported from.")
     args = parser.parse_args()
     args.python = os.path.abspath(args.python) if os.sep in args.python else args.python
     tmp = Path(tempfile.mkdtemp(prefix="bench-views-"))
     try:
         home = tmp / "home"
-        env = isolated_env(home)
+        env = isolated_env(home, args.code.resolve())
         repo = args.keep or tmp / "repo"
         if not (repo / ".git").is_dir():
             started = time.perf_counter()
@@ -182,9 +187,11 @@ def main() -> int:
                 samples.setdefault("git notes append", []).append(
                     timed(["git", "notes", "--ref=traces", "append", "-m",
                            f"traces:append-{run}", shas[100 + run]], repo, env))
-                lines = "".join(f"{sha} bulk-{run}-{k}\n" for k, sha in enumerate(shas[200:1200]))
-                samples.setdefault("traces-git attach --stdin (1,000 lines)", []).append(
-                    timed([*tg, "attach", "--stdin"], repo, env, stdin=lines.encode()))
+                if args.code.resolve() == ROOT:
+                    lines = "".join(f"{sha} bulk-{run}-{k}\n"
+                                    for k, sha in enumerate(shas[200:1200]))
+                    samples.setdefault("traces-git attach --stdin (1,000 lines)", []).append(
+                        timed([*tg, "attach", "--stdin"], repo, env, stdin=lines.encode()))
             for name, _, base_name, _ in scenarios:
                 rows.append((phase, name, statistics.median(samples[name]),
                              statistics.median(samples[f"{name}|base"]), base_name))
@@ -195,9 +202,10 @@ def main() -> int:
             rows.append((phase, "git notes append (for comparison)",
                          statistics.median(samples["git notes append"]), python,
                          "python -c pass"))
-            rows.append((phase, "traces-git attach --stdin (1,000 lines, one notes commit)",
-                         statistics.median(samples["traces-git attach --stdin (1,000 lines)"]),
-                         0.0, ""))
+            if "traces-git attach --stdin (1,000 lines)" in samples:
+                rows.append((phase, "traces-git attach --stdin (1,000 lines, one notes commit)",
+                             statistics.median(samples["traces-git attach --stdin (1,000 lines)"]),
+                             0.0, ""))
         print(f"| notes | view ({args.runs} runs each, interleaved) | median | baseline | "
               "baseline median | ratio | difference |")
         print("|---|---|---:|---|---:|---:|---:|")
