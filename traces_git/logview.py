@@ -147,3 +147,29 @@ def render(entry: Entry) -> str:
     for ref in entry.traces:
         lines.append(f"    {ref.id}" + (f"  {ref.url}" if ref.url else ""))
     return "\n".join(lines) + "\n"
+
+
+def show(argv: list[str], *, untraced: bool = False, as_json: bool = False,
+         no_pager: bool = False) -> None:
+    """``traces-git log``: print the walk (JSON, or paged text like git log)."""
+    import sys
+
+    from traces_git import revargs, terminal
+
+    rev = revargs.parse(argv, command="log")
+    cwd = os.getcwd()
+    walk = Walk(cwd, rev, untraced=untraced)
+    if as_json:
+        import json
+
+        commits = [entry.as_json() for entry in walk.entries()]
+        sys.stdout.write(json.dumps({"commits": commits, "truncated": walk.truncated,
+                                     "max_count": rev.max_count}) + "\n")
+        return
+    paging = terminal.stdout_is_tty() and not no_pager
+    with terminal.output(cwd, use_pager=paging) as stream:
+        entries = walk.entries() if rev.reverse else walk
+        for entry in entries:
+            stream.write(render(entry))
+            if not paging:
+                stream.flush()
