@@ -182,6 +182,8 @@ def main() -> int:
                 # attach (each run on commits of its own), beside git notes append and bare Python
                 samples.setdefault("python -c pass", []).append(
                     timed([args.python, "-c", "pass"], repo, env))
+                samples.setdefault("traces-git --version", []).append(
+                    timed([*tg, "--version"], repo, env))
                 samples.setdefault("traces-git attach ID COMMIT", []).append(
                     timed([*tg, "attach", f"bench-{run}", shas[run]], repo, env))
                 samples.setdefault("git notes append", []).append(
@@ -196,6 +198,9 @@ def main() -> int:
                 rows.append((phase, name, statistics.median(samples[name]),
                              statistics.median(samples[f"{name}|base"]), base_name))
             python = statistics.median(samples["python -c pass"])
+            rows.append((phase, "traces-git --version (Python + click: the floor of a click "
+                         "command)", statistics.median(samples["traces-git --version"]), python,
+                         "python -c pass"))
             rows.append((phase, "traces-git attach ID COMMIT",
                          statistics.median(samples["traces-git attach ID COMMIT"]), python,
                          "python -c pass"))

@@ -82,7 +82,7 @@ def blame(ctx: click.Context, rev_and_file: tuple[str, ...], line_ranges: tuple[
     for warning in warnings:
         _warn(warning)
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        click.echo(json.dumps(report))  # compact: the C encoder, as log --json
         return
     tty = terminal.stdout_is_tty()
     paging = tty and not no_pager
@@ -120,7 +120,7 @@ def stats(ctx: click.Context, git_log_args: tuple[str, ...], as_json: bool,
     for warning in warnings:
         _warn(warning)
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        click.echo(json.dumps(report))  # compact: the C encoder, as log --json
         return
     paging = terminal.stdout_is_tty() and not no_pager
     with terminal.output(cwd, use_pager=paging) as stream:

