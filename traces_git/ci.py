@@ -292,6 +292,13 @@ def commits_in_range(cwd: str, base: str | None, head: str | None,
 
     ``extra``: git log's options, revisions and ``-- PATHS`` (see :mod:`traces_git.revargs`).
     """
+    return _finish_commits(_start_commits(cwd, base, head, extra))
+
+
+def _start_commits(cwd: str, base: str | None, head: str | None, extra: list[str] | None):
+    """:func:`commits_in_range`'s git log, started (it runs beside ``git log --numstat``)."""
+    import subprocess
+
     extra = list(extra or ())
     cut = extra.index("--") if "--" in extra else len(extra)
     args = ["log", "-z", "--topo-order", "--reverse", "--no-show-signature",
@@ -299,11 +306,16 @@ def commits_in_range(cwd: str, base: str | None, head: str | None,
     args += [head] if head else []
     args += [f"^{base}"] if base else []
     args += extra[cut:] or ["--"]
-    proc = gitcmd.run(args, cwd, check=False, env=C_LOCALE)
+    return subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=gitcmd.clean_env(C_LOCALE))
+
+
+def _finish_commits(proc) -> list[tuple[str, str]]:
+    out, err = proc.communicate()
     if proc.returncode != 0:
-        raise UsageError(f"git log: {git_reason(proc.stderr).removeprefix('fatal: ')}")
-    raw = proc.stdout.decode("utf-8", "replace")
-    fields = raw.split("\0")
+        raise UsageError(f"git log: {git_reason(err).removeprefix('fatal: ')}")
+    fields = out.decode("utf-8", "replace").split("\0")
     result = []
     for sha, subject in zip(fields[0::2], fields[1::2], strict=False):
         sha = sha.strip()
@@ -441,33 +453,41 @@ def _collect_revisions(cwd: str, rev, *, remote: str, fetch: bool) -> Result:
 
 def _report(cwd: str, base: str | None, head: str | None, rev, remote: str,
             fetched: bool | None) -> dict:
+    from traces_git import linestats, notes_batch
+
     extra = list(rev.args)
     if rev.max_count is not None:  # one more, to say whether -n cut the range
         extra.insert(0, f"--max-count={rev.skip + rev.max_count + 1}")
     if rev.skip:
         extra.insert(0, f"--skip={rev.skip}")
-    commits = commits_in_range(cwd, base, head, extra)
-    truncated = rev.max_count is not None and len(commits) > rev.max_count
-    if truncated:
-        commits = commits[1:]  # oldest first: the extra one is the oldest
     refs = [notes.NOTES_REF]
     if fetched or _ref_exists(cwd, tracking_ref(remote)):
         refs.append(tracking_ref(remote))
-    texts = read_notes(cwd, refs, [sha for sha, _ in commits])
+    file_args = extra if rev.has_revision else [head, *([f"^{base}"] if base else []), *extra]
+    texts: dict[str, str] = {}
+    with notes_batch.NotesReader(cwd, refs) as reader:
+        listing = _start_commits(cwd, base, head, extra)
+        changes = None
+        if rev.max_count is None:
+            # Both git logs at once; notes read as --numstat prints its commits.
+            changes = linestats.numstat(cwd, file_args,
+                                        lambda shas: texts.update(reader.read(shas)))
+        commits = _finish_commits(listing)
+        truncated = rev.max_count is not None and len(commits) > rev.max_count
+        if truncated:
+            commits = commits[1:]  # oldest first: the extra one is the oldest
+        texts.update(reader.read(sha for sha, _ in commits if sha not in texts))
+    if changes is None:
+        # The same commits as listed: the files of the commits shown, merges left out.
+        listed = [sha for sha, _ in commits]
+        paths = ["--", *rev.paths] if rev.paths else []
+        file_args = ["--no-walk=unsorted", *listed, *paths] if listed else []
+        changes = linestats.numstat(cwd, file_args) if file_args else []
     report = build_report(base, head, commits, texts)
     if rev.has_revision:
         report["revisions"] = rev.describe()
     if rev.max_count is not None:
         report["truncated"] = truncated
-    from traces_git import linestats
-
-    file_args = extra if rev.has_revision else [head, *([f"^{base}"] if base else []), *extra]
-    if rev.max_count is not None:
-        # The same commits as listed: the files of the commits shown, merges left out.
-        listed = [sha for sha, _ in commits]
-        paths = ["--", *rev.paths] if rev.paths else []
-        file_args = ["--no-walk=unsorted", *listed, *paths] if listed else []
-    changes = linestats.numstat(cwd, file_args) if file_args else []
     report["files"] = linestats.count(changes, texts)["files"]
     return report
 

@@ -12,7 +12,7 @@ their changes come from the commits they merge. Binary files count no lines.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from traces_git import gitcmd, notes, notes_batch
 from traces_git.errors import UsageError
@@ -20,22 +20,52 @@ from traces_git.errors import UsageError
 FIELDS = ("added", "removed", "traced_added", "traced_removed")
 
 
-def numstat(cwd: str, rev_args: list[str]) -> list[tuple[str, list[tuple[str, int, int, bool]]]]:
+def numstat(cwd: str, rev_args: list[str], on_shas: Callable[[list[str]], None] | None = None,
+            ) -> list[tuple[str, list[tuple[str, int, int, bool]]]]:
     """[(sha, [(path, added, removed, binary)])] for the non-merge commits, oldest first.
 
     ``rev_args``: git log's revisions and options (checked by :mod:`traces_git.revargs`),
-    with ``-- PATHS`` at the end when the user gave paths.
+    with ``-- PATHS`` at the end when the user gave paths. ``on_shas`` gets the commits
+    as git prints them, so their notes are read while git still computes diffs.
     """
+    import subprocess
+
     args = ["log", "-z", "--numstat", "-M", "--no-merges", "--reverse", "--topo-order",
             "--no-show-signature", "--format=%x01%H", *rev_args]
     if "--" not in rev_args:
         args.append("--")
-    proc = gitcmd.run(args, cwd, check=False, env={"LC_ALL": "C"})
-    if proc.returncode != 0:
-        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+    proc = subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=gitcmd.clean_env({"LC_ALL": "C"}))
+    chunks: list[bytes] = []
+    pending = b""
+    seen: list[str] = []
+    fd = proc.stdout.fileno()  # type: ignore[union-attr]
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+        if on_shas is None:
+            continue
+        data = pending + chunk
+        cut = data.rfind(b"\0") + 1
+        pending = data[cut:]
+        seen += [token.lstrip(b"\n")[1:].decode("ascii").strip()
+                 for token in data[:cut].split(b"\0") if token.lstrip(b"\n")[:1] == b"\x01"]
+        if len(seen) >= 64:
+            on_shas(seen)
+            seen = []
+    stderr = proc.stderr.read()  # type: ignore[union-attr]
+    proc.stdout.close()  # type: ignore[union-attr]
+    proc.stderr.close()  # type: ignore[union-attr]
+    if proc.wait() != 0:
+        lines = stderr.decode("utf-8", "replace").strip().splitlines()
         reason = (lines[0] if lines else "git log failed").removeprefix("fatal: ")
         raise UsageError(f"bad revision range {' '.join(rev_args)}: {reason}")
-    tokens = proc.stdout.split(b"\0")
+    tokens = b"".join(chunks).split(b"\0")
+    if on_shas is not None:
+        seen += [token.lstrip(b"\n")[1:].decode("ascii").strip()
+                 for token in pending.split(b"\0") if token.lstrip(b"\n")[:1] == b"\x01"]
+        if seen:
+            on_shas(seen)
     commits: list[tuple[str, list[tuple[str, int, int, bool]]]] = []
     i = 0
     while i < len(tokens):
@@ -163,13 +193,12 @@ def stats(cwd: str, git_args: Sequence[str] | None = None) -> dict:
         args.insert(0, f"--max-count={rev.skip + rev.max_count + 1}")
     if rev.skip:
         args.insert(0, f"--skip={rev.skip}")
+    texts: dict[str, str] = {}
     with notes_batch.NotesReader(cwd) as reader:
-        reader.prepare()
-        changes = numstat(cwd, args)
-        truncated = rev.max_count is not None and len(changes) > rev.max_count
-        if truncated:
-            changes = changes[1:]  # oldest first: the extra one is the oldest
-        texts = reader.read(sha for sha, _ in changes)
+        changes = numstat(cwd, args, lambda shas: texts.update(reader.read(shas)))
+    truncated = rev.max_count is not None and len(changes) > rev.max_count
+    if truncated:
+        changes = changes[1:]  # oldest first: the extra one is the oldest
     given = list(git_args or ())
     described = " ".join(given if rev.has_revision else [chosen, *given])
     report = {"range": described, "range_reason": why, "truncated": truncated,

@@ -45,29 +45,36 @@ class _Tree:
             self.blobs, self.trees = parse_tree(data, oid_len)
             self.data = None
 
-    def _find(self, mode: bytes, name: str) -> str | None:
+    def _find(self, name: str, modes: tuple[bytes, ...]) -> str | None:
         # An entry is "<mode> <name>\0<raw oid>"; a match must start the tree or follow the
-        # NUL and raw oid of the entry before it. ("<mode> <name>\0" inside a random
-        # 20- or 32-byte oid, right after a NUL, is as likely as a hash collision.)
+        # NUL and raw oid of the entry before it. (" <name>\0" with a mode before it, inside
+        # a random 20- or 32-byte oid, right after a NUL, is as likely as a hash collision.)
         data = self.data
         assert data is not None
-        key = mode + b" " + name.encode("ascii") + b"\0"
+        key = b" " + name.encode("ascii") + b"\0"
         at = data.find(key)
         while at >= 0:
-            if at == 0 or (at > self.oid_len and data[at - self.oid_len - 1] == 0):
-                return data[at + len(key) : at + len(key) + self.oid_len].hex()
+            for mode in modes:
+                start = at - len(mode)
+                after_entry = start > self.oid_len and data[start - self.oid_len - 1] == 0
+                if data[start:at] == mode and (start == 0 or after_entry):
+                    return data[at + len(key) : at + len(key) + self.oid_len].hex()
             at = data.find(key, at + 1)
         return None
 
     def blob(self, name: str) -> str | None:
         if self.blobs is not None:
             return self.blobs.get(name)
-        return self._find(b"100644", name) or self._find(b"100755", name)
+        return self._find(name, _BLOB_MODES)
 
     def tree(self, name: str) -> str | None:
         if self.trees is not None:
             return self.trees.get(name)
-        return self._find(b"40000", name)
+        return self._find(name, _TREE_MODES)
+
+
+_BLOB_MODES = (b"100644", b"100755")
+_TREE_MODES = (b"40000",)
 
 
 def parse_tree(data: bytes, oid_len: int) -> tuple[dict[str, str], dict[str, str]]:
