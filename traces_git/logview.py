@@ -11,7 +11,6 @@ with traces are listed; ``untraced`` lists every commit.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 
 from traces_git import gitcmd, notes, notes_batch
@@ -76,14 +75,7 @@ class Walk:
         return args + self.rev.args
 
     def _matching(self) -> Iterator[Entry]:
-        proc = subprocess.Popen(
-            ["git", *self._git_args()],
-            cwd=self.cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=gitcmd.clean_env({"LC_ALL": "C"}),
-        )
+        proc = gitcmd.piped(self._git_args(), self.cwd, stderr=True, env={"LC_ALL": "C"})
         finished = False
         try:
             with notes_batch.NotesReader(self.cwd) as reader:
@@ -107,7 +99,7 @@ class Walk:
             raise _failure(err, code)
 
 
-def _records(proc: subprocess.Popen, size) -> Iterator[list[tuple[str, str]]]:
+def _records(proc: gitcmd.Piped, size) -> Iterator[list[tuple[str, str]]]:
     """(sha, subject) records of ``git log -z --format=%H%x00%s``, in lists of up to size()."""
     fd = proc.stdout.fileno()  # type: ignore[union-attr]
     pending = b""

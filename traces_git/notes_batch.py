@@ -11,7 +11,6 @@ sha1 and sha256 repositories alike (no pygit2: libgit2 cannot open sha256 ones).
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterable, Sequence
 
 from traces_git import gitcmd
@@ -29,15 +28,18 @@ _HEX = frozenset("0123456789abcdef")
 # A tree smaller than this is searched in place (one bytes.find per lookup, in C); a bigger
 # one (a flat tree of thousands of notes, as libgit2 writes them) is parsed once into dicts.
 _SEARCH_IN_PLACE = 16 << 10
+# A tree searched more often than this is parsed into dicts (the root of a big range).
+_FINDS_BEFORE_PARSING = 64
 
 
 class _Tree:
     """One notes tree level: the blob named ``rest`` and the subtree named ``rest[:2]``."""
 
-    __slots__ = ("data", "oid_len", "blobs", "trees")
+    __slots__ = ("data", "oid_len", "blobs", "trees", "uses")
 
     def __init__(self, data: bytes, oid_len: int):
         self.oid_len = oid_len
+        self.uses = 0
         self.data: bytes | None = data
         self.blobs: dict[str, str] | None = None
         self.trees: dict[str, str] | None = None
@@ -62,14 +64,24 @@ class _Tree:
             at = data.find(key, at + 1)
         return None
 
+    def _parsed(self) -> bool:
+        """Whether the entries are in dicts; a tree asked often (the root) is parsed once."""
+        if self.blobs is None:
+            self.uses += 1
+            if self.uses <= _FINDS_BEFORE_PARSING:
+                return False
+            self.blobs, self.trees = parse_tree(self.data, self.oid_len)  # type: ignore[arg-type]
+            self.data = None
+        return True
+
     def blob(self, name: str) -> str | None:
-        if self.blobs is not None:
-            return self.blobs.get(name)
+        if self._parsed():
+            return self.blobs.get(name)  # type: ignore[union-attr]
         return self._find(name, _BLOB_MODES)
 
     def tree(self, name: str) -> str | None:
-        if self.trees is not None:
-            return self.trees.get(name)
+        if self._parsed():
+            return self.trees.get(name)  # type: ignore[union-attr]
         return self._find(name, _TREE_MODES)
 
 
@@ -109,7 +121,7 @@ class NotesReader:
     def __init__(self, cwd: str, refs: Sequence[str] = (NOTES_REF,)):
         self.cwd = cwd
         self.refs = list(refs)
-        self._proc: subprocess.Popen | None = None
+        self._proc: gitcmd.Piped | None = None
         self._roots: list[_Tree] | None = None
         self._oid_len = 20
         self._trees: dict[str, _Tree] = {}
@@ -131,16 +143,9 @@ class NotesReader:
         proc.stdout.close()  # type: ignore[union-attr]
         proc.wait()
 
-    def _start(self) -> subprocess.Popen:
+    def _start(self) -> gitcmd.Piped:
         if self._proc is None:
-            self._proc = subprocess.Popen(
-                ["git", "cat-file", "--batch"],
-                cwd=self.cwd,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=gitcmd.clean_env(),
-            )
+            self._proc = gitcmd.piped(["cat-file", "--batch"], self.cwd, stdin=True)
         return self._proc
 
     def _objects(self, names: Sequence[str]) -> list[tuple[str, str, bytes] | None]:
@@ -161,7 +166,7 @@ class NotesReader:
         return answers
 
     @staticmethod
-    def _answer(proc: subprocess.Popen) -> tuple[str, str, bytes] | None:
+    def _answer(proc: gitcmd.Piped) -> tuple[str, str, bytes] | None:
         out = proc.stdout
         header = out.readline()  # type: ignore[union-attr]
         if not header:
