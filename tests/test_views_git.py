@@ -336,3 +336,30 @@ def test_blame_takes_rev_and_file_as_git_blame_does(branches: dict) -> None:
     proc = traces_git("blame", "a", "b", "c", cwd=repo, check=False)
     assert (proc.returncode, proc.stderr) == (2, "traces-git: usage: traces-git blame [REV] "
                                                  "[--] FILE\n")
+
+
+def test_views_survive_a_hostile_notes_ref(tmp_path: Path) -> None:
+    """A notes ref that points at a blob, a tree with odd entries, a note with NUL and
+    escape bytes: the views list what they can, never a traceback."""
+    import subprocess
+
+    repo = init_repo(tmp_path / "hostile")
+    sha = commit_file(repo, "a.txt", "a\n", "one")
+    blob = git("hash-object", "-w", "--stdin", cwd=repo, input=b"traces:x\n").stdout.strip()
+    git("update-ref", "refs/notes/traces", blob, cwd=repo)
+    for args in (["log", "--json"], ["stats", "--json"], ["blame", "--json", "a.txt"]):
+        proc = traces_git(*args, cwd=repo, check=False)
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, args
+    assert _log(repo)["commits"] == []
+    # A notes tree with a symlink named like the commit, a non-hex name, and a real note
+    # holding NUL and terminal escape bytes.
+    note = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo, check=True,
+                          input=b"traces:ok-1\n\x00\x1b[31mtraces:esc\n", capture_output=True
+                          ).stdout.decode().strip()
+    tree_input = (f"120000 blob {blob}\t{sha[:2]}zz\n100644 blob {blob}\tnot-hex\n"
+                  f"100644 blob {note}\t{sha}\n")
+    tree = git("mktree", cwd=repo, input=tree_input.encode()).stdout.strip()
+    commit = git("commit-tree", tree, "-m", "notes", cwd=repo).stdout.strip()
+    git("update-ref", "refs/notes/traces", commit, cwd=repo)
+    listed = _log(repo)["commits"]
+    assert [[t["id"] for t in c["traces"]] for c in listed] == [["ok-1"]]

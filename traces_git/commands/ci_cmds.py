@@ -102,9 +102,12 @@ def ci(ctx: click.Context, base: str | None, head: str | None, remote: str, fetc
         warnings += ci_api.enrich(result.report, settings)
     for warning in warnings:
         core.warn(warning)
-    markdown = ci_output.render_markdown(result.report)
+    as_json = as_json or fmt == "json"
+    # The markdown only where it goes: stdout, or the job summary on GitHub Actions.
+    wanted = not as_json or os.environ.get("GITHUB_STEP_SUMMARY")
+    markdown = ci_output.render_markdown(result.report) if wanted else ""
     ci_output.write_github_files(result.report, markdown, os.environ)
-    if as_json or fmt == "json":
+    if as_json:
         # Compact: json's C encoder (indent=2 is pure Python: 70 ms at 1,000 commits).
         click.echo(json.dumps(result.report))
     else:
