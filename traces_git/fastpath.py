@@ -2,10 +2,11 @@
 
 Importing click costs ~25-45 ms, more than the work of ``traces-git attach ID REV``
 (a few git processes) or ``traces-git log -n 1``. For the plain shapes of
-``attach``/``detach`` (an ID, a REV, ``--url``) and ``log`` (its three flags and
-git's arguments) this runs the same functions the click commands run, with
-the same output and errors; anything else (``--help``, ``--stdin``, an
-unexpected option) returns None and the click CLI handles it.
+``attach``/``detach`` (an ID, a REV, ``--url``), ``log`` and ``stats`` (their flags
+and git's arguments) and ``blame`` (``--json``, ``--no-pager``, ``--offline``,
+``--no-color``, REV and FILE) this runs the same functions the click commands run,
+with the same output and errors; anything else (``--help``, ``--stdin``, ``-L``,
+an unexpected option) returns None and the click CLI handles it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ def run(args: list[str]) -> int | None:
         call = _edit_call(command, rest)
     elif command == "log":
         call = _log_call(rest)
+    elif command == "stats":
+        call = _stats_call(rest)
+    elif command == "blame":
+        call = _blame_call(rest)
     else:
         return None
     if call is None:
@@ -69,16 +74,7 @@ _LOG_FLAGS = {"--untraced": "untraced", "--json": "as_json", "--no-pager": "no_p
 
 
 def _log_call(rest: list[str]):
-    flags = dict.fromkeys(_LOG_FLAGS.values(), False)
-    git_args: list[str] = []
-    for i, arg in enumerate(rest):
-        if arg == "--":
-            git_args += rest[i:]
-            break
-        if arg in _LOG_FLAGS:
-            flags[_LOG_FLAGS[arg]] = True
-        else:
-            git_args.append(arg)
+    flags, git_args = _split_flags(rest, _LOG_FLAGS)
 
     def call() -> None:
         from traces_git import logview
@@ -86,6 +82,70 @@ def _log_call(rest: list[str]):
         logview.show(git_args, **flags)
 
     return call
+
+
+_STATS_FLAGS = {"--json": "as_json", "--no-pager": "no_pager"}
+
+
+def _stats_call(rest: list[str]):
+    flags, git_args = _split_flags(rest, _STATS_FLAGS)
+
+    def call() -> None:
+        import os
+
+        from traces_git import views
+
+        views.show_stats(os.getcwd(), git_args, **flags)
+
+    return call
+
+
+_BLAME_FLAGS = {"--json": "as_json", "--no-pager": "no_pager", "--offline": "offline"}
+
+
+def _blame_call(rest: list[str]):
+    """``blame [--json] [--no-pager] [--offline] [--no-color] [REV] [--] FILE`` only: any
+    other option (-L, -M, --color ...) goes to click."""
+    before = rest[: rest.index("--")] if "--" in rest else rest
+    after = rest[rest.index("--") + 1 :] if "--" in rest else None
+    flags: dict = dict.fromkeys(_BLAME_FLAGS.values(), False)
+    colour = None
+    positional: list[str] = []
+    for arg in before:
+        if arg in _BLAME_FLAGS:
+            flags[_BLAME_FLAGS[arg]] = True
+        elif arg == "--no-color":
+            colour = "never"
+        elif arg.startswith("-"):
+            return None
+        else:
+            positional.append(arg)
+
+    def call() -> None:
+        import os
+
+        from traces_git import blame, views
+
+        cwd = os.getcwd()
+        rev, file = blame.rev_and_path(cwd, positional, after)
+        views.show_blame(cwd, file, blame.BlameOptions(rev), colour=colour, **flags)
+
+    return call
+
+
+def _split_flags(rest: list[str], names: dict[str, str]) -> tuple[dict, list[str]]:
+    """(our flags, git's arguments in order); after ``--`` everything is git's."""
+    flags = dict.fromkeys(names.values(), False)
+    git_args: list[str] = []
+    for i, arg in enumerate(rest):
+        if arg == "--":
+            git_args += rest[i:]
+            break
+        if arg in names:
+            flags[names[arg]] = True
+        else:
+            git_args.append(arg)
+    return flags, git_args
 
 
 def _guarded(call) -> int:

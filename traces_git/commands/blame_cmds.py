@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import click
 
 from traces_git.commands.gitargs import GIT_ARGS_SETTINGS, GitArgsCommand, git_args
-
-API_TIMEOUT_S = 3.0
-
-
-def _warn(message: str) -> None:
-    click.echo(f"traces-git: warning: {message}", err=True)
-
 
 class _GitStyleColour(GitArgsCommand):
     """A bare ``--color`` means ``--color=always``, as in git; ``--color=WHEN`` as usual."""
@@ -63,34 +55,13 @@ def blame(ctx: click.Context, rev_and_file: tuple[str, ...], line_ranges: tuple[
     (core.pager, color.ui); plain text when stdout is not a terminal.
     """
     from traces_git import blame as core
-    from traces_git import blame_render, terminal
-    from traces_git.config import Config
+    from traces_git import views
 
     cwd = os.getcwd()
     rev, file = core.rev_and_path(cwd, list(rev_and_file), ctx.meta.get("traces_git.paths"))
     options = core.BlameOptions(rev, line_ranges, ignore_revs, ignore_revs_files, moves, copies)
-    report = core.blame(cwd, file, options)
-    config = Config.load(cwd) if report["traces"] else None
-    warnings = core.add_store_details(report, config.get("traces.store")) if config else []
-    if (config is not None and not offline
-            and any(t["agent"] is None and t["title"] is None for t in report["traces"])):
-        from traces_git import ci_api
-
-        settings = ci_api.api_settings(os.environ, config.get("traces.apiUrl"))
-        if settings is not None:
-            warnings += core.add_api_details(report, settings, timeout=API_TIMEOUT_S)
-    for warning in warnings:
-        _warn(warning)
-    if as_json:
-        click.echo(json.dumps(report))  # compact: the C encoder, as log --json
-        return
-    tty = terminal.stdout_is_tty()
-    paging = tty and not no_pager
-    use_colour = terminal.want_colour(cwd, "blame", "never" if no_colour else colour, tty=tty,
-                                      paging=paging)
-    text = blame_render.render(report, colour=use_colour)
-    with terminal.output(cwd, use_pager=paging) as stream:
-        stream.write(text)
+    views.show_blame(cwd, file, options, as_json=as_json, offline=offline, no_pager=no_pager,
+                     colour="never" if no_colour else colour)
 
 
 @click.command(cls=GitArgsCommand, context_settings=GIT_ARGS_SETTINGS)
@@ -110,18 +81,7 @@ def stats(ctx: click.Context, git_log_args: tuple[str, ...], as_json: bool,
     revision: the current branch against its upstream, else against the default
     branch, else the whole branch (as git log shows it), and the output says which.
     """
-    from traces_git import linestats, terminal
-    from traces_git.config import Config
+    from traces_git import views
 
-    cwd = os.getcwd()
-    report = linestats.stats(cwd, git_args(ctx, git_log_args))
-    warnings = linestats.add_agents(report, Config.load(cwd).get("traces.store")
-                                    if report["traces"] else None)
-    for warning in warnings:
-        _warn(warning)
-    if as_json:
-        click.echo(json.dumps(report))  # compact: the C encoder, as log --json
-        return
-    paging = terminal.stdout_is_tty() and not no_pager
-    with terminal.output(cwd, use_pager=paging) as stream:
-        stream.write(linestats.render(report))
+    views.show_stats(os.getcwd(), git_args(ctx, git_log_args), as_json=as_json,
+                     no_pager=no_pager)
