@@ -363,3 +363,39 @@ def test_views_survive_a_hostile_notes_ref(tmp_path: Path) -> None:
     git("update-ref", "refs/notes/traces", commit, cwd=repo)
     listed = _log(repo)["commits"]
     assert [[t["id"] for t in c["traces"]] for c in listed] == [["ok-1"]]
+
+
+def test_fast_path_and_click_print_the_same(branches: dict) -> None:
+    """The plain forms skip click (traces_git.fastpath); click's command gives the same
+    bytes and exit code for the same arguments."""
+    import subprocess
+
+    from tests.helpers import PYTHON
+
+    repo, m = branches["repo"], branches["m"]
+    cases = [
+        ["log", "--json", "-n", "2", "--all"],
+        ["log", "--untraced", "main..feature"],
+        ["log", "--", "docs"],
+        ["log", "--format=%H"],
+        ["stats", "--json", "main..feature", "--", "src"],
+        ["stats", "--bogus"],
+        ["blame", "--json", "--offline", m[2], "--", "src/a.txt"],
+        ["blame", "--no-color", "src/a.txt"],
+        ["blame", "a", "b", "c"],
+        ["attach", "bad id", m[1]],
+    ]
+    click_main = "import sys; from traces_git.cli import main; sys.exit(main(sys.argv[1:]))"
+    for args in cases:
+        fast = subprocess.run([PYTHON, "-m", "traces_git", *args], cwd=repo,
+                              capture_output=True, text=True)
+        slow = subprocess.run([PYTHON, "-c", click_main, *args], cwd=repo,
+                              capture_output=True, text=True)
+        assert (fast.returncode, fast.stdout, fast.stderr) == (
+            slow.returncode, slow.stdout, slow.stderr), args
+    attached = subprocess.run([PYTHON, "-m", "traces_git", "attach", "via-fast", m[1],
+                               "--url", "https://t.example/s/f"], cwd=repo,
+                              capture_output=True, text=True)
+    assert attached.stdout == f"attached: via-fast to {m[1][:12]}\n"
+    assert "traces:via-fast https://t.example/s/f" in git(
+        "notes", "--ref=traces", "show", m[1], cwd=repo).stdout
