@@ -122,13 +122,22 @@ def test_ci_table_agrees_with_stats(pr: dict) -> None:
     assert "| c\\.txt | 5 | 4 (80%) | 1 | [`alpha`](<https://www.traces.com/s/alpha>) |" in markdown
 
 
-def test_stats_needs_a_range_it_can_find(tmp_path: Path) -> None:
+def test_stats_without_upstream_counts_the_whole_branch_and_says_so(tmp_path: Path) -> None:
     work = init_repo(tmp_path / "alone")
-    commit_file(work, "x.txt", "x\n", "one")
-    proc = traces_git("stats", cwd=work, check=False)
-    assert proc.returncode == 2
-    assert proc.stderr == ("traces-git: no upstream and no default branch to compare with: "
-                           "pass a RANGE (e.g. main..HEAD)\n")
+    one = commit_file(work, "x.txt", "x\n", "one")
+    git("notes", "--ref=traces", "add", "-m", "traces:solo", one, cwd=work)
+    commit_file(work, "x.txt", "x\ny\n", "two")
+    proc = traces_git("stats", cwd=work)
+    assert proc.stderr == ""
+    assert proc.stdout.splitlines()[0] == (
+        "HEAD: 2 commits, 1 with traces (the whole branch, as git log shows it: no upstream "
+        "and no default branch to compare with)")
+    report = json.loads(traces_git("stats", "--json", cwd=work).stdout)
+    assert (report["range"], report["commits"], report["truncated"]) == ("HEAD", 2, False)
+    assert report["range_reason"].startswith("the whole branch")
+    # What git log shows on that branch, commit for commit.
+    assert [c["sha"] for c in report["changes"]][::-1] == git(
+        "log", "--format=%H", cwd=work).stdout.split()
     bad = traces_git("stats", "nope..HEAD", cwd=work, check=False)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "nope" in bad.stderr
     empty = json.loads(traces_git("stats", "--json", "HEAD..HEAD", cwd=work).stdout)

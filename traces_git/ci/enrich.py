@@ -10,7 +10,6 @@ configured.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from traces_git import safe_text
@@ -95,6 +94,8 @@ def enrich(report: dict, settings: ApiSettings, *, transport: httpx.BaseTranspor
         return None
 
     with client:
+        from concurrent.futures import ThreadPoolExecutor  # only with a token: ~10 ms
+
         with ThreadPoolExecutor(max_workers=ENRICH_WORKERS) as pool:
             found = list(pool.map(fetch_one, [t["id"] for t in traces]))
     for trace, data in zip(traces, found, strict=True):

@@ -114,7 +114,7 @@ def _plan(cwd: str, info, remote: str, result, shas: list[str], refs: list[notes
     ref_names = [notes.NOTES_REF]
     if _rev_parse_ref(cwd, tracking_ref(remote)) is not None:
         ref_names.append(tracking_ref(remote))
-    texts = read_notes(info.open(), ref_names, pr_shas)
+    texts = read_notes(cwd, ref_names, pr_shas)
     base, head = result.report["base"], result.report["head"]
     _, matches = relink.match(cwd, info.open(), shas, texts, relink.tips_of(cwd, shas),
                               known=[(head, base)] if base else [])

@@ -30,7 +30,9 @@ def preview(
 ) -> dict:
     """What the next upload of ``trace_id`` from ``repo`` would send, built as the worker
     builds it (``traces-git upload --dry-run``). Sends nothing; with a token and a ``@slug``
-    destination it asks the API's namespace list (a GET, no trace content)."""
+    destination it asks the API's namespace list (a GET, no trace content). Without a
+    destination (``action`` hold or skip, and ``reason``) the redacted requests are
+    still there: what would be sent once a destination exists."""
     base_url = up.api_url(config)
     store_path = store.locate(config.get("traces.store"))
     if not store_path.is_file():
@@ -62,8 +64,8 @@ def preview(
         with api.Client(base_url, token, transport=transport) as client:
             dest = upload_worker.share_rules_lookup(client, dest, config)
     answer["destination"] = dest.as_json()
-    if dest.action != "publish":
-        return {**answer, "action": dest.action, "reason": dest.reason, "requests": []}
+    # Without a destination (no login, no share rule) the payload is still shown, exactly
+    # as it would be sent once one exists (then with the namespace/visibility added).
     entry = next((e for e in q.entries() if e.trace_id == trace_id), None)
     if entry is None:
         head = repo.open().head.target
@@ -84,4 +86,6 @@ def preview(
                     "body": {"messages": messages},
                 }
             )
+    if dest.action != "publish":
+        return {**answer, "action": dest.action, "reason": dest.reason, "requests": requests}
     return {**answer, "action": "publish", "reason": "", "requests": requests}
