@@ -116,6 +116,7 @@ def post_commit(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) -
     summary = postcommit.attach_to_head(repo, config)
     _explain(repo, "post-commit", summary)
     _hand_off(repo, config, summary)
+    _late_attach(repo, summary)
     _stamp(repo, config, summary)
     return summary
 
@@ -133,6 +134,7 @@ def post_merge(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) ->
     summary = postcommit.attach_to_head(repo, config, merges_only=True)
     _explain(repo, "post-merge", summary)
     _hand_off(repo, config, summary)
+    _late_attach(repo, summary)
     _stamp(repo, config, summary)
     return summary
 
@@ -163,6 +165,18 @@ def _hand_off(repo: RepoInfo, config: Config, summary: dict) -> None:
     push_due.after_commit(repo, config)
 
 
+def _late_attach(repo: RepoInfo, summary: dict) -> None:
+    """Hand the commit to the late-attach worker when its store data may be stale."""
+    late = summary.pop("late", None)
+    if not late:
+        return
+    from traces_git import late_attach
+
+    if late_attach.queue(repo, summary["commit"], late["since_ms"], late["now_ms"],
+                         late["automatic"], late["reasons"]):
+        summary["late_attach"] = "queued"
+
+
 def _stamp(repo: RepoInfo, config: Config, summary: dict) -> None:
     """Let the dispatcher skip Python on the next commit when this run proved it may."""
     from traces_git import shortcut
@@ -170,7 +184,8 @@ def _stamp(repo: RepoInfo, config: Config, summary: dict) -> None:
     selected = "head_time" in summary  # the selection ran (not a rebase, a cherry-pick, ...)
     head_time = summary.pop("head_time", None)
     try:
-        if selected and not summary.get("attached") and summary.get("outcome") != "error":
+        if (selected and not summary.get("attached") and not summary.get("late_attach")
+                and summary.get("outcome") != "error"):
             shortcut.write(repo, config, STARTED, summary["commit"], head_time)
         else:
             shortcut.discard(repo.git_dir)

@@ -147,6 +147,13 @@ def write(repo, config, started: float, head: str, head_time_s: int | None) -> b
     for name in WATCHED_ENV:
         value = os.environ.get(name)
         checks.append(f"tg_env_is {name}" + ("" if value is None else f" {quote(value)}"))
+    from traces_git import freshness, late_attach
+
+    if late_attach.cli_for(config) and freshness.session_roots():
+        # agents write session files the store has not read yet: only a full run (its
+        # freshness check) can tell that nothing waits for a refresh
+        discard(repo.git_dir)
+        return False
     stores = store_candidates(config)
     kind = mode(stores[-1], head_time_s)
     if kind is None:

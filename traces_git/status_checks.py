@@ -67,6 +67,10 @@ def _shortcut(check: Check) -> dict | None:
     return shortcut.skipped_summary(check.info.git_dir)
 
 
+def _late_attach(check: Check) -> dict | None:
+    return _foreign_section("traces_git.late_attach", check.info, check.config)
+
+
 def _official_hooks(check: Check) -> dict | None:
     return official_hooks_section(check.info) if check.info else None
 
@@ -79,6 +83,7 @@ SECTIONS: list[tuple[str, Callable[[Check], dict | None]]] = [
     ("official_hooks", _official_hooks),
     ("notes_sync", _notes_sync),
     ("upload", _upload),
+    ("late_attach", _late_attach),
     ("shortcut", _shortcut),
 ]
 
@@ -326,13 +331,27 @@ def conflicts(report: dict, info: RepoInfo | None) -> list[dict]:
                 "traces-git (they do the same work once the `traces` binary is on PATH, "
                 f"about {cost:g} s per commit)"
             )
-        found.append(
-            {
-                "id": "official-hooks",
-                "message": what + "; to keep only the official hooks instead: traces-git uninstall",
-                "fix": REMOVE_OFFICIAL_FIX,
-            }
-        )
+        late = report.get("late_attach") or {}
+        if late.get("enabled") and late.get("cli"):
+            found.append(
+                {
+                    "id": "official-hooks",
+                    "message": what + "; traces-git covers what they do here (it refreshes the "
+                    "store through the Traces CLI after a commit: late attach); to keep only "
+                    "the official hooks instead: traces-git uninstall",
+                    "fix": REMOVE_OFFICIAL_FIX,
+                }
+            )
+        elif official.get("runs_on_commit") and official.get("traces_on_path"):
+            found.append(
+                {
+                    "id": "official-hooks-needed",
+                    "message": what + "; keep them for now: with traces.lateAttach off, they are "
+                    "what refreshes the Traces store before a commit is attributed",
+                    "fix": "git config --global traces.lateAttach true, then "
+                    + REMOVE_OFFICIAL_FIX,
+                }
+            )
     hooks_path_set = repo["hooks_path_setting"] is not None
     worktree = Path(info.worktree) if info.worktree else None
     own_hooks = Path(info.common_dir) / "hooks"

@@ -220,6 +220,10 @@ def pre_push_hook(repo: RepoInfo, config: Config, args: list[str], stdin: bytes)
             if local_sha not in ZERO_SHA]
     if not sent:
         return {"outcome": "skipped", "record": False}  # up to date, or only deletes
+    from traces_git import late_attach
+
+    # a note a late attach is about to write for a pushed commit goes with this push
+    late_attach.wait_before_push(repo, config, [sha for sha, _ref, _old in sent])
     if is_mirror(config, remote) or any(
         remote_ref.startswith("refs/notes/") for _sha, remote_ref, _old in sent
     ):
@@ -287,8 +291,15 @@ def _tracking_remote(ref: str) -> str | None:
 
 
 def post_rewrite_hook(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) -> dict:
-    """Nothing to do: ``notes.rewriteRef`` makes git carry notes over amend and rebase."""
-    return {"outcome": "skipped", "record": False}
+    """``notes.rewriteRef`` makes git carry notes over amend and rebase; a late attach still
+    pending (or finished after git copied the notes) follows the rewritten commits."""
+    from traces_git import late_attach
+
+    result = late_attach.after_rewrite(repo, config, stdin)
+    if not result or not (result["moved"] or result["copied"]):
+        return {"outcome": "skipped", "record": False}
+    return {"outcome": "ok", "detail": f"late attach: {len(result['moved'])} pending moved, "
+            f"{len(result['copied'])} note(s) copied to the rewritten commits"}
 
 
 # --- fetch, merge, push ------------------------------------------------------------

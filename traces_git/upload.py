@@ -102,11 +102,17 @@ def start_worker() -> int | None:
     """Start the detached worker unless one holds the lock; returns its pid."""
     if not q.lock_free():
         return None
+    return spawn_detached(["upload", "--worker"])
+
+
+def spawn_detached(arguments: list[str]) -> int | None:
+    """Start ``python -I -m traces_git ARGUMENTS`` detached from the hook (its own session,
+    stdio on /dev/null, a clean environment); returns its pid."""
     state = paths.location("state")
     os.makedirs(state, exist_ok=True)
     from traces_git import gitcmd
 
-    cmd = [sys.executable, "-I", "-m", "traces_git", "upload", "--worker"]
+    cmd = [sys.executable, "-I", "-m", "traces_git", *arguments]
     if hasattr(os, "posix_spawn"):
         # On the post-commit path: posix_spawn spares the hook subprocess's ~5 ms of
         # imports. setsid: the worker outlives the hook's process group. It keeps the

@@ -1,0 +1,240 @@
+"""Late attach with real git, real agent session files and the real official CLI 0.6.31.
+
+Each test writes Claude Code, Codex and OpenCode sessions in their on-disk formats under the
+test's HOME (tests/agent_sessions.py), lets the Traces store be in the state the test names
+(never built, only listed, complete), commits through real git with traces-git's hooks,
+waits for the late-attach worker (bounded) and asserts the note git shows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests import agent_sessions as agents
+from tests.helpers import commit_file, git, head, note, tool_path, traces_git
+from tests.sync_helpers import clone, make_remote, remote_note_lines, wait_settled
+from traces_git import late_attach
+
+TRACES = tool_path("traces")
+pytestmark = pytest.mark.skipif(TRACES is None, reason="the official traces CLI is not installed")
+BOUND_S = 20.0  # the documented target is 10 s; the suite runs on a loaded machine
+
+
+@pytest.fixture
+def cli(installed):
+    """The official CLI where traces-git looks for it (traces.cliPath)."""
+    git("config", "--global", "traces.cliPath", TRACES)
+    return TRACES
+
+
+def official(*args: str, cwd) -> dict:
+    import subprocess
+
+    proc = subprocess.run([TRACES, *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def wait_late(repo: Path, timeout: float = BOUND_S) -> float:
+    """Wait until the repository has no pending late attach and its worker is done."""
+    common = os.path.join(repo, ".git")
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if not late_attach.records(common, "pending"):
+            with late_attach._Lock(common, "worker.lock", wait=False) as free:
+                if free:
+                    return time.monotonic() - started
+        time.sleep(0.05)
+    raise AssertionError(f"late attach still pending after {timeout} s: "
+                         f"{late_attach.records(common, 'pending')}")
+
+
+def three_sessions(repo: Path) -> dict[str, str]:
+    """Claude Code writes src/c.py, Codex patches src/b.py in, OpenCode writes src/o.ts
+    (and reads src/a.ts); all after the repository's last commit."""
+    time.sleep(1.05)  # the sessions start in a later second than the last commit
+    return {
+        "claude": agents.claude_session(repo, [
+            ("Read", {"file_path": str(repo / "README.md")}),
+            ("Write", {"file_path": str(repo / "src/c.py"), "content": "c = 1\n"}),
+        ], start_ms=time.time() * 1000),
+        "codex": agents.codex_session(
+            repo, "*** Begin Patch\n*** Add File: src/b.py\n+b = 1\n*** End Patch\n",
+            start_ms=time.time() * 1000, edit_after_ms=500),
+        "opencode": agents.opencode_session(repo, [
+            ("read", {"filePath": str(repo / "src/a.ts")}),
+            ("write", {"filePath": str(repo / "src/o.ts"), "content": "o\n"}),
+        ], start_ms=time.time() * 1000),
+    }
+
+
+def commit_files(repo: Path, names: list[str], message: str = "work") -> str:
+    for name in names:
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{name} {time.time_ns()}\n")
+    git("add", "--", *names, cwd=repo)
+    git("commit", "-q", "-m", message, cwd=repo)
+    return head(repo)
+
+
+def lines(text: str | None) -> list[str]:
+    return sorted((text or "").splitlines())
+
+
+def expected(*ids: str) -> list[str]:
+    return sorted(f"traces:{i}" for i in ids)
+
+
+def test_store_never_built(repo, cli):
+    ids = three_sessions(repo)
+    sha = commit_files(repo, ["src/c.py", "src/b.py", "src/o.ts"])
+    assert note(repo, sha) is None  # the hook decided nothing from a store that is not there
+    assert [r["commit"] for r in late_attach.records(str(repo / ".git"), "pending")] in ([sha], [])
+    wait_late(repo)
+    assert lines(note(repo, sha)) == expected(ids["claude"], ids["codex"], ids["opencode"])
+    result = json.loads(traces_git("explain", "--json", cwd=repo).stdout)
+    assert result["late"]["refresh"].startswith("listed 3 trace(s)")
+    text = traces_git("explain", cwd=repo).stdout
+    assert "attached later, after refreshing the store" in text
+
+
+def test_store_only_listed(repo, cli):
+    ids = three_sessions(repo)
+    listed = official("list", "--json", cwd=repo)["data"]["traces"]
+    assert {t["id"] for t in listed} == set(ids.values())
+    sha = commit_files(repo, ["src/c.py", "src/b.py", "src/o.ts"])
+    wait_late(repo)
+    assert lines(note(repo, sha)) == expected(ids["claude"], ids["codex"], ids["opencode"])
+    explained = json.loads(traces_git("explain", "--json", cwd=repo).stdout)
+    assert {c["reason"] for c in explained["candidates"]} == {"file-overlap"}
+
+
+def test_store_complete_attaches_in_the_foreground(repo, cli):
+    ids = three_sessions(repo)
+    official("list", "--json", cwd=repo)
+    for trace_id in ids.values():
+        official("show", trace_id, "--json", cwd=repo)
+    sha = commit_files(repo, ["src/c.py", "src/b.py", "src/o.ts"])
+    # no refresh needed: the note is there when `git commit` returns
+    assert lines(note(repo, sha)) == expected(ids["claude"], ids["codex"], ids["opencode"])
+    assert late_attach.records(str(repo / ".git"), "pending") == []
+    assert late_attach.records(str(repo / ".git"), "done") == []
+
+
+def test_official_hooks_removed(repo, cli):
+    official_proc = __import__("subprocess").run(
+        [TRACES, "setup", "git"], cwd=repo, capture_output=True, text=True, timeout=60)
+    assert official_proc.returncode == 0, official_proc.stderr
+    traces_git("remove-official-hooks", cwd=repo)
+    assert not list((repo / ".git" / "hooks").glob("traces-*"))
+    ids = three_sessions(repo)
+    sha = commit_files(repo, ["src/c.py", "src/b.py", "src/o.ts"])
+    wait_late(repo)
+    assert lines(note(repo, sha)) == expected(ids["claude"], ids["codex"], ids["opencode"])
+
+
+def test_a_file_only_read_gets_no_trace(repo, cli):
+    three_sessions(repo)
+    sha = commit_files(repo, ["src/a.ts"])  # the OpenCode session only read it
+    wait_late(repo)
+    assert note(repo, sha) is None
+    text = traces_git("explain", cwd=repo).stdout
+    assert "only read: src/a.ts" in text  # it edited src/o.ts, and only read this one
+
+
+def test_a_session_that_only_read_is_told_from_one_that_edited_nothing(repo, cli):
+    time.sleep(1.05)
+    reader = agents.claude_session(repo, [("Read", {"file_path": str(repo / "lib.py")}),
+                                          ("Grep", {"pattern": "x", "path": str(repo)})],
+                                   start_ms=time.time() * 1000)
+    talker = agents.claude_session(repo, [], start_ms=time.time() * 1000)
+    sha = commit_files(repo, ["lib.py"])
+    wait_late(repo)
+    assert note(repo, sha) is None
+    text = traces_git("explain", cwd=repo).stdout
+    assert f"dropped {reader} [store, claude-code]: it only read files" in text
+    assert "only read: lib.py" in text
+    assert f"dropped {talker} [store, claude-code]: it edited no file" in text
+
+
+def test_readme_only_commit_with_agent_hooks_active(repo, cli):
+    ids = three_sessions(repo)
+    now = time.time() * 1000
+    (repo / ".git" / "traces-active.json").write_text(json.dumps({"sessions": [{
+        "agentId": "claude-code", "agentSessionId": ids["claude"], "traceId": ids["claude"],
+        "dir": str(repo), "startedAt": now - 5000, "lastInteractionAt": now}]}))
+    sha = commit_files(repo, ["README.md"])
+    assert note(repo, sha) is None  # not attached on trust: its edits are not known yet
+    wait_late(repo)
+    assert note(repo, sha) is None  # after the refresh: it edited src/c.py, only read README
+    explained = json.loads(traces_git("explain", "--json", cwd=repo).stdout)
+    claude = next(c for c in explained["candidates"] if c["id"] == ids["claude"])
+    assert (claude["source"], claude["reason"]) == ("active", "no-file-overlap")
+
+
+def test_push_right_after_the_commit_carries_the_note(tmp_path, installed, cli):
+    remote = make_remote(tmp_path)
+    repo = clone(remote, tmp_path / "clone")
+    ids = three_sessions(repo)
+    sha = commit_files(repo, ["src/c.py"])
+    git("push", "-q", "origin", "main", cwd=repo)  # at once: pre-push waits for the note
+    wait_settled(repo)
+    assert remote_note_lines(remote, sha) == [f"traces:{ids['claude']}"]
+
+
+def test_two_commits_in_quick_succession(repo, cli):
+    ids = three_sessions(repo)
+    first = commit_files(repo, ["src/c.py"], "first")
+    second = commit_files(repo, ["src/b.py", "src/o.ts"], "second")
+    wait_late(repo)
+    assert lines(note(repo, first)) == expected(ids["claude"])
+    # the second commit's window starts at the first one: the sessions worked after it too
+    assert lines(note(repo, second)) == expected(ids["codex"], ids["opencode"])
+
+
+def test_amend_while_pending_moves_the_attach_to_the_new_commit(repo, cli):
+    ids = three_sessions(repo)
+    old = commit_files(repo, ["src/c.py"])
+    git("commit", "-q", "--amend", "-m", "amended", cwd=repo)
+    new = head(repo)
+    wait_late(repo)
+    assert lines(note(repo, new)) == expected(ids["claude"])
+    assert old != new
+
+
+def test_codex_edit_after_the_previous_commit_counts_from_its_last_event(repo, cli):
+    """The store's row keeps the Codex session's start; its edit came after the commit."""
+    start = time.time() * 1000 - 60_000  # a minute before the repository's last commit
+    time.sleep(1.05)
+    thread = agents.codex_session(repo, "*** Begin Patch\n*** Add File: late.py\n+x\n"
+                                  "*** End Patch\n", start_ms=start, edit_after_ms=61_500)
+    official("list", "--json", cwd=repo)
+    official("show", thread, "--json", cwd=repo)
+    sha = commit_files(repo, ["late.py"])
+    assert lines(note(repo, sha)) == expected(thread)
+
+
+def test_without_the_cli_nothing_is_queued_and_status_says_why(repo, installed):
+    three_sessions(repo)
+    sha = commit_files(repo, ["src/c.py"])
+    assert note(repo, sha) is None
+    assert not (repo / ".git" / late_attach.DIR_NAME).exists()
+    status = json.loads(traces_git("status", "--json", cwd=repo).stdout)
+    assert "not installed" in status["late_attach"]["summary"]
+    doctor = json.loads(traces_git("doctor", "--json", cwd=repo, check=False).stdout)
+    store_problem = next(p for p in doctor["problems"] if p["id"] == "store-missing")
+    assert store_problem["fix"].startswith("install the Traces CLI")
+
+
+def test_doctor_advice_with_the_cli(repo, cli):
+    three_sessions(repo)
+    doctor = json.loads(traces_git("doctor", "--json", cwd=repo, check=False).stdout)
+    store_problem = next(p for p in doctor["problems"] if p["id"] == "store-missing")
+    assert store_problem["fix"].startswith("run `traces list`")
+    assert any(p["id"] == "agent-hooks-off" for p in doctor["problems"])

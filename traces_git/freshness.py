@@ -1,0 +1,217 @@
+"""Is the store's picture of this worktree's agent sessions current? (a few ``stat`` calls)
+
+The Traces CLI indexes agent sessions only when it runs (``traces list`` writes the rows,
+``traces show`` the events). Before the post-commit hook decides from the store, it asks
+here whether the agents wrote to their session files after the store last read them, for
+the sessions that can matter to this commit. Where the adapters of the official CLI
+0.6.31 look (under HOME):
+
+- Claude Code: ``~/.claude/projects/<cwd, every non-alphanumeric as '->/<session>.jsonl``;
+- Codex: ``~/.codex/sessions/YYYY/MM/DD/rollout-<time>-<thread id>.jsonl`` (the cwd in
+  its first line, ``session_meta``);
+- OpenCode: ``$XDG_DATA_HOME/opencode/storage/{project,session,message}/...``.
+
+Only files modified since the previous commit are looked at, and a Codex day directory
+only for the days since then (at most :data:`MAX_DAYS`). Everything here is os calls on
+the hook path: no json, no re.
+"""
+
+from __future__ import annotations
+
+import os
+
+MAX_DAYS = 3  # Codex day directories looked at, counting back from today
+MAX_FILES = 400  # entries read per directory; past that the answer is "stale" (refresh)
+SLACK_MS = 1000  # mtime granularity, and the CLI writing the store right after reading
+
+
+class Stale:
+    """Why the store may not show this commit's sessions, or nothing (falsy)."""
+
+    __slots__ = ("reasons",)
+
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.reasons)
+
+    def add(self, reason: str) -> None:
+        if reason not in self.reasons and len(self.reasons) < 8:
+            self.reasons.append(reason)
+
+
+def home() -> str:
+    return os.path.expanduser("~")
+
+
+def data_home() -> str:
+    value = os.environ.get("XDG_DATA_HOME", "")
+    return value if os.path.isabs(value) else os.path.join(home(), ".local", "share")
+
+
+def claude_projects() -> str:
+    return os.path.join(home(), ".claude", "projects")
+
+
+def codex_sessions() -> str:
+    return os.path.join(home(), ".codex", "sessions")
+
+
+def opencode_storage() -> str:
+    return os.path.join(data_home(), "opencode", "storage")
+
+
+def claude_dir_name(cwd: str) -> str:
+    return "".join(c if c.isascii() and c.isalnum() else "-" for c in cwd)
+
+
+def session_roots() -> list[str]:
+    """The agents' session locations that exist on this machine."""
+    return [p for p in (claude_projects(), codex_sessions(), opencode_storage())
+            if os.path.isdir(p)]
+
+
+def _mtime_ms(path: str) -> float | None:
+    try:
+        return os.stat(path).st_mtime * 1000
+    except OSError:
+        return None
+
+
+def _entries(path: str) -> list[os.DirEntry]:
+    try:
+        with os.scandir(path) as it:
+            out = []
+            for entry in it:
+                out.append(entry)
+                if len(out) > MAX_FILES:
+                    break
+            return out
+    except OSError:
+        return []
+
+
+def _modified(entry: os.DirEntry) -> float:
+    try:
+        return entry.stat().st_mtime * 1000
+    except OSError:
+        return 0.0
+
+
+def recent_session_files(worktree: str, since_ms: float, now_ms: float) -> list[tuple[str, str]]:
+    """(agent, session file) of this worktree's sessions written at or after ``since_ms``."""
+    found: list[tuple[str, str]] = []
+    since = since_ms - SLACK_MS
+    # Claude Code: the worktree's own directory and those of its subdirectories.
+    prefix = claude_dir_name(worktree)
+    for project in _entries(claude_projects()):
+        name = project.name
+        if name != prefix and not name.startswith(prefix + "-"):
+            continue
+        if project.is_dir() and _mtime_ms(project.path) is not None:
+            for entry in _entries(project.path):
+                if entry.name.endswith(".jsonl") and _modified(entry) >= since:
+                    found.append(("claude-code", entry.path))
+    # Codex: the day directories since the previous commit.
+    import time
+
+    day_s = 86400
+    first = max(since_ms / 1000, now_ms / 1000 - MAX_DAYS * day_s)
+    days = {time.strftime("%Y/%m/%d", time.gmtime(t))
+            for t in (first, *range(int(first) + day_s, int(now_ms / 1000) + day_s, day_s))}
+    days |= {time.strftime("%Y/%m/%d", time.localtime(now_ms / 1000))}
+    for day in sorted(days):
+        for entry in _entries(os.path.join(codex_sessions(), *day.split("/"))):
+            if entry.name.startswith("rollout-") and _modified(entry) >= since:
+                if _codex_cwd_inside(entry.path, worktree):
+                    found.append(("codex", entry.path))
+    # OpenCode: the sessions of projects whose worktree is this one.
+    storage = opencode_storage()
+    for project_id in _opencode_projects(storage, worktree):
+        for entry in _entries(os.path.join(storage, "session", project_id)):
+            if not entry.name.endswith(".json"):
+                continue
+            session = entry.name[: -len(".json")]
+            messages = os.path.join(storage, "message", session)
+            newest = max(_modified(entry), _mtime_ms(messages) or 0.0)
+            if newest >= since:
+                found.append(("opencode", entry.path))
+    return found
+
+
+def _codex_cwd_inside(path: str, worktree: str) -> bool:
+    """Does the rollout's first line (``session_meta``) name a cwd in ``worktree``?
+    Unreadable or unclear: True (a refresh costs nothing in the foreground)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(65536)
+    except OSError:
+        return False
+    line = head.split(b"\n", 1)[0].decode("utf-8", "replace")
+    marker = '"cwd":'
+    at = line.find(marker)
+    if at < 0:
+        return True
+    rest = line[at + len(marker):].lstrip()
+    if not rest.startswith('"'):
+        return True
+    end = rest.find('"', 1)
+    cwd = rest[1:end].replace("\\/", "/") if end > 0 else ""
+    if "\\" in cwd or not cwd:
+        return True
+    root = worktree.rstrip(os.sep)
+    resolved = os.path.realpath(cwd)
+    return resolved == root or resolved.startswith(root + os.sep) or cwd == root
+
+
+def _opencode_projects(storage: str, worktree: str) -> list[str]:
+    found = []
+    root = worktree.rstrip(os.sep)
+    for entry in _entries(os.path.join(storage, "project")):
+        if not entry.name.endswith(".json"):
+            continue
+        try:
+            with open(entry.path, "rb") as handle:
+                text = handle.read(65536).decode("utf-8", "replace")
+        except OSError:
+            continue
+        # `"worktree": "<path>"`: the path as JSON writes it; escapes are rare in paths
+        for quoted in (f'"worktree": "{root}"', f'"worktree":"{root}"'):
+            if quoted in text:
+                found.append(entry.name[: -len(".json")])
+                break
+    return found
+
+
+def trace_stale(store, trace) -> str | None:
+    """Why the store's events of ``trace`` may be out of date, or None."""
+    source, last_written_ms = store.index_state(trace.id)
+    if last_written_ms is None:
+        return "no events indexed"
+    if source:
+        modified = _mtime_ms(source)
+        if modified is not None and modified > last_written_ms + SLACK_MS:
+            return "session file changed after the store read it"
+    return None
+
+
+def check(store, store_path: str, worktree: str, since_ms: float, now_ms: float) -> Stale:
+    """Is any session of this worktree, written since the previous commit, missing from
+    the store or newer there than its events?"""
+    stale = Stale()
+    recent = recent_session_files(worktree, since_ms, now_ms)
+    if not recent:
+        return stale
+    if store is None:
+        stale.add(f"no Traces store yet ({store_path}) although agent sessions exist")
+        return stale
+    for agent, path in recent:
+        trace = store.by_source_path(path)
+        if trace is None:
+            stale.add(f"{agent} session not in the store: {path}")
+            continue
+        why = trace_stale(store, trace)
+        if why:
+            stale.add(f"{agent} session {trace.id}: {why}")
+    return stale
