@@ -238,3 +238,72 @@ def test_doctor_advice_with_the_cli(repo, cli):
     store_problem = next(p for p in doctor["problems"] if p["id"] == "store-missing")
     assert store_problem["fix"].startswith("run `traces list`")
     assert any(p["id"] == "agent-hooks-off" for p in doctor["problems"])
+
+
+def fake_cli(tmp_path: Path, body: str) -> str:
+    script = tmp_path / "fake-traces"
+    script.write_text("#!/bin/sh\n" + body)
+    script.chmod(0o755)
+    git("config", "--global", "traces.cliPath", str(script))
+    return str(script)
+
+
+def test_a_failing_refresh_shows_in_status_and_doctor(repo, installed, tmp_path):
+    fake_cli(tmp_path, "echo 'database is locked' >&2\nexit 1\n")
+    three_sessions(repo)
+    sha = commit_files(repo, ["src/c.py"])
+    wait_late(repo)
+    assert note(repo, sha) is None
+    status = json.loads(traces_git("status", "--json", cwd=repo).stdout)
+    failed = status["late_attach"]["failed"]
+    assert [f["commit"] for f in failed] == [sha]
+    assert "`traces list` exited 1: database is locked" in failed[0]["error"]
+    assert "1 failed" in traces_git("status", cwd=repo).stdout
+    doctor = json.loads(traces_git("doctor", "--json", cwd=repo, check=False).stdout)
+    assert any(p["id"] == "late-attach-failed" for p in doctor["problems"])
+    text = traces_git("explain", cwd=repo).stdout
+    assert "refresh problem: `traces list` exited 1: database is locked" in text
+
+
+def test_a_hostile_cli_answer_attaches_nothing(repo, installed, tmp_path):
+    answer = json.dumps({"ok": True, "data": {"traces": [
+        {"id": "bad id\n\x1b[31m", "sourcePath": "/etc/shadow", "timestamp": "soon"},
+        {"id": "x" * 100_000}, {"id": 42}, "junk", None,
+        {"id": "../../etc", "sourcePath": ["x"], "timestamp": 1e308}]}})
+    (tmp_path / "answer.json").write_text(answer)
+    fake_cli(tmp_path, f"cat '{tmp_path / 'answer.json'}'\n")
+    three_sessions(repo)
+    sha = commit_files(repo, ["src/c.py"])
+    wait_late(repo)
+    assert note(repo, sha) is None
+    record = late_attach.records(str(repo / ".git"), "done")[0]
+    assert record["refresh"].startswith("listed 0 trace(s)")
+
+
+def test_pending_records_show_in_status(repo, installed, tmp_path):
+    fake_cli(tmp_path, "sleep 30\n")
+    three_sessions(repo)
+    sha = commit_files(repo, ["src/c.py"])
+    status = json.loads(traces_git("status", "--json", cwd=repo).stdout)
+    assert [p["commit"] for p in status["late_attach"]["pending"]] == [sha]
+    assert "1 pending" in traces_git("status", cwd=repo).stdout
+
+
+def test_doctor_keeps_the_official_hooks_when_late_attach_is_off(repo, cli):
+    proc = __import__("subprocess").run([TRACES, "setup", "git"], cwd=repo, capture_output=True,
+                                        text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    doctor = json.loads(traces_git("doctor", "--json", cwd=repo, check=False).stdout)
+    assert any(p["id"] == "official-hooks" for p in doctor["problems"])
+    git("config", "--global", "traces.lateAttach", "false")
+    doctor = json.loads(traces_git("doctor", "--json", cwd=repo, check=False).stdout)
+    ids = {p["id"] for p in doctor["problems"]}
+    assert "official-hooks" not in ids and "official-hooks-needed" in ids
+
+
+def test_late_attach_off_decides_in_the_foreground_as_before(repo, cli):
+    git("config", "--global", "traces.lateAttach", "false")
+    three_sessions(repo)
+    sha = commit_files(repo, ["src/c.py"])
+    assert note(repo, sha) is None
+    assert not (repo / ".git" / late_attach.DIR_NAME).exists()

@@ -465,7 +465,9 @@ def status_section(repo, config) -> dict | None:
     """Pending and failed late attaches of this repository (None when there were none)."""
     if repo is None:
         return None
-    cli = cli_for(config)
+    from traces_git import official_cli
+
+    cli = official_cli.find(config.get("traces.cliPath"))
     section: dict = {
         "enabled": config.get_bool("traces.lateAttach", True),
         "cli": cli,

@@ -14,6 +14,7 @@ import os
 LIST_TIMEOUT_S = 6.0
 SHOW_TIMEOUT_S = 6.0
 PARALLEL_SHOWS = 2  # as the official hook (two at a time)
+MAX_ID = 200  # a listed ID longer than this is not one the CLI made
 
 
 def find(configured: str | None = None) -> str | None:
@@ -107,7 +108,7 @@ def list_traces(exe: str, worktree: str, since_ms: float | None, refresh: Refres
             continue
         from traces_git.notes import is_trace_id
 
-        if not is_trace_id(item["id"]):
+        if len(item["id"]) > MAX_ID or not is_trace_id(item["id"]):
             continue
         stamp = item.get("timestamp")
         refresh.listed.append(Listed(

@@ -44,7 +44,7 @@ def problems(report: dict) -> list[dict]:
     from traces_git import freshness
 
     sessions = freshness.session_roots()
-    cli = late.get("cli")
+    cli = late.get("cli") if late.get("enabled", True) else None
     if not store["found"]:
         if not cli:
             fix = ("install the Traces CLI (npm install -g @traces-sh/traces; or set "

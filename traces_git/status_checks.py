@@ -332,17 +332,19 @@ def conflicts(report: dict, info: RepoInfo | None) -> list[dict]:
                 f"about {cost:g} s per commit)"
             )
         late = report.get("late_attach") or {}
-        if late.get("enabled") and late.get("cli"):
+        # covered unless the CLI is here and late attach is off: then only they refresh the
+        # store (without the CLI they do nothing; with late attach on, traces-git does it)
+        if late.get("enabled", True) or not late.get("cli"):
             found.append(
                 {
                     "id": "official-hooks",
-                    "message": what + "; traces-git covers what they do here (it refreshes the "
-                    "store through the Traces CLI after a commit: late attach); to keep only "
-                    "the official hooks instead: traces-git uninstall",
+                    "message": what + ("; traces-git covers what they do here (it refreshes the "
+                    "store through the Traces CLI after a commit: late attach)" if late.get("cli")
+                    else "") + "; to keep only the official hooks instead: traces-git uninstall",
                     "fix": REMOVE_OFFICIAL_FIX,
                 }
             )
-        elif official.get("runs_on_commit") and official.get("traces_on_path"):
+        else:
             found.append(
                 {
                     "id": "official-hooks-needed",
