@@ -82,7 +82,7 @@ def claude_session(
     add("user", {"role": "user", "content": prompt}, now)
     at = now
     for name, args in tool_calls:
-        at += 1000
+        at += 100
         call_id = "toolu_" + uuid.uuid4().hex[:24]
         add("assistant", {
             "model": "claude-sonnet-4-5-20250929", "id": "msg_" + uuid.uuid4().hex[:24],
@@ -91,10 +91,10 @@ def claude_session(
             "stop_reason": None, "stop_sequence": None,
             "usage": {"input_tokens": 10, "output_tokens": 5},
         }, at, requestId="req_" + uuid.uuid4().hex[:24])
-        at += 200
+        at += 20
         add("user", {"role": "user", "content": [
             {"tool_use_id": call_id, "type": "tool_result", "content": "ok"}]}, at)
-    at += 500
+    at += 50
     add("assistant", {
         "model": "claude-sonnet-4-5-20250929", "id": "msg_" + uuid.uuid4().hex[:24],
         "type": "message", "role": "assistant",
@@ -194,7 +194,7 @@ def opencode_session(
 
     write(storage / "project" / f"{project_id}.json",
           {"id": project_id, "worktree": cwd, "vcs": "git", "time": {"created": start}})
-    end = start + 1000 * (len(tool_calls) + 2)
+    end = start + 100 * (len(tool_calls) + 2)
     write(storage / "session" / project_id / f"{session_id}.json", {
         "id": session_id, "version": "1.0.20", "projectID": project_id, "directory": cwd,
         "title": prompt, "time": {"created": start, "updated": end}})
@@ -211,15 +211,15 @@ def opencode_session(
         "providerID": "anthropic", "mode": "build", "path": {"cwd": cwd, "root": cwd},
         "cost": 0, "tokens": {"input": 10, "output": 5, "reasoning": 0,
                               "cache": {"read": 0, "write": 0}}})
-    at = start + 1000
+    at = start + 100
     for number, (name, args) in enumerate(tool_calls):
         part_id = f"prt_{number:04d}{uuid.uuid4().hex[:22]}"
         write(storage / "part" / reply_id / f"{part_id}.json", {
             "id": part_id, "sessionID": session_id, "messageID": reply_id, "type": "tool",
             "callID": f"call_{number}", "tool": name,
             "state": {"status": "completed", "input": args, "output": "ok", "title": name,
-                      "metadata": {}, "time": {"start": at, "end": at + 100}}})
-        at += 1000
+                      "metadata": {}, "time": {"start": at, "end": at + 10}}})
+        at += 100
     part_id = f"prt_{len(tool_calls):04d}{uuid.uuid4().hex[:22]}"
     write(storage / "part" / reply_id / f"{part_id}.json", {
         "id": part_id, "sessionID": session_id, "messageID": reply_id, "type": "text",

@@ -307,3 +307,33 @@ def test_late_attach_off_decides_in_the_foreground_as_before(repo, cli):
     sha = commit_files(repo, ["src/c.py"])
     assert note(repo, sha) is None
     assert not (repo / ".git" / late_attach.DIR_NAME).exists()
+
+
+def test_the_shortcut_watches_the_agent_sessions_of_the_worktree(repo, cli):
+    """With late attach possible, the stamp also holds the worktree's session files and
+    the directories new ones appear in: unchanged, the next commit skips Python; a session
+    that then writes a file of the commit makes the next commit take the full path."""
+    from tests.test_shortcut import age, commit_runs_python, skipped
+
+    three_sessions(repo)
+    official("list", "--json", cwd=repo)
+    first = commit_files(repo, ["src/c.py", "src/b.py", "src/o.ts"])
+    wait_late(repo)
+    assert len(lines(note(repo, first))) == 3
+    store_path = Path(os.environ["TRACES_EVENTSTORE"])
+    age(store_path, Path(f"{store_path}-wal"), repo / ".git" / "config",
+        Path(os.environ["GIT_CONFIG_GLOBAL"]))
+    home = Path(os.environ["HOME"])
+    age(*home.joinpath(".claude").rglob("*"), *home.joinpath(".codex").rglob("*"),
+        *Path(os.environ["XDG_DATA_HOME"]).joinpath("opencode").rglob("*"))
+    time.sleep(1.05)
+    assert commit_runs_python(repo, "quiet.txt")  # a full run: it leaves a stamp
+    assert (repo / ".git" / "traces-git-post-commit.stamp").is_file()
+    assert not commit_runs_python(repo, "quiet2.txt")
+    assert skipped(repo) == 1
+    time.sleep(1.05)
+    later = agents.claude_session(repo, [("Edit", {"file_path": str(repo / "src/c.py")})],
+                                  start_ms=time.time() * 1000)
+    assert commit_runs_python(repo, "src/c.py")
+    wait_late(repo)
+    assert lines(note(repo)) == expected(later)

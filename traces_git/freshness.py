@@ -184,6 +184,53 @@ def _opencode_projects(storage: str, worktree: str) -> list[str]:
     return found
 
 
+MAX_WATCHED = 300
+
+
+def watch_paths(worktree: str, now_ms: float) -> tuple[list[str], list[str]] | None:
+    """(existing, absent) paths whose change is the only way :func:`recent_session_files`
+    could find something for this worktree later: the directories a new session file
+    would appear in and the session files that could grow. For the post-commit stamp
+    (``shortcut``); None when there are more than :data:`MAX_WATCHED`."""
+    import time
+
+    existing: list[str] = []
+    absent: list[str] = []
+
+    def watch(path: str) -> None:
+        (existing if os.path.lexists(path) else absent).append(path)
+
+    projects = claude_projects()
+    watch(projects)
+    prefix = claude_dir_name(worktree)
+    for project in _entries(projects):
+        if project.name == prefix or project.name.startswith(prefix + "-"):
+            existing.append(project.path)
+            existing += [e.path for e in _entries(project.path) if e.name.endswith(".jsonl")]
+    sessions = codex_sessions()
+    watch(sessions)
+    today = time.gmtime(now_ms / 1000)
+    watch(os.path.join(sessions, time.strftime("%Y", today)))
+    watch(os.path.join(sessions, time.strftime("%Y", today), time.strftime("%m", today)))
+    for back in range(MAX_DAYS + 1):
+        day = time.strftime("%Y/%m/%d", time.gmtime(now_ms / 1000 - back * 86400))
+        folder = os.path.join(sessions, *day.split("/"))
+        watch(folder)
+        existing += [e.path for e in _entries(folder) if e.name.startswith("rollout-")]
+    storage = opencode_storage()
+    watch(os.path.join(storage, "project"))
+    for project_id in _opencode_projects(storage, worktree):
+        folder = os.path.join(storage, "session", project_id)
+        watch(folder)
+        for entry in _entries(folder):
+            if entry.name.endswith(".json"):
+                existing.append(entry.path)
+                watch(os.path.join(storage, "message", entry.name[: -len(".json")]))
+    if len(existing) + len(absent) > MAX_WATCHED:
+        return None
+    return existing, absent
+
+
 def trace_stale(store, trace) -> str | None:
     """Why the store's events of ``trace`` may be out of date, or None."""
     source, last_written_ms = store.index_state(trace.id)
