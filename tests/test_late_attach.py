@@ -337,3 +337,32 @@ def test_the_shortcut_watches_the_agent_sessions_of_the_worktree(repo, cli):
     assert commit_runs_python(repo, "src/c.py")
     wait_late(repo)
     assert lines(note(repo)) == expected(later)
+
+
+def test_the_committing_session_named_by_its_file(repo, cli):
+    """TRACES_CURRENT_SOURCE_PATH names a Claude session file the store never read: the
+    late attach finds the trace by that file after the refresh."""
+    ids = three_sessions(repo)
+    session_file = agents.claude_project_dir(repo) / f"{ids['claude']}.jsonl"
+    (repo / "src").mkdir(exist_ok=True)
+    (repo / "src/c.py").write_text("c\n")
+    git("add", "src/c.py", cwd=repo)
+    git("commit", "-q", "-m", "c", cwd=repo,
+        env={"TRACES_CURRENT_SOURCE_PATH": str(session_file)})
+    wait_late(repo)
+    assert lines(note(repo)) == expected(ids["claude"])
+    explained = json.loads(traces_git("explain", "--json", cwd=repo).stdout)
+    hinted = [c for c in explained["candidates"] if c["source"] == "TRACES_CURRENT_SOURCE_PATH"]
+    assert [(c["id"], c["reason"]) for c in hinted] == [(ids["claude"], "file-overlap")]
+
+
+def test_records_that_are_not_ours_are_ignored(repo, cli):
+    pending = repo / ".git" / late_attach.DIR_NAME / "pending"
+    pending.mkdir(parents=True)
+    (pending / "--output=x.json").write_text(json.dumps({"commit": "--output=x",
+                                                         "worktree": str(repo)}))
+    (pending / ("a" * 40 + ".json")).write_text("[1, 2]")
+    (pending / ("b" * 40 + ".json")).write_text(json.dumps({"commit": "b" * 40}))
+    assert late_attach.records(str(repo / ".git"), "pending") == []
+    traces_git("late-attach", cwd=repo)
+    assert not (repo / "x").exists()

@@ -128,8 +128,12 @@ def records(common_dir: str, kind: str) -> list[dict]:
         return []
     found = []
     for name in names:
+        commit = name[: -len(".json")]
+        if len(commit) not in (40, 64) or any(c not in "0123456789abcdef" for c in commit):
+            continue  # not a record of ours: never passed to git
         data = _read_json(os.path.join(folder, name))
-        if data is not None and data.get("commit") == name[: -len(".json")]:
+        if data is not None and data.get("commit") == commit and isinstance(
+                data.get("worktree"), str):
             found.append(data)
     return sorted(found, key=lambda r: r.get("queued_at") or 0)
 

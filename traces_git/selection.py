@@ -321,7 +321,11 @@ def pick(
     for path, variable in hints.source_paths:
         trace = store.by_source_path(path) if store is not None else None
         if trace is None:
-            note("", variable, False, "no-store-match", source_path=_safe(path))
+            if ctx.defer_stale:  # the store may not have read the session file yet
+                note("", variable, False, "deferred", source_path=_safe(path),
+                     stale="session file not in the store")
+            else:
+                note("", variable, False, "no-store-match", source_path=_safe(path))
             continue
         hinted.append((trace.id, variable, trace))
     for trace_id, variable, trace in hinted:
