@@ -366,3 +366,45 @@ def test_records_that_are_not_ours_are_ignored(repo, cli):
     assert late_attach.records(str(repo / ".git"), "pending") == []
     traces_git("late-attach", cwd=repo)
     assert not (repo / "x").exists()
+
+
+def slow_cli(tmp_path: Path, seconds: float = 1.5) -> None:
+    """The real CLI behind a wrapper that first sleeps: a refresh that takes a while."""
+    fake_cli(tmp_path, f"sleep {seconds}\nexec '{TRACES}' \"$@\"\n")
+
+
+def wait_pending(repo: Path, sha: str, timeout: float = 10.0) -> None:
+    common = str(repo / ".git")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(r["commit"] == sha for r in late_attach.records(common, "pending")):
+            return
+        time.sleep(0.02)
+    raise AssertionError("no pending late attach")
+
+
+def test_a_commit_during_a_refresh(repo, installed, tmp_path):
+    slow_cli(tmp_path)
+    ids = three_sessions(repo)
+    first = commit_files(repo, ["src/c.py"], "first")
+    wait_pending(repo, first)
+    time.sleep(0.5)  # the worker is inside `traces list` now
+    second = commit_files(repo, ["src/b.py"], "second")
+    wait_late(repo, timeout=40)
+    assert lines(note(repo, first)) == expected(ids["claude"])
+    assert lines(note(repo, second)) == expected(ids["codex"])
+    assert late_attach.records(str(repo / ".git"), "pending") == []
+
+
+def test_a_rebase_while_pending_moves_the_attach(repo, installed, tmp_path):
+    slow_cli(tmp_path, 2.0)
+    ids = three_sessions(repo)
+    old = commit_files(repo, ["src/c.py"], "work")
+    wait_pending(repo, old)
+    time.sleep(1.05)  # a later committer second: the replayed commit gets a new sha
+    git("rebase", "-q", "--force-rebase", "HEAD~1", cwd=repo)
+    new = head(repo)
+    assert new != old
+    wait_late(repo, timeout=40)
+    assert lines(note(repo, new)) == expected(ids["claude"])
+    assert note(repo, old) is None  # never on the commit the rebase replaced
