@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -30,18 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.commit import find_official  # noqa: E402
 from bench.isolation import isolated_env  # noqa: E402
-
-
-def find_official(explicit: str | None) -> str | None:
-    if explicit:
-        return explicit
-    tools = os.environ.get("TRACES_GIT_TEST_TOOLS")
-    if tools:
-        candidate = Path(tools, "node_modules/@traces-sh/traces-linux-x64/bin/traces")
-        if candidate.exists():
-            return str(candidate)
-    return shutil.which("traces")
 
 
 def git(env, *args, cwd) -> str:

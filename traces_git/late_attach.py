@@ -78,7 +78,8 @@ def queue(repo, commit: str, since_ms: float, now_ms: float, automatic: bool,
         "reasons": reasons[:8],
         "env": {k: os.environ[k] for k in HINT_VARIABLES if os.environ.get(k)},
     }
-    if not _write_json(_record_path(repo.common_dir, "pending", commit), record):
+    # not fsync'd on the commit's path: a crash loses only this refresh, never the commit
+    if not _write_json(_record_path(repo.common_dir, "pending", commit), record, durable=False):
         return False
     start_worker(repo.common_dir)
     return True
@@ -90,33 +91,21 @@ def start_worker(common_dir: str) -> None:
     upload.spawn_detached(["late-attach", "--worker", "--git-dir", os.path.realpath(common_dir)])
 
 
-def _write_json(path: str, data: dict) -> bool:
-    import json
+def _write_json(path: str, data: dict, *, durable: bool = True) -> bool:
+    """Atomically (a temporary file renamed into place); False when it could not."""
+    from traces_git.upload_queue import write_json
 
-    tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(data))
-        os.replace(tmp, path)
+        write_json(path, data, durable=durable)
         return True
     except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
         return False
 
 
 def _read_json(path: str) -> dict | None:
-    import json
+    from traces_git.upload_queue import read_json
 
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_json(path)
 
 
 def records(common_dir: str, kind: str) -> list[dict]:
