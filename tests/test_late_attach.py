@@ -408,3 +408,16 @@ def test_a_rebase_while_pending_moves_the_attach(repo, installed, tmp_path):
     wait_late(repo, timeout=40)
     assert lines(note(repo, new)) == expected(ids["claude"])
     assert note(repo, old) is None  # never on the commit the rebase replaced
+
+
+def test_rows_without_events_and_no_cli_say_so(repo, installed):
+    """Without the CLI nothing refreshes: a trace listed but never shown is not said to
+    have edited nothing; explain says its events are missing."""
+    ids = three_sessions(repo)
+    official("list", "--json", cwd=repo)
+    sha = commit_files(repo, ["src/c.py"])
+    assert note(repo, sha) is None
+    explained = json.loads(traces_git("explain", "--json", cwd=repo).stdout)
+    claude = next(c for c in explained["candidates"] if c["id"] == ids["claude"])
+    assert claude["reason"] == "no-events"
+    assert "none of its events yet" in traces_git("explain", cwd=repo).stdout

@@ -31,6 +31,8 @@ REASONS = {
     "no-file-overlap": "none of the files it edited is in the commit",
     "only-read": "it only read files (reads never count as edits)",
     "edited-nothing": "it edited no file",
+    "no-events": "the store has its row but none of its events yet (`traces show ID` reads "
+    "them; with the Traces CLI installed, traces-git refreshes after the commit)",
     "detached": "the note marks it traces-detach",
 }
 REPLAYS = {

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 
 MAX_DAYS = 3  # Codex day directories looked at, counting back from today
-MAX_FILES = 400  # entries read per directory; past that the answer is "stale" (refresh)
+MAX_FILES = 5000  # entries read per directory at most (a bound on a pathological HOME)
 SLACK_MS = 1000  # mtime granularity, and the CLI writing the store right after reading
 
 

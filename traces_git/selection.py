@@ -438,6 +438,8 @@ def _verdict(
     edits = edited_paths(calls, base)
     if not edits:
         if require_edits:
+            if not calls and not store.has_events([trace.id]):
+                return False, "no-events", {}  # rows only (`traces list`): nothing to compare
             reads = read_paths(calls, base)
             if reads:  # shown: the commit's files it read, else all it read
                 shown = (reads & ctx.changed_files()) or reads
