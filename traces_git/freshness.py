@@ -9,7 +9,11 @@ the sessions that can matter to this commit. Where the adapters of the official 
 - Claude Code: ``~/.claude/projects/<cwd, every non-alphanumeric as '->/<session>.jsonl``;
 - Codex: ``~/.codex/sessions/YYYY/MM/DD/rollout-<time>-<thread id>.jsonl`` (the cwd in
   its first line, ``session_meta``);
-- OpenCode: ``$XDG_DATA_HOME/opencode/storage/{project,session,message}/...``.
+- OpenCode: ``$XDG_DATA_HOME/opencode/storage/{project,session,message}/...``;
+- Pi ``~/.pi/agent/sessions``, Copilot CLI ``~/.copilot/session-state``, Cursor
+  ``~/.cursor/projects``: their paths do not say the project, so any session file there
+  written since counts unless the store has it, fresh, for another directory
+  (:data:`MAX_OTHER_FILES` entries at most).
 
 Only files modified since the previous commit are looked at, and a Codex day directory
 only for the days since then (at most :data:`MAX_DAYS`). Everything here is os calls on
@@ -62,13 +66,47 @@ def opencode_storage() -> str:
     return os.path.join(data_home(), "opencode", "storage")
 
 
+def other_roots() -> list[str]:
+    """Session locations of agents whose files do not say the project in their path
+    (Pi, Copilot CLI, Cursor's agent): any session file written since counts, unless
+    the store has it, fresh, for another directory."""
+    base = home()
+    return [os.path.join(base, ".pi", "agent", "sessions"),
+            os.path.join(base, ".copilot", "session-state"),
+            os.path.join(base, ".cursor", "projects")]
+
+
+MAX_OTHER_FILES = 2000  # files looked at under other_roots(), in all
+SESSION_SUFFIXES = (".jsonl", ".json", ".txt")
+
+
+def _walk_recent(root: str, since: float, found: list[str], depth: int = 3) -> int:
+    """Add the session files under ``root`` (``depth`` levels) modified at or after ``since``;
+    returns how many entries were looked at."""
+    seen = 0
+    stack = [(root, 0)]
+    while stack and seen < MAX_OTHER_FILES:
+        folder, level = stack.pop()
+        for entry in _entries(folder):
+            seen += 1
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if level < depth:
+                        stack.append((entry.path, level + 1))
+                elif entry.name.endswith(SESSION_SUFFIXES) and _modified(entry) >= since:
+                    found.append(entry.path)
+            except OSError:
+                continue
+    return seen
+
+
 def claude_dir_name(cwd: str) -> str:
     return "".join(c if c.isascii() and c.isalnum() else "-" for c in cwd)
 
 
 def session_roots() -> list[str]:
     """The agents' session locations that exist on this machine."""
-    return [p for p in (claude_projects(), codex_sessions(), opencode_storage())
+    return [p for p in (claude_projects(), codex_sessions(), opencode_storage(), *other_roots())
             if os.path.isdir(p)]
 
 
@@ -112,7 +150,9 @@ def recent_session_files(worktree: str, since_ms: float, now_ms: float) -> list[
         if project.is_dir() and _mtime_ms(project.path) is not None:
             for entry in _entries(project.path):
                 if entry.name.endswith(".jsonl") and _modified(entry) >= since:
-                    found.append(("claude-code", entry.path))
+                    # "-a-b-c" is /a/b/c or /a/b-c: a subdirectory's session names its cwd
+                    if name == prefix or _cwd_inside(entry.path, worktree):
+                        found.append(("claude-code", entry.path))
     # Codex: the day directories since the previous commit.
     import time
 
@@ -124,7 +164,7 @@ def recent_session_files(worktree: str, since_ms: float, now_ms: float) -> list[
     for day in sorted(days):
         for entry in _entries(os.path.join(codex_sessions(), *day.split("/"))):
             if entry.name.startswith("rollout-") and _modified(entry) >= since:
-                if _codex_cwd_inside(entry.path, worktree):
+                if _cwd_inside(entry.path, worktree):
                     found.append(("codex", entry.path))
     # OpenCode: the sessions of projects whose worktree is this one.
     storage = opencode_storage()
@@ -137,32 +177,40 @@ def recent_session_files(worktree: str, since_ms: float, now_ms: float) -> list[
             newest = max(_modified(entry), _mtime_ms(messages) or 0.0)
             if newest >= since:
                 found.append(("opencode", entry.path))
+    for root in other_roots():
+        recent: list[str] = []
+        _walk_recent(root, since, recent)
+        found += [("agent", path) for path in recent]
     return found
 
 
-def _codex_cwd_inside(path: str, worktree: str) -> bool:
-    """Does the rollout's first line (``session_meta``) name a cwd in ``worktree``?
-    Unreadable or unclear: True (a refresh costs nothing in the foreground)."""
+def _cwd_inside(path: str, worktree: str) -> bool:
+    """Does the session file's first ``"cwd":`` (Codex: its ``session_meta`` line; Claude
+    Code: every line) name a directory in ``worktree``? Unclear (no cwd in the first 64 KiB,
+    escapes): True, a refresh costs nothing in the foreground; unreadable: False."""
     try:
         with open(path, "rb") as handle:
-            head = handle.read(65536)
+            head = handle.read(65536).decode("utf-8", "replace")
     except OSError:
         return False
-    line = head.split(b"\n", 1)[0].decode("utf-8", "replace")
     marker = '"cwd":'
-    at = line.find(marker)
+    at = head.find(marker)
     if at < 0:
         return True
-    rest = line[at + len(marker):].lstrip()
-    if not rest.startswith('"'):
-        return True
+    rest = head[at + len(marker):].lstrip()
     end = rest.find('"', 1)
-    cwd = rest[1:end].replace("\\/", "/") if end > 0 else ""
+    if not rest.startswith('"') or end < 0:
+        return True
+    cwd = rest[1:end]
     if "\\" in cwd or not cwd:
         return True
-    root = worktree.rstrip(os.sep)
-    resolved = os.path.realpath(cwd)
-    return resolved == root or resolved.startswith(root + os.sep) or cwd == root
+    return _inside(cwd, worktree)
+
+
+def _inside(path: str, root: str) -> bool:
+    resolved = os.path.realpath(path)
+    root = root.rstrip(os.sep)
+    return resolved == root or resolved.startswith(root + os.sep)
 
 
 def _opencode_projects(storage: str, worktree: str) -> list[str]:
@@ -226,6 +274,10 @@ def watch_paths(worktree: str, now_ms: float) -> tuple[list[str], list[str]] | N
             if entry.name.endswith(".json"):
                 existing.append(entry.path)
                 watch(os.path.join(storage, "message", entry.name[: -len(".json")]))
+    for root in other_roots():
+        if os.path.lexists(root):
+            return None  # their files do not say whose they are: only a full run can tell
+        absent.append(root)
     if len(existing) + len(absent) > MAX_WATCHED:
         return None
     return existing, absent
@@ -258,6 +310,8 @@ def check(store, store_path: str, worktree: str, since_ms: float, now_ms: float)
         if trace is None:
             stale.add(f"{agent} session not in the store: {path}")
             continue
+        if agent == "agent" and trace.directory and not _inside(trace.directory, worktree):
+            continue  # another project's session (its path does not say whose it is)
         why = trace_stale(store, trace)
         if why:
             stale.add(f"{agent} session {trace.id}: {why}")
