@@ -160,8 +160,9 @@ def test_the_official_hook_counts_the_same_edits(tmp_path, monkeypatch):
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     official_counts, ours = set(), set()
-    # ten cases per commit: `traces list` indexes each agent's ten latest sessions (0.6.31)
-    for batch in (CASES[:10], CASES[10:]):
+    # four cases per commit: `traces list` indexes each agent's ten latest sessions, and the
+    # official hook reads every candidate's events within a 5 s budget (0.6.31)
+    for batch in (CASES[i:i + 4] for i in range(0, len(CASES), 4)):
         time.sleep(1.05)
         sessions = {}
         for label, tool, args in batch:
@@ -174,6 +175,11 @@ def test_the_official_hook_counts_the_same_edits(tmp_path, monkeypatch):
         git("add", ".", cwd=repo)
         git("commit", "-q", "-m", "cases", cwd=repo, env={"TRACES_GIT": "0"})
         shown = git("notes", "--ref=traces", "show", "HEAD", cwd=repo, check=False).stdout
+        for _retry in range(2):  # a loaded machine: the hook ran out of its budget
+            if shown:
+                break
+            git("commit", "-q", "--amend", "--no-edit", cwd=repo, env={"TRACES_GIT": "0"})
+            shown = git("notes", "--ref=traces", "show", "HEAD", cwd=repo, check=False).stdout
         attached = {line.split()[0].removeprefix("traces:") for line in shown.splitlines()}
         official_counts |= {label for label, trace_id in sessions.items() if trace_id in attached}
         for label, trace_id in sessions.items():
