@@ -421,3 +421,16 @@ def test_rows_without_events_and_no_cli_say_so(repo, installed):
     claude = next(c for c in explained["candidates"] if c["id"] == ids["claude"])
     assert claude["reason"] == "no-events"
     assert "none of its events yet" in traces_git("explain", cwd=repo).stdout
+
+
+def test_an_amend_after_a_late_note_copies_it(repo, cli):
+    """The worker wrote the note to a commit after git had copied the notes of an amend
+    (the race): post-rewrite copies what it attached to the new commit."""
+    old = commit_files(repo, ["x.py"])
+    done = repo / ".git" / late_attach.DIR_NAME / "done"
+    done.mkdir(parents=True)
+    (done / f"{old}.json").write_text(json.dumps({
+        "commit": old, "worktree": str(repo), "attached": ["late-one"],
+        "done_at": time.time()}))
+    git("commit", "-q", "--amend", "-m", "amended", cwd=repo)
+    assert lines(note(repo)) == expected("late-one")
