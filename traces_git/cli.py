@@ -35,6 +35,7 @@ COMMANDS = {
     "stats": "traces_git.commands.blame_cmds:stats",
     "hook": "traces_git.commands.hook_cmd:hook",
     "remove-official-hooks": "traces_git.commands.official_cmd:remove_official_hooks",
+    "late-attach": "traces_git.commands.late_attach_cmd:late_attach",
 }
 
 

@@ -358,37 +358,68 @@ class Store:
                 yield Event(row_id=row_id, event_id=str(event_id), data=data)
 
     def tool_calls(self, trace_id: str) -> Iterator[dict]:
-        """The ``tool_call`` events of a trace (the only ones that record edits).
+        """The events of a trace that may record edits: its ``tool_call`` events and its
+        ``workspace.edit`` system events (``edit_tools.event_files`` reads them).
 
-        Each as ``{"type": "tool_call", "args": ...}`` with the string values of its
-        ``args`` (or ``args`` itself when it is a string): all that the selection reads.
-        SQLite's JSON functions parse them, so the post-commit hook need not import
-        json (~5 ms with re); without them, Python parses the events whole.
+        A tool call comes as ``{"type": "tool_call", "toolName": ..., "args": ...}`` with
+        the text, array and object values of its ``args`` (or ``args`` itself when it is
+        a string). SQLite's JSON functions take them apart, so the post-commit hook imports
+        json only for an array or object argument (a shell command as a list); without
+        them, Python parses the events whole.
         """
         try:
             rows = self._db.execute(
-                "SELECT e.id, j.key, j.value FROM events e, json_each(e.event_json, '$.args') j"
+                "SELECT e.id, json_extract(e.event_json, '$.toolName'), j.key, j.value, j.type"
+                " FROM events e, json_each(e.event_json, '$.args') j"
                 " WHERE e.trace_id = ? AND e.event_json LIKE ? AND json_valid(e.event_json)"
-                " AND json_extract(e.event_json, '$.type') = 'tool_call' AND j.type = 'text'"
-                " ORDER BY e.id",
+                " AND json_extract(e.event_json, '$.type') = 'tool_call'"
+                " AND j.type IN ('text', 'array', 'object') ORDER BY e.id",
                 (trace_id, '%"tool_call"%'),
             ).fetchall()
         except sqlite3.Error:
             yield from self._tool_calls_parsed(trace_id)
             return
         calls: dict[int, dict] = {}
-        for row_id, key, value in rows:
-            call = calls.setdefault(row_id, {"type": "tool_call", "args": {}})
+        for row_id, tool_name, key, value, kind in rows:
+            call = calls.setdefault(
+                row_id, {"type": "tool_call", "toolName": tool_name, "args": {}}
+            )
+            if kind != "text":
+                import json  # an array or object argument only
+
+                try:
+                    value = json.loads(value)
+                except (TypeError, ValueError):
+                    continue
             if key is None:
                 call["args"] = value
             elif isinstance(call["args"], dict):
                 call["args"][key] = value
         yield from calls.values()
+        yield from self._workspace_edits(trace_id)
+
+    def _workspace_edits(self, trace_id: str) -> Iterator[dict]:
+        rows = self._query(
+            "SELECT event_json FROM events WHERE trace_id = ? AND event_json LIKE ?",
+            (trace_id, '%workspace.edit%'),
+        )
+        if not rows:
+            return
+        import json
+
+        for (raw,) in rows:
+            try:
+                data = json.loads(raw)
+            except (TypeError, ValueError):
+                continue
+            if isinstance(data, dict) and data.get("type") == "system_event":
+                yield data
 
     def _tool_calls_parsed(self, trace_id: str) -> Iterator[dict]:
         rows = self._query(
-            "SELECT event_json FROM events WHERE trace_id = ? AND event_json LIKE ?",
-            (trace_id, '%"tool_call"%'),
+            "SELECT event_json FROM events WHERE trace_id = ? AND (event_json LIKE ?"
+            " OR event_json LIKE ?)",
+            (trace_id, '%"tool_call"%', '%workspace.edit%'),
         )
         import json
 
@@ -397,8 +428,82 @@ class Store:
                 data = json.loads(raw)
             except (TypeError, ValueError):
                 continue
-            if isinstance(data, dict) and data.get("type") == "tool_call":
+            if isinstance(data, dict) and data.get("type") in ("tool_call", "system_event"):
                 yield data
+
+    def index_state(self, trace_id: str) -> tuple[str | None, float | None]:
+        """(the trace's session file, when the store wrote its last event in ms or None
+        without events): what ``freshness`` compares with the session file's mtime."""
+        source = None
+        if "source_path" in self.trace_columns:
+            rows = self._query("SELECT source_path FROM traces WHERE id = ?", (trace_id,))
+            source = rows[0][0] if rows and isinstance(rows[0][0], str) else None
+        column = "created_at" if "created_at" in self.event_columns else "NULL"
+        rows = self._query(
+            f"SELECT {column} FROM events WHERE trace_id = ? ORDER BY id DESC LIMIT 1",
+            (trace_id,),
+        )
+        if not rows:
+            return source, None
+        try:
+            written = float(rows[0][0]) if rows[0][0] is not None else 0.0
+        except (TypeError, ValueError):
+            written = 0.0
+        return source, written
+
+    def has_events(self, trace_ids: list[str]) -> set[str]:
+        """Which of ``trace_ids`` have at least one event in the store (indexed lookups)."""
+        found = set()
+        for trace_id in trace_ids:
+            if self._query("SELECT 1 FROM events WHERE trace_id = ? LIMIT 1", (trace_id,)):
+                found.add(trace_id)
+        return found
+
+    def last_event(self, trace_id: str) -> tuple[float | None, float | None]:
+        """(the ``timestamp`` of the trace's last stored event, when the store wrote it),
+        both in ms; (None, None) without events. The last event by store order."""
+        rows = self._query(
+            "SELECT json_extract(event_json, '$.timestamp'), created_at FROM events"
+            " WHERE trace_id = ? AND json_valid(event_json) ORDER BY id DESC LIMIT 1",
+            (trace_id,),
+        )
+        if not rows:
+            return None, None
+
+        def number(value: object) -> float | None:
+            try:
+                return float(value) if value is not None else None
+            except (TypeError, ValueError):
+                return None
+
+        return number(rows[0][0]), number(rows[0][1])
+
+    def in_directory_before(self, roots: list[str], since_ms: float, limit: int = 50
+                            ) -> list[tuple[Trace, float | None]]:
+        """Traces of a directory in (or below) one of ``roots`` whose row timestamp is before
+        ``since_ms``, each with its last event's timestamp (a Codex row keeps the session's
+        start: its last event says when it was last active). Most recent first."""
+        if "timestamp" not in self.trace_columns or "directory" not in self.trace_columns:
+            return []
+        where, params = [], [since_ms]
+        for root in roots:
+            where.append("directory = ? OR substr(directory, 1, ?) = ?")
+            params += [root, len(root) + 1, root.rstrip("/") + "/"]
+        rows = self._query(
+            f"SELECT {self._trace_select()}, (SELECT json_extract(e.event_json, '$.timestamp')"
+            " FROM events e WHERE e.trace_id = traces.id AND json_valid(e.event_json)"
+            " ORDER BY e.id DESC LIMIT 1) FROM traces"
+            f" WHERE timestamp < ? AND ({' OR '.join(where)}) ORDER BY timestamp DESC LIMIT ?",
+            (*params, limit),
+        )
+        out = []
+        for row in rows:
+            try:
+                last = float(row[-1]) if row[-1] is not None else None
+            except (TypeError, ValueError):
+                last = None
+            out.append((self._trace(row[:-1]), last))
+        return out
 
     def endpoint(self) -> str | None:
         try:

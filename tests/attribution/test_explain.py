@@ -40,12 +40,13 @@ def test_kept_by_overlap_and_dropped_without_it_name_each_side_s_files(repo, sto
         "trace_files": ["docs/other.md"],
         "commit_files": ["app.py"],
     }
-    assert items["chat"]["reason"] == "no-file-overlap"
-    assert items["chat"]["trace_files"] == []
+    assert items["chat"]["reason"] == "edited-nothing"
+    assert "trace_files" not in items["chat"]
     text = traces_git("explain", cwd=repo).stdout
     assert "dropped elsewhere [store, claude-code]: none of the files it edited" in text
     assert "trace edited: docs/other.md" in text
     assert "commit changed: app.py" in text
+    assert "dropped chat [store, claude-code]: it edited no file" in text
 
 
 def test_outside_the_worktree(repo, store, tmp_path):

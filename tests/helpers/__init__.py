@@ -173,11 +173,14 @@ class TraceStore:
                     int(ts),
                 ),
             )
+        # the events happened at the trace's time (its row's timestamp is its last activity)
         for i in range(messages):
-            self.add_event(trace_id, {"type": "user_message", "content": f"please do step {i}"})
+            self.add_event(trace_id, {"type": "user_message", "content": f"please do step {i}",
+                                      "timestamp": ts})
             self.add_event(
                 trace_id,
-                {"type": "agent_text", "content": f"done step {i}", "modelId": "claude-sonnet-4"},
+                {"type": "agent_text", "content": f"done step {i}", "modelId": "claude-sonnet-4",
+                 "timestamp": ts},
             )
         for path in edits:
             call_id = f"call-{trace_id}-{self._orders.get(trace_id, 0)}"
@@ -188,6 +191,7 @@ class TraceStore:
                     "callId": call_id,
                     "toolName": "Write",
                     "args": {"file_path": str(path), "content": "x"},
+                    "timestamp": ts,
                 },
             )
             self.add_event(
@@ -198,6 +202,7 @@ class TraceStore:
                     "toolName": "Write",
                     "output": "ok",
                     "status": "success",
+                    "timestamp": ts,
                 },
             )
         return trace_id

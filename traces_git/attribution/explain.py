@@ -21,6 +21,7 @@ REASONS = {
     "named": "named by TRACES_TRACE_ID",
     "file-overlap": "its edits overlap the commit's files",
     "not-indexed": "the committing session; the store has not indexed it yet",
+    "deferred": "its data in the store may be stale: left to the late attach",
     "no-edits-recorded": "the store records no edit for it yet (trusted, like a live session)",
     "agent-records-no-edits": "its agent records no file edits: kept on directory and time",
     "copied": "copied from the cherry-picked commit's note",
@@ -30,6 +31,10 @@ REASONS = {
     "outside-worktree": "its directory is outside this worktree",
     "idle": "idle before the previous commit (or for more than 2 hours)",
     "no-file-overlap": "none of the files it edited is in the commit",
+    "only-read": "it only read files (reads never count as edits)",
+    "edited-nothing": "it edited no file",
+    "no-events": "the store has its row but none of its events yet (`traces show ID` reads "
+    "them; with the Traces CLI installed, traces-git refreshes after the commit)",
     "detached": "the note marks it traces-detach",
 }
 REPLAYS = {
@@ -67,20 +72,22 @@ def idle_before(worktree: str, config: Config, result: dict, limit: int = 5) -> 
     "should" have been attached is most often one of these.
     """
     listed = {item["id"] for item in result.get("candidates", [])}
+    found = []
     try:
         with store.Store(store.locate_path(config.get("traces.store"))) as opened:
-            traces = opened.active_before(result["since_ms"])
+            for trace in opened.active_before(result["since_ms"]):
+                if trace.id in listed or not selection.inside(trace.directory, worktree):
+                    continue
+                # the row's time may be the session's start (Codex): its last event's counts
+                last_event_ms, _ = opened.last_event(trace.id)
+                last = max(trace.timestamp_ms or 0, last_event_ms or 0)
+                if last >= result["since_ms"]:
+                    continue
+                found.append({"id": trace.id, "agent": trace.agent_id, "last_activity_ms": last})
+                if len(found) == limit:
+                    break
     except store.StoreError:
-        return []
-    found = []
-    for trace in traces:
-        if trace.id in listed or not selection.inside(trace.directory, worktree):
-            continue
-        found.append(
-            {"id": trace.id, "agent": trace.agent_id, "last_activity_ms": trace.timestamp_ms}
-        )
-        if len(found) == limit:
-            break
+        return found
     return found
 
 
@@ -192,6 +199,19 @@ def render(result: dict) -> str:
             lines.append(f"  picked from {result['picked_from']}")
     if result.get("store"):
         lines.append(f"  store: {result['store']}")
+    late = result.get("late")
+    if late:
+        lines.append("  attached later, after refreshing the store through the official CLI: "
+                     + str(late.get("refresh", "")))
+        for error in late.get("refresh_errors") or []:
+            lines.append(f"      refresh problem: {error}")
+        for reason in late.get("reasons") or []:
+            lines.append(f"      why: {reason}")
+    elif result.get("late_pending"):
+        lines.append("  late attach pending: the store may be stale; the commit is decided "
+                     "again once the official CLI refreshed it")
+        for reason in result["late_pending"]:
+            lines.append(f"      why: {reason}")
     for hint in result.get("hints_ignored", []):
         value = safe_text.for_terminal(hint["value"], 200)
         lines.append(f"  ignored {hint['variable']}={value}: {hint['why']}")
@@ -212,6 +232,10 @@ def render(result: dict) -> str:
             lines.append(f"      directory: {safe_text.for_terminal(item['directory'])}")
         if item.get("source_path"):
             lines.append(f"      session file: {safe_text.for_terminal(item['source_path'])}")
+        if item.get("read_files"):
+            lines.append(f"      only read: {_list(item['read_files'])}")
+        if item.get("stale"):
+            lines.append(f"      stale: {item['stale']}")
         if "trace_files" in item:
             lines.append(f"      trace edited: {_list(item['trace_files'])}")
             lines.append(f"      commit changed: {_list(item['commit_files'])}")

@@ -44,6 +44,9 @@ def record(repo, hook: str, explained: dict, summary: dict) -> None:
         entry["store"] = summary["store"]
     if explained.get("hints_ignored"):
         entry["hints_ignored"] = explained["hints_ignored"]
+    for key in ("late_pending", "late"):  # late attach: queued by the hook, done by its worker
+        if explained.get(key):
+            entry[key] = explained[key]
     candidates = list(considered.items) if considered is not None else []
     for trace_id in explained.get("copied", ()):
         candidates.append(

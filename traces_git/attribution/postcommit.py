@@ -165,12 +165,16 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
             changed = reads.changed_files(head, parents)
         return changed
 
+    from traces_git.attribution import official_cli
+
+    late_cli = official_cli.for_late_attach(config)
     ctx = selection.CommitContext(
         worktree=repo.worktree,
         git_dir=repo.git_dir,
         since_ms=since_s * 1000,
         now_ms=now * 1000,
         changed_files=changed_files,
+        defer_stale=late_cli is not None,
     )
     hints = selection.env_hints(os.environ)
     if hints.ignored:
@@ -189,6 +193,7 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
             store_problem = str(exc)
     else:
         store_problem = f"no Traces store at {store_path}"
+    stale: list[str] = []
     try:
         try:
             picked = selection.pick(ctx, opened, hints, considered, automatic=not replayed)
@@ -196,6 +201,8 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
             store_problem = str(exc)
             considered = selection.Considered(repo.worktree)
             picked = selection.pick(ctx, None, hints, considered, automatic=not replayed)
+        if late_cli is not None:
+            stale = _stale(ctx, opened, store_path, replayed)
     finally:
         if opened is not None:
             opened.close()
@@ -216,8 +223,13 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
 
             summary["outcome"] = "warning"
             log.write(store_problem, context=repo.display)
+    if stale:
+        # decided again in the background once the official CLI refreshed the store
+        summary["late"] = {"reasons": stale, "since_ms": ctx.since_ms, "now_ms": ctx.now_ms,
+                           "automatic": not replayed}
+        explained["late_pending"] = stale
     if not picked:
-        summary["detail"] = "no matching trace"
+        summary["detail"] = "no matching trace" + (", late attach queued" if stale else "")
         return summary
 
     from traces_git.notes.core import TraceRef
@@ -267,6 +279,22 @@ def write_or_queue(repo: RepoInfo, config: Config, commit: str, refs: list, seen
             raise exc from None
         log.write(f"note for {commit[:12]} queued: {exc}", context=repo.display)
         return Queued(str(exc))
+
+
+def _stale(ctx, opened, store_path: str, replayed: str | None) -> list[str]:
+    """Why this commit's store data may be stale: its deferred candidates, and the agents'
+    session files of this worktree written since the previous commit that the store has
+    not read (``freshness``). Empty when the store is current."""
+    reasons = [f"{trace_id}: {why}" for trace_id, why in ctx.deferred]
+    if replayed:  # a revert: only the hints count, and they were deferred above if stale
+        return reasons
+    from traces_git.attribution import freshness
+
+    try:
+        found = freshness.check(opened, store_path, ctx.worktree, ctx.since_ms, ctx.now_ms)
+    except Exception:  # noqa: BLE001 - a store read failing here: refresh to be sure
+        return reasons + ["the store could not be compared with the session files"]
+    return reasons + [r for r in found.reasons if r not in reasons]
 
 
 def write_refs(repo: RepoInfo, config: Config, commit: str, refs: list, seen=None,

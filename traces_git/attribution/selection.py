@@ -38,8 +38,6 @@ SOURCE_PATH_VARIABLES = ("TRACES_CURRENT_SOURCE_PATH", "TRACES_SOURCE_PATH")
 MAX_CONSIDERED = 40
 MAX_OUTSIDE = 10  # traces of other directories: the machine's other work, a few are enough
 MAX_FILES = 12
-_PATH_KEYS = ("file_path", "filePath", "notebook_path", "path", "target_file", "filename")
-_PATCH_FILE = r"^\*\*\* (?:Add|Update|Delete) File: (.+)$"
 
 
 class Picked:
@@ -62,12 +60,17 @@ class CommitContext:
         since_ms: float,
         now_ms: float,
         changed_files: Callable[[], set[str]],
+        defer_stale: bool = False,
     ):
         self.worktree = worktree  # realpath of the worktree root
         self.git_dir = git_dir  # per-worktree git dir
         self.since_ms = since_ms  # previous commit's time, or now minus the first-commit window
         self.now_ms = now_ms
         self.changed_files = changed_files  # realpaths of the files the commit changed
+        # Late attach is possible (the official CLI can refresh the store): a candidate
+        # whose store data may be stale is left to it instead of being decided now.
+        self.defer_stale = defer_stale
+        self.deferred: list[tuple[str, str]] = []  # (trace id, why its data may be stale)
 
 
 # TRACES_TRACE_ID names the committing agent's own traces: a handful. More than this
@@ -167,34 +170,25 @@ def active_sessions(
 
 
 def edited_paths(tool_calls: Iterable[dict], base_dir: str | None) -> set[str]:
-    """Realpaths of the files a trace's tool calls name."""
+    """Realpaths of the files a trace's tool calls edited (``edit_tools`` decides which
+    calls edit); relative paths are joined to ``base_dir``."""
+    from traces_git.attribution import edit_tools
+
     found: set[str] = set()
     for call in tool_calls:
-        args = call.get("args")
-        if isinstance(args, str):
-            import json  # only for args recorded as a JSON string: ~5 ms on the hook path
+        found |= edit_tools.resolve_all(edit_tools.event_files(call), base_dir)
+    return found
 
-            try:
-                args = json.loads(args)
-            except ValueError:
-                args = {"patch": args}
-        if not isinstance(args, dict):
-            continue
-        names = [args[key] for key in _PATH_KEYS if isinstance(args.get(key), str)]
-        for value in args.values():
-            if isinstance(value, str) and "*** " in value:
-                import re
 
-                names.extend(re.findall(_PATCH_FILE, value, re.MULTILINE))
-        for name in names:
-            name = name.strip()
-            if not name:
-                continue
-            if not os.path.isabs(name):
-                if not base_dir:
-                    continue
-                name = os.path.join(base_dir, name)
-            found.add(os.path.realpath(name))
+def read_paths(tool_calls: Iterable[dict], base_dir: str | None) -> set[str]:
+    """Realpaths of the files a trace's read-only tool calls named (for explain)."""
+    from traces_git.attribution import edit_tools
+
+    found: set[str] = set()
+    for call in tool_calls:
+        if call.get("type") == "tool_call":
+            names = edit_tools.read_files(call.get("toolName"), call.get("args"))
+            found |= edit_tools.resolve_all(names, base_dir)
     return found
 
 
@@ -334,6 +328,8 @@ def pick(
             picked[trace_id] = Picked(trace_id, url, source)
 
     def note(trace_id: str, source: str, kept: bool, reason: str, **extra: object) -> None:
+        if reason == "deferred":
+            ctx.deferred.append((trace_id, str(extra.get("stale"))))
         if considered is not None:
             considered.add(trace_id, source, kept, reason, **extra)
 
@@ -351,7 +347,11 @@ def pick(
     for path, variable in hints.source_paths:
         trace = store.by_source_path(path) if store is not None else None
         if trace is None:
-            note("", variable, False, "no-store-match", source_path=_safe(path))
+            if ctx.defer_stale:  # the store may not have read the session file yet
+                note("", variable, False, "deferred", source_path=_safe(path),
+                     stale="session file not in the store")
+            else:
+                note("", variable, False, "no-store-match", source_path=_safe(path))
             continue
         hinted.append((trace.id, variable, trace))
     for trace_id, variable, trace in hinted:
@@ -385,7 +385,7 @@ def pick(
             add(trace_id, trace.shared_url if trace else None, "active")
 
     if store is not None:
-        for trace in store.active_since(ctx.since_ms):
+        for trace in _store_candidates(ctx, store, considered):
             if trace.id in picked:
                 continue
             if not inside(trace.directory, ctx.worktree):
@@ -406,6 +406,23 @@ def pick(
     return list(picked.values())
 
 
+def _store_candidates(ctx: CommitContext, store: Store, considered: Considered | None
+                      ) -> list[Trace]:
+    """Store traces active since the previous commit: by the row's timestamp, or for a
+    trace of this worktree whose row is older, by its last event's (a Codex row keeps the
+    session's start)."""
+    found = store.active_since(ctx.since_ms)
+    known = {t.id for t in found}
+    for trace, last_event_ms in store.in_directory_before([ctx.worktree], ctx.since_ms):
+        if trace.id in known or last_event_ms is None or last_event_ms < ctx.since_ms:
+            continue
+        if not inside(trace.directory, ctx.worktree):
+            continue
+        trace.timestamp_ms = last_event_ms
+        found.append(trace)
+    return found
+
+
 def _agent(session: dict) -> str | None:
     agent = session.get("agentId")
     return agent if isinstance(agent, str) else None
@@ -413,8 +430,16 @@ def _agent(session: dict) -> str | None:
 
 def _session_verdict(ctx, store, trace, considered) -> tuple[bool, str, dict]:
     if trace is None:
+        if ctx.defer_stale:
+            return _defer(ctx, None, "not indexed")
         return True, "not-indexed", {}
     return _verdict(ctx, store, trace, considered, require_edits=False)
+
+
+def _defer(ctx: CommitContext, trace: Trace | None, why: str) -> tuple[bool, str, dict]:
+    """Not decided now: the late attach refreshes the store and decides (``pick`` lists it
+    in ``ctx.deferred``)."""
+    return False, "deferred", {"stale": why}
 
 
 def _verdict(
@@ -428,16 +453,36 @@ def _verdict(
     """(kept, reason, details) of the file-overlap rule for one trace."""
     if trace.agent_id not in EDIT_RECORDING_AGENTS:
         return True, "agent-records-no-edits", {}
-    edits = edited_paths(store.tool_calls(trace.id), trace.directory)
+    if ctx.defer_stale:
+        from traces_git.attribution import freshness
+
+        why = freshness.trace_stale(store, trace)
+        if why:
+            return _defer(ctx, trace, why)
+    calls = list(store.tool_calls(trace.id))
+    base = trace.directory or ctx.worktree
+    edits = edited_paths(calls, base)
     if not edits:
         if require_edits:
-            return False, "no-file-overlap", _files(considered, edits, ctx)
+            if not calls and not store.has_events([trace.id]):
+                return False, "no-events", {}  # rows only (`traces list`): nothing to compare
+            reads = read_paths(calls, base)
+            if reads:  # shown: the commit's files it read, else all it read
+                shown = (reads & ctx.changed_files()) or reads
+                extra = {"read_files": considered.files(shown)} if considered is not None else {}
+                return False, "only-read", extra
+            return False, "edited-nothing", {}
         return True, "no-edits-recorded", {}
     overlap = edits & ctx.changed_files()
     if overlap:
         extra = {"overlap": considered.files(overlap)} if considered is not None else {}
         return True, "file-overlap", extra
-    return False, "no-file-overlap", _files(considered, edits, ctx)
+    extra = _files(considered, edits, ctx)
+    if considered is not None:
+        read = read_paths(calls, base) & ctx.changed_files()
+        if read:  # it read the commit's files without editing them
+            extra["read_files"] = considered.files(read)
+    return False, "no-file-overlap", extra
 
 
 def _files(considered: Considered | None, edits: set[str], ctx: CommitContext) -> dict:

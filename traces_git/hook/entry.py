@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 HANDLERS = {
     "post-commit": "traces_git.hook.entry:post_commit",
     "post-merge": "traces_git.hook.entry:post_merge",
-    "pre-push": "traces_git.sync.transfer:pre_push_hook",
+    "pre-push": "traces_git.hook.entry:pre_push",
     "reference-transaction": "traces_git.sync.transfer:reference_transaction_hook",
-    "post-rewrite": "traces_git.sync.transfer:post_rewrite_hook",
+    "post-rewrite": "traces_git.hook.late_attach:post_rewrite_hook",
     # Only right after a clone (the dispatcher passes $1 = null sha): configure, fetch notes.
     "post-checkout": "traces_git.sync.transfer:post_checkout_hook",
 }
@@ -117,6 +117,7 @@ def post_commit(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) -
     _explain(repo, "post-commit", summary)
     _hand_off(repo, config, summary)
     _write_queued(repo, config, summary)
+    _late_attach(repo, summary)
     _stamp(repo, config, summary)
     return summary
 
@@ -135,6 +136,7 @@ def post_merge(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) ->
     _explain(repo, "post-merge", summary)
     _hand_off(repo, config, summary)
     _write_queued(repo, config, summary)
+    _late_attach(repo, summary)
     _stamp(repo, config, summary)
     return summary
 
@@ -185,6 +187,18 @@ def _write_queued(repo: RepoInfo, config: Config, summary: dict) -> None:
     summary["pending"] = pending_notes.has_pending(repo.common_dir)
 
 
+def _late_attach(repo: RepoInfo, summary: dict) -> None:
+    """Hand the commit to the late-attach worker when its store data may be stale."""
+    late = summary.pop("late", None)
+    if not late:
+        return
+    from traces_git.hook import late_attach
+
+    if late_attach.queue(repo, summary["commit"], late["since_ms"], late["now_ms"],
+                         late["automatic"], late["reasons"]):
+        summary["late_attach"] = "queued"
+
+
 def _stamp(repo: RepoInfo, config: Config, summary: dict) -> None:
     """Let the dispatcher skip Python on the next commit when this run proved it may."""
     from traces_git.hook import shortcut
@@ -192,8 +206,8 @@ def _stamp(repo: RepoInfo, config: Config, summary: dict) -> None:
     selected = "head_time" in summary  # the selection ran (not a rebase, a cherry-pick, ...)
     head_time = summary.pop("head_time", None)
     try:
-        if (selected and not summary.get("attached") and summary.get("outcome") != "error"
-                and not summary.pop("pending", False)):
+        if (selected and not summary.get("attached") and not summary.get("late_attach")
+                and summary.get("outcome") != "error" and not summary.pop("pending", False)):
             shortcut.write(repo, config, STARTED, summary["commit"], head_time)
         else:
             shortcut.discard(repo.git_dir)
@@ -214,3 +228,13 @@ def _configure_sync(repo: RepoInfo, config: Config) -> None:
         from traces_git import log
 
         log.write(f"configuring notes sync failed: {exc}", context=repo.display, exc=exc)
+
+
+def pre_push(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) -> dict:
+    """Push the notes after the user's push; a late attach about to write a pushed
+    commit's note is waited for first (bounded), so that note goes with this push."""
+    from traces_git.hook import late_attach
+    from traces_git.sync import transfer
+
+    return transfer.pre_push_hook(repo, config, args, stdin,
+                                  before_push=late_attach.wait_before_push)

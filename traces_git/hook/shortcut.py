@@ -147,6 +147,19 @@ def write(repo, config, started: float, head: str, head_time_s: int | None) -> b
     for name in WATCHED_ENV:
         value = os.environ.get(name)
         checks.append(f"tg_env_is {name}" + ("" if value is None else f" {quote(value)}"))
+    from traces_git.hook import late_attach
+
+    watched: tuple[list[str], list[str]] | None = ([], [])
+    if late_attach.cli_for(config):
+        # Agents write session files the store has not read yet; the full run's freshness
+        # check looks at them (late attach): the next commit may skip it only while none
+        # of them, nor the directories new ones would appear in, changed.
+        from traces_git.attribution import freshness
+
+        watched = freshness.watch_paths(repo.worktree, started * 1000)
+        if watched is None:
+            discard(repo.git_dir)
+            return False
     stores = store_candidates(config)
     kind = mode(stores[-1], head_time_s)
     if kind is None:
@@ -161,6 +174,8 @@ def write(repo, config, started: float, head: str, head_time_s: int | None) -> b
     checks.insert(0, f'[ "$PWD" = {quote(pwd)} ]')
     checks += [f'[ {quote(p)} -ot "$tg_stamp" ]' for p in existing]
     checks += [f"tg_absent {quote(p)}" for p in [*absent, *stores[:-1]]]
+    checks += [f'[ {quote(p)} -ot "$tg_stamp" ]' for p in watched[0]]  # agent sessions
+    checks += [f"tg_absent {quote(p)}" for p in watched[1]]
     last = stores[-1]
     checks.append(f"tg_store_same {quote(last)}" if os.path.exists(last)
                   else f"tg_absent {quote(last)}")

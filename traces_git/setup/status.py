@@ -41,15 +41,59 @@ def problems(report: dict) -> list[dict]:
             {"id": "hooks-not-running", "message": repo["explanation"], "fix": "traces-git install"}
         )
     store = report["store"]
+    late = report.get("late_attach") or {}
+    from traces_git.attribution import freshness
+
+    sessions = freshness.session_roots()
+    cli = late.get("cli") if late.get("enabled", True) else None
     if not store["found"]:
+        if not cli:
+            fix = ("install the Traces CLI (npm install -g @traces-sh/traces; or set "
+                   "traces.cliPath), then run `traces list`")
+        elif sessions:
+            fix = ("run `traces list` (the next commit's late attach also builds it, through "
+                   f"{cli})")
+        else:
+            fix = "record a session with an agent (Claude Code, Codex, OpenCode, ...)"
         found.append(
             {
                 "id": "store-missing",
-                "message": f"no Traces store at {store['path']}: no trace can be attached",
-                "fix": "install the Traces CLI and record a session (or set traces.store)",
+                "message": f"no Traces store at {store['path']}: no trace can be attached"
+                + (f" (agent sessions exist under {', '.join(sessions)})" if sessions else ""),
+                "fix": fix,
             }
         )
-    elif store.get("error"):
+    if store["found"] and sessions and not cli and late.get("enabled", True):
+        found.append(
+            {
+                "id": "traces-cli-missing",
+                "message": "the Traces CLI is not installed: the store is only as fresh as its "
+                "last run, and traces-git cannot refresh it after a commit (late attach)",
+                "fix": "install the Traces CLI (npm install -g @traces-sh/traces; or set "
+                "traces.cliPath)",
+            }
+        )
+    repo = report.get("repo")
+    if cli and repo and late.get("agent_sessions_here") and not late.get("agent_hooks"):
+        found.append(
+            {
+                "id": "agent-hooks-off",
+                "message": "agent sessions work in this repository but no agent hook reports "
+                "them (no traces-active.json): the committing session is known only after a "
+                "store refresh",
+                "fix": "traces setup agents --hooks",
+            }
+        )
+    for item in late.get("failed") or []:
+        found.append(
+            {
+                "id": "late-attach-failed",
+                "message": f"late attach of {item['commit'][:12]} failed: {item['error']}",
+                "fix": "check that `traces list` works here, then: traces-git late-attach",
+            }
+        )
+        break
+    if store["found"] and store.get("error"):
         found.append({"id": "store-unreadable", "message": store["error"], "fix": "check the file"})
     for name in ("notes_sync", "upload", "note_writes"):
         section = report.get(name)
@@ -105,7 +149,8 @@ def render(report: dict) -> str:
     else:
         lines.append(f"Traces store: not found at {store['path']}")
     for name, title in (("notes_sync", "notes sync"), ("notes_format", "notes"),
-                        ("upload", "upload"), ("note_writes", "note writes")):
+                        ("upload", "upload"), ("note_writes", "note writes"),
+                        ("late_attach", "late attach")):
         section = report.get(name)
         if section and section.get("summary"):
             # The section's own one-line summary; `--json` has every field.

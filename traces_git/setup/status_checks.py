@@ -20,6 +20,7 @@ from traces_git import gitcmd, log
 from traces_git.config import Config, enabled
 from traces_git.constants import NOTES_REF
 from traces_git.errors import GitError, StoreError
+from traces_git.hook import late_attach
 from traces_git.notes import check as notes_check
 from traces_git.notes import pending as pending_notes
 from traces_git.repo import RepoInfo
@@ -113,6 +114,10 @@ def _shortcut(check: Check) -> dict | None:
     return shortcut.skipped_summary(check.info.git_dir)
 
 
+def _late_attach(check: Check) -> dict | None:
+    return late_attach.status_section(check.info, check.config)
+
+
 def _official_hooks(check: Check) -> dict | None:
     return official_hooks_section(check.info) if check.info else None
 
@@ -127,6 +132,7 @@ SECTIONS: list[tuple[str, Callable[[Check], dict | None]]] = [
     ("notes_format", _notes_format),
     ("upload", _upload),
     ("note_writes", _note_writes),
+    ("late_attach", _late_attach),
     ("shortcut", _shortcut),
 ]
 
@@ -360,13 +366,29 @@ def conflicts(report: dict, info: RepoInfo | None) -> list[dict]:
                 "traces-git (they do the same work once the `traces` binary is on PATH, "
                 f"about {cost:g} s per commit)"
             )
-        found.append(
-            {
-                "id": "official-hooks",
-                "message": what + "; to keep only the official hooks instead: traces-git uninstall",
-                "fix": REMOVE_OFFICIAL_FIX,
-            }
-        )
+        late = report.get("late_attach") or {}
+        # covered unless the CLI is here and late attach is off: then only they refresh the
+        # store (without the CLI they do nothing; with late attach on, traces-git does it)
+        if late.get("enabled", True) or not late.get("cli"):
+            found.append(
+                {
+                    "id": "official-hooks",
+                    "message": what + ("; traces-git covers what they do here (it refreshes the "
+                    "store through the Traces CLI after a commit: late attach)" if late.get("cli")
+                    else "") + "; to keep only the official hooks instead: traces-git uninstall",
+                    "fix": REMOVE_OFFICIAL_FIX,
+                }
+            )
+        else:
+            found.append(
+                {
+                    "id": "official-hooks-needed",
+                    "message": what + "; keep them for now: with traces.lateAttach off, they are "
+                    "what refreshes the Traces store before a commit is attributed",
+                    "fix": "git config --global traces.lateAttach true, then "
+                    + REMOVE_OFFICIAL_FIX,
+                }
+            )
     hooks_path_set = repo["hooks_path_setting"] is not None
     worktree = Path(info.worktree) if info.worktree else None
     own_hooks = Path(info.common_dir) / "hooks"

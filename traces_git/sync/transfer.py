@@ -26,6 +26,8 @@ from traces_git.constants import GUARD_ENV, NOTES_REF
 # nothing-queued path must cost no more than a directory listing.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from traces_git.config import Config
     from traces_git.repo import RepoInfo
 
@@ -203,7 +205,9 @@ def _parse_push_lines(stdin: bytes) -> list[tuple[str, str, str, str]]:
     return lines
 
 
-def pre_push_hook(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) -> dict:
+def pre_push_hook(repo: RepoInfo, config: Config, args: list[str], stdin: bytes, *,
+                  before_push: Callable[[RepoInfo, Config, list[str]], object] | None = None
+                  ) -> dict:
     """Queue a push of our notes to the same remote, made after this push (in the background)."""
     import time
 
@@ -222,6 +226,8 @@ def pre_push_hook(repo: RepoInfo, config: Config, args: list[str], stdin: bytes)
             if local_sha not in ZERO_SHA]
     if not sent:
         return {"outcome": "skipped", "record": False}  # up to date, or only deletes
+    if before_push is not None:  # e.g. a late attach about to write a pushed commit's note
+        before_push(repo, config, [sha for sha, _ref, _old in sent])
     if is_mirror(config, remote) or any(
         remote_ref.startswith("refs/notes/") for _sha, remote_ref, _old in sent
     ):
@@ -290,11 +296,6 @@ def _tracking_remote(ref: str) -> str | None:
     if ref.startswith(prefix) and ref.endswith(suffix) and len(ref) > len(prefix) + len(suffix):
         return ref[len(prefix) : -len(suffix)]
     return None
-
-
-def post_rewrite_hook(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) -> dict:
-    """Nothing to do: ``notes.rewriteRef`` makes git carry notes over amend and rebase."""
-    return {"outcome": "skipped", "record": False}
 
 
 # --- fetch, merge, push ------------------------------------------------------------

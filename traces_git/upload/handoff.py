@@ -115,11 +115,17 @@ def start_worker() -> int | None:
     """Start the detached worker unless one holds the lock; returns its pid."""
     if not q.lock_free():
         return None
+    return spawn_detached(["upload", "--worker"])
+
+
+def spawn_detached(arguments: list[str]) -> int | None:
+    """Start ``python -I -m traces_git ARGUMENTS`` detached from the hook (its own session,
+    stdio on /dev/null, a clean environment); returns its pid."""
     state = paths.location("state")
     os.makedirs(state, exist_ok=True)
     from traces_git import detach, gitcmd
 
-    cmd = [sys.executable, "-I", "-m", "traces_git", "upload", "--worker"]
+    cmd = [sys.executable, "-I", "-m", "traces_git", *arguments]
     return detach.spawn(cmd, gitcmd.clean_env(), cwd=state)
 
 
