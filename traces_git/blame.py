@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 from traces_git import gitcmd, notes, notes_batch
 from traces_git.errors import UsageError
+from traces_git.lines import view as line_view
 
 UNCOMMITTED = "0" * 40
 # git's own test for binary content (buffer_is_binary): a NUL in the first 8000 bytes.
@@ -172,23 +173,30 @@ def blame(cwd: str, path: str, options: BlameOptions | None = None) -> dict:
         env=gitcmd.clean_env({"LC_ALL": "C"}),
     )
     listing = notes_batch.start_listing(cwd)
+    lines_listing = line_view.start_listing(cwd)
     try:
         out, err = proc.communicate()
     finally:
         if proc.returncode != 0:
-            listing.kill()
-            listing.communicate()
+            for started in (listing, lines_listing):
+                started.kill()
+                started.communicate()
     if proc.returncode != 0:
         raise _git_failure(err, f"git blame failed with exit code {proc.returncode}")
     lines, commits = parse_porcelain(out)
     try:
         _check_not_binary(cwd, path, options.rev, lines)
     except UsageError:
-        listing.kill()
-        listing.communicate()
+        for started in (listing, lines_listing):
+            started.kill()
+            started.communicate()
         raise
-    texts = notes_batch.finish(listing, cwd, [sha for sha in commits if sha != UNCOMMITTED])
-    return build_report(path, options.rev, lines, commits, texts)
+    shas = [sha for sha in commits if sha != UNCOMMITTED]
+    texts = notes_batch.finish(listing, cwd, shas)
+    report = build_report(path, options.rev, lines, commits, texts)
+    line_view.annotate_blame(report, line_view.records(notes_batch.finish(lines_listing, cwd,
+                                                                          shas)))
+    return report
 
 
 def build_report(path: str, rev: str | None, lines: list[dict], commits: dict[str, dict],

@@ -211,6 +211,7 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
         repo, config, head, [TraceRef(p.id, p.url) for p in picked], seen, known
     )
     summary["attached"] = [p.id for p in picked] if written else []
+    summary["lines_job"] = (head, [])  # line attribution, in the detached worker
     summary["detail"] = f"attached {len(picked)} trace(s)" if written else "note already had them"
     return summary
 
@@ -273,6 +274,7 @@ def _copy_note(repo: RepoInfo, config: Config, head: str, source: str) -> dict:
     return {
         "outcome": "ok",
         "commit": head,
+        "lines_job": (head, [source]),
         "attached": [r.id for r in refs] if written else [],
         "detail": f"copied {len(refs)} trace(s) from cherry-picked {source[:12]}",
         "explain": explained,

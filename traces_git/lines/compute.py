@@ -1,0 +1,150 @@
+"""Compute and store a commit's record: from the transcript (the store), or from the
+records of the commits it was rewritten from (amend, rebase, cherry-pick, ci remap)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+from traces_git import __version__, gitcmd, notes
+from traces_git.lines import LINES_REF, derive, diff, record, tools
+
+# A tool call made up to this long after the commit's time still counts (clock skew).
+CALL_SLACK_MS = 5_000
+
+
+class TraceWrites:
+    """What one trace's tool calls wrote: {repo path: lines}, the calls, unknown tools."""
+
+    __slots__ = ("trace_id", "agent", "model", "url", "by_path", "calls", "unknown_tools")
+
+    def __init__(self, trace_id: str):
+        self.trace_id = trace_id
+        self.agent: str | None = None
+        self.model: str | None = None
+        self.url: str | None = None
+        self.by_path: dict[str, list[str]] = {}
+        self.calls: list[tuple[str, tools.Written]] = []  # (repo path, written)
+        self.unknown_tools: dict[str, int] = {}
+
+
+def commit_info(cwd: str, sha: str) -> tuple[str, list[str], int]:
+    """(full sha, parents, committer time)."""
+    out = gitcmd.run(["show", "-s", "--format=%H %ct %P", sha, "--"], cwd).stdout.decode()
+    fields = out.split()
+    return fields[0], fields[2:], int(fields[1])
+
+
+def read_writes(db, trace_id: str, worktree: str, until_ms: float | None) -> TraceWrites | None:
+    """The trace's written text per repository path; None when the store has no events."""
+    found = db.get([trace_id]).get(trace_id)
+    if found is None:
+        return None
+    writes = TraceWrites(trace_id)
+    writes.agent, writes.url = found.agent_id, found.shared_url
+    seen_events = False
+    for event in db.events(trace_id):
+        seen_events = True
+        data = event.data
+        kind = data.get("type")
+        if kind == "agent_text" and not writes.model and isinstance(data.get("modelId"), str):
+            writes.model = data["modelId"]
+        if kind != "tool_call":
+            continue
+        stamp = data.get("timestamp")
+        if until_ms is not None and isinstance(stamp, (int, float)) and stamp > until_ms:
+            continue
+        name = data.get("toolName")
+        if not isinstance(name, str):
+            continue
+        call_id = data.get("callId") if isinstance(data.get("callId"), str) else None
+        if not tools.is_known(name):
+            if tools.is_textless_edit(name):
+                writes.unknown_tools[name] = writes.unknown_tools.get(name, 0) + 1
+            continue
+        for item in tools.written(name, data.get("args"), call_id):
+            path = tools.resolve(item.path, [found.directory], worktree)
+            if path is None:
+                continue
+            writes.by_path.setdefault(path, []).extend(item.lines)
+            writes.calls.append((path, item))
+    return writes if seen_events else None
+
+
+def from_transcripts(cwd: str, worktree: str, sha: str, trace_refs: Sequence, db
+                     ) -> tuple[dict | None, dict[str, TraceWrites]]:
+    """The record derived from the traces' tool calls (None: no trace's events known)."""
+    full, parents, when = commit_info(cwd, sha)
+    writes: dict[str, TraceWrites] = {}
+    for ref in trace_refs:
+        got = read_writes(db, ref.id, worktree, when * 1000 + CALL_SLACK_MS) if db else None
+        if got is not None:
+            got.url = ref.url or got.url
+            writes[ref.id] = got
+    if not writes:
+        return None, writes
+    changes = diff.added_lines(cwd, full, parents[0] if parents else None)
+    order = [ref.id for ref in trace_refs if ref.id in writes]
+    owners = derive.attribute_files(changes, {t: w.by_path for t, w in writes.items()}, order)
+    files = {c.path: (c.added, owners[c.path]) for c in changes}
+    info = {t: {"url": writes[t].url, "agent": writes[t].agent, "model": writes[t].model}
+            for t in order}
+    return record.build(full, when, files, info, "transcript", __version__), writes
+
+
+def from_rewrite(cwd: str, sha: str, olds: Iterable[str], trace_ids: Sequence[str],
+                 old_texts: dict[str, str]) -> dict | None:
+    """Re-derive from the old commits' records: their agent lines (checked against their
+    ``content_hash``) vouch for equal lines the new commit adds; never old line numbers."""
+    full, parents, when = commit_info(cwd, sha)
+    written: dict[str, dict[str, list[str]]] = {}
+    info: dict[str, dict] = {}
+    any_record = False
+    for old in olds:
+        old_record = record.parse_note(old_texts.get(old), old)
+        if old_record is None:
+            continue
+        any_record = True
+        for trace_id, meta in old_record.traces.items():
+            info.setdefault(trace_id, dict(meta))
+        for trace_id, by_path in old_record.agent_lines().items():
+            for path, spans in by_path.items():
+                content = _blob_lines(cwd, old, path)
+                if content is None:
+                    continue
+                for start, end, digest in spans:
+                    texts = content[start - 1 : end]
+                    if len(texts) != end - start + 1:
+                        continue
+                    if digest and record.content_hash(texts) != digest:
+                        continue  # a record that does not match its commit: not trusted
+                    written.setdefault(trace_id, {}).setdefault(path, []).extend(texts)
+    if not any_record:
+        return None
+    order = [t for t in trace_ids if t in info] + [t for t in info if t not in trace_ids]
+    changes = diff.added_lines(cwd, full, parents[0] if parents else None)
+    owners = derive.attribute_files(changes, written, order)
+    files = {c.path: (c.added, owners[c.path]) for c in changes}
+    return record.build(full, when, files, {t: info[t] for t in order}, "rewrite", __version__)
+
+
+def _blob_lines(cwd: str, commit: str, path: str) -> list[str] | None:
+    code, out = gitcmd.fast(["cat-file", "blob", f"{commit}:{path}"], cwd)
+    if code != 0:
+        return None
+    return out.decode("utf-8", "replace").split("\n")
+
+
+def store_record(pyrepo, common_dir: str, sha: str, rec: dict, author) -> bool:
+    """Write ``rec`` as ``sha``'s record (replacing ours, keeping other tools' lines)."""
+    line = record.serialise(rec)
+
+    def edit(old: str | None) -> str | None:
+        kept = [text for text in (old or "").splitlines()
+                if text.strip() and record.parse_record(text.strip(), sha) is None]
+        return "\n".join([*kept, line]) + "\n"
+
+    changed = notes.update(pyrepo, {sha: edit}, message=f"traces-git: lines of {sha[:12]}",
+                           author=author, ref=LINES_REF,
+                           lock_path=os.path.join(common_dir, "traces-git-notes.lock"))
+    return bool(changed)

@@ -1,0 +1,109 @@
+"""The detached line-attribution worker: ``python -I -m traces_git.lines.worker CWD``.
+
+Drains the repository's job queue (see ``queue``) under a lock, one job file at a
+time; a job file goes only after its records are written.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from traces_git import notes
+from traces_git.lines import LINES_REF, compute, queue
+
+
+class Session:
+    """What computing many commits' records shares: the repo, the store, the author."""
+
+    def __init__(self, repo, config):
+        from traces_git import store
+
+        self.repo = repo
+        self.cwd = repo.worktree or repo.common_dir
+        self.pyrepo = repo.open()
+        self.author = notes.parse_author(config.get("traces.notesAuthor"))
+        path = store.locate_path(config.get("traces.store"))
+        self.db = None
+        if os.path.isfile(path):
+            try:
+                self.db = store.Store(path)
+            except store.StoreError:
+                self.db = None
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+
+    def process(self, sha: str, olds: Sequence[str] = ()) -> str:
+        """Compute and write ``sha``'s record: "written", "unchanged" or why there is none."""
+        refs = notes.attached(notes.read_note(self.pyrepo, sha))
+        rec = None
+        if refs and self.db is not None and self.repo.worktree:
+            rec, _ = compute.from_transcripts(self.cwd, self.repo.worktree, sha, refs, self.db)
+        if rec is None and olds:
+            texts = {old: notes.read_note(self.pyrepo, old, LINES_REF) for old in olds}
+            rec = compute.from_rewrite(self.cwd, sha, olds, [r.id for r in refs],
+                                       {k: v for k, v in texts.items() if v})
+        if rec is None:
+            return "no traces" if not refs and not olds else "no transcript in the store"
+        written = compute.store_record(self.pyrepo, self.repo.common_dir, sha, rec, self.author)
+        return "written" if written else "unchanged"
+
+
+def drain(repo, config) -> int:
+    """Work through the queue until it is empty; the number of commits processed."""
+    from traces_git import log
+    from traces_git.notes import _FileLock
+
+    directory = queue.queue_dir(repo.common_dir)
+    os.makedirs(directory, exist_ok=True)
+    done = 0
+    with _FileLock(os.path.join(directory, "worker.lock")):
+        session = Session(repo, config)
+        try:
+            for _ in range(1000):
+                files = queue.job_files(repo.common_dir)
+                if not files:
+                    break
+                for path in files:
+                    for sha, olds in queue.read_job(path):
+                        try:
+                            outcome = session.process(sha, olds)
+                        except Exception as exc:  # noqa: BLE001 - one commit, not the queue
+                            outcome = f"failed: {exc}"
+                            log.write(f"line attribution of {sha[:12]} failed: {exc}",
+                                      context=repo.display, exc=exc)
+                        log.record_run("lines", repo.display,
+                                       "error" if outcome.startswith("failed") else "ok",
+                                       f"{sha[:12]}: {outcome}")
+                        done += 1
+                    try:
+                        os.unlink(path)
+                    except FileNotFoundError:
+                        pass
+        finally:
+            session.close()
+    return done
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        return 2
+    try:
+        from traces_git.config import Config
+        from traces_git.repo import RepoInfo
+
+        repo = RepoInfo.discover(argv[0])
+        drain(repo, Config.load(argv[0]))
+    except Exception as exc:  # noqa: BLE001 - detached: the log is the only place to tell
+        from traces_git import log
+
+        log.write(f"line attribution worker failed: {exc}", context=argv[0], exc=exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
