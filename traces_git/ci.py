@@ -421,7 +421,11 @@ def collect(
     report = build_report(base_sha, head_sha, commits, texts)
     from traces_git import linestats
 
-    report["files"] = linestats.file_table(cwd, base_sha, head_sha, texts)
+    from traces_git.lines import sync as lines_sync
+
+    line_texts = lines_sync.ci_texts(cwd, info, remote, fetch=fetch, shallow=is_shallow(cwd),
+                                     shas=[sha for sha, _ in commits])
+    report["files"] = linestats.file_table(cwd, base_sha, head_sha, texts, line_texts)
     return Result(report, spec, warnings, fetched, rounds, worktree=cwd)
 
 

@@ -18,6 +18,9 @@ from traces_git import gitcmd, notes, notes_batch
 from traces_git.errors import UsageError
 
 FIELDS = ("added", "removed", "traced_added", "traced_removed")
+# Line-level split of "added" (refs/notes/traces-lines, docs/blame.md): agent + human +
+# untraced + unattributed == added; unattributed: commits with traces but no record.
+LINE_FIELDS = ("agent_added", "human_added", "untraced_added", "unattributed_added")
 
 
 def numstat(cwd: str, rev_args: list[str]) -> list[tuple[str, list[tuple[str, int, int, bool]]]]:
@@ -54,11 +57,17 @@ def numstat(cwd: str, rev_args: list[str]) -> list[tuple[str, list[tuple[str, in
 
 
 def count(changes: list[tuple[str, list[tuple[str, int, int, bool]]]],
-          note_texts: Mapping[str, str]) -> dict:
-    """Per-file and total counts, and what each trace's commits changed."""
+          note_texts: Mapping[str, str], line_records: Mapping | None = None) -> dict:
+    """Per-file and total counts, and what each trace's commits changed.
+
+    ``line_records``: {sha: lines.record.Record} for the commits that have one.
+    """
+    from traces_git.lines import view as line_view
+
+    line_counts = line_view.file_counts(line_records or {})
     files: dict[str, dict] = {}
     traces: dict[str, dict] = {}
-    total = dict.fromkeys(FIELDS, 0)
+    total = dict.fromkeys(FIELDS + LINE_FIELDS, 0)
     traced_commits = 0
     per_commit = []
     for sha, entries in changes:
@@ -72,8 +81,12 @@ def count(changes: list[tuple[str, list[tuple[str, int, int, bool]]]],
             trace["url"] = trace["url"] or ref.url
             trace["commits"].append(sha)
         for path, added, removed, binary in entries:
-            row = files.setdefault(path, {"path": path, **dict.fromkeys(FIELDS, 0),
+            row = files.setdefault(path, {"path": path, **dict.fromkeys(FIELDS + LINE_FIELDS, 0),
                                           "binary": False, "traces": []})
+            for field, lines in line_view.split_added(added, bool(refs),
+                                                      line_counts.get(sha), path).items():
+                row[field] += lines
+                total[field] += lines
             row["binary"] = row["binary"] or binary
             row["added"] += added
             row["removed"] += removed
@@ -99,10 +112,14 @@ def count(changes: list[tuple[str, list[tuple[str, int, int, bool]]]],
     }
 
 
-def file_table(cwd: str, base: str | None, head: str, note_texts: Mapping[str, str]) -> list[dict]:
+def file_table(cwd: str, base: str | None, head: str, note_texts: Mapping[str, str],
+               line_texts: Mapping[str, str] | None = None) -> list[dict]:
     """The ``files`` rows of a ``base..head`` range (``ci``'s per-file table)."""
+    from traces_git.lines import view as line_view
+
     rev_args = [head] + ([f"^{base}"] if base else [])
-    return count(numstat(cwd, rev_args), note_texts)["files"]
+    return count(numstat(cwd, rev_args), note_texts,
+                 line_view.records(line_texts or {}))["files"]
 
 
 def default_range(cwd: str) -> str:
@@ -139,10 +156,15 @@ def stats(cwd: str, revision_range: str | None = None) -> dict:
     if code != 0:
         raise UsageError(f"not a git repository: {cwd}")
     chosen = revision_range or default_range(cwd)
+    from traces_git.lines import view as line_view
+
     listing = notes_batch.start_listing(cwd)
+    lines_listing = line_view.start_listing(cwd)
     changes = numstat(cwd, chosen.split())
-    texts = notes_batch.finish(listing, cwd, [sha for sha, _ in changes])
-    report = {"range": chosen, **count(changes, texts)}
+    shas = [sha for sha, _ in changes]
+    texts = notes_batch.finish(listing, cwd, shas)
+    records = line_view.records(notes_batch.finish(lines_listing, cwd, shas))
+    report = {"range": chosen, **count(changes, texts, records)}
     for trace in report["traces"]:
         trace.update(agent=None, title=None)
     return report
@@ -207,12 +229,17 @@ def render(report: Mapping) -> str:
         return out[0] + "\n"
     width = max([len(row["path"]) for row in report["files"]] + [5])
     out.append("")
+    # Line-level columns only where some commit of the range has a record (docs/blame.md).
+    lines = bool(total.get("agent_added") or total.get("human_added"))
+    extra = f"  {'by agents':>13}  {'by people':>13}" if lines else ""
     out.append(f"{'file'.ljust(width)}  {'added':>7}  {'traced':>13}  {'removed':>7}  "
-               f"{'traced':>13}")
+               f"{'traced':>13}{extra}")
     for row in [*report["files"], {"path": "total", **total}]:
+        extra = (f"  {_share(row['agent_added'], row['added']):>13}  "
+                 f"{_share(row['human_added'], row['added']):>13}") if lines else ""
         out.append(f"{row['path'].ljust(width)}  {row['added']:>7}  "
                    f"{_share(row['traced_added'], row['added']):>13}  {row['removed']:>7}  "
-                   f"{_share(row['traced_removed'], row['removed']):>13}")
+                   f"{_share(row['traced_removed'], row['removed']):>13}{extra}")
     if report.get("agents"):
         out += ["", "per agent:"]
         for row in report["agents"]:

@@ -52,10 +52,6 @@ def annotate_blame(report: dict, recs: Mapping[str, record.Record]) -> None:
         if trace_id not in known:  # a record's trace the commit's note does not attach
             report["traces"].append({"id": trace_id, "url": None, "agent": None, "title": None,
                                      "commits": [], "lines": 0})
-    for trace in report["traces"]:
-        trace["agent_lines"] = per_trace.get(trace["id"], 0)
-    for commit in report["commits"]:
-        commit["lines_recorded"] = commit["sha"] in recs if commit["sha"] else False
     for sha, rec in recs.items():
         for trace in report["traces"]:
             if trace["agent"] is None and trace["id"] in rec.traces:
@@ -64,3 +60,14 @@ def annotate_blame(report: dict, recs: Mapping[str, record.Record]) -> None:
 
 def file_counts(recs: Mapping[str, record.Record]) -> dict[str, dict[str, dict[str, int]]]:
     return {sha: rec.counts() for sha, rec in recs.items()}
+
+
+def split_added(added: int, traced: bool, counts: Mapping[str, Mapping[str, int]] | None,
+                path: str) -> dict[str, int]:
+    """How a commit's ``added`` lines of ``path`` split into the LINE_FIELDS (sum: added)."""
+    if not traced and counts is None:
+        return {"untraced_added": added}
+    if counts is None:
+        return {"unattributed_added": added}
+    agent = min(added, counts.get(path, {}).get("agent", 0))
+    return {"agent_added": agent, "human_added": added - agent}
