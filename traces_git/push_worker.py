@@ -100,12 +100,14 @@ def fetch_only(cwd: str, remote: str) -> int:
     repo = RepoInfo.discover(cwd)
     # The push worker's lock: two of our fetches into the same ref would collide.
     with _lock(repo.common_dir, f"push-{quote(remote, safe='')}.lock"):
-        oid = sync.fetch_notes(repo, remote, background=True)
-        if oid is not None:
-            result = sync.merge_tracking(repo, Config.load(cwd), remote, oid)
-            log.record_run("notes-fetch", repo.display, "ok",
-                           f"{remote}: {result['result']}, {result['changed']} note(s) changed",
-                           remote=remote)
+        for ref in sync.SYNCED_REFS:
+            oid = sync.fetch_notes(repo, remote, background=True, ref=ref)
+            if oid is not None:
+                result = sync.merge_tracking(repo, Config.load(cwd), remote, oid, ref=ref)
+                what = "" if ref == sync.NOTES_REF else f" ({ref.removeprefix('refs/notes/')})"
+                log.record_run("notes-fetch", repo.display, "ok",
+                               f"{remote}{what}: {result['result']}, {result['changed']} "
+                               "note(s) changed", remote=remote)
     return 0
 
 

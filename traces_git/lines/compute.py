@@ -4,10 +4,11 @@ records of the commits it was rewritten from (amend, rebase, cherry-pick, ci rem
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 
 from traces_git import __version__, gitcmd, notes
-from traces_git.lines import LINES_REF, derive, diff, record, tools
+from traces_git.lines import LINES_REF, diff, record, tools
+from traces_git.lines import derive as derive_rule
 
 # A tool call made up to this long after the commit's time still counts (clock skew).
 CALL_SLACK_MS = 5_000
@@ -71,40 +72,40 @@ def read_writes(db, trace_id: str, worktree: str, until_ms: float | None) -> Tra
     return writes if seen_events else None
 
 
-def from_transcripts(cwd: str, worktree: str, sha: str, trace_refs: Sequence, db
-                     ) -> tuple[dict | None, dict[str, TraceWrites]]:
-    """The record derived from the traces' tool calls (None: no trace's events known)."""
+def derive(cwd: str, worktree: str | None, sha: str, trace_refs: Sequence, db,
+           olds: Sequence[str] = (), old_notes: Mapping[str, str] | None = None,
+           old_traced: Mapping[str, bool] | None = None
+           ) -> tuple[dict | None, dict[str, TraceWrites]]:
+    """``sha``'s record, or None when nothing can vouch for any of its lines.
+
+    What the traces wrote comes from their tool calls in the store and, for a
+    rewritten commit (``olds``: amend, rebase, squash, cherry-pick, ci remap),
+    from the old commits' records: their agent lines, checked against each
+    range's ``content_hash``, vouch for equal lines the new commit adds (never
+    the old line numbers). Lines an old commit without traces added stay
+    untraced (the spec's ``unknown`` contributor).
+    """
     full, parents, when = commit_info(cwd, sha)
     writes: dict[str, TraceWrites] = {}
     for ref in trace_refs:
-        got = read_writes(db, ref.id, worktree, when * 1000 + CALL_SLACK_MS) if db else None
+        got = None
+        if db is not None and worktree:
+            got = read_writes(db, ref.id, worktree, when * 1000 + CALL_SLACK_MS)
         if got is not None:
             got.url = ref.url or got.url
             writes[ref.id] = got
-    if not writes:
-        return None, writes
-    changes = diff.added_lines(cwd, full, parents[0] if parents else None)
-    order = [ref.id for ref in trace_refs if ref.id in writes]
-    owners = derive.attribute_files(changes, {t: w.by_path for t, w in writes.items()}, order)
-    files = {c.path: (c.added, owners[c.path]) for c in changes}
-    info = {t: {"url": writes[t].url, "agent": writes[t].agent, "model": writes[t].model}
-            for t in order}
-    return record.build(full, when, files, info, "transcript", __version__), writes
-
-
-def from_rewrite(cwd: str, sha: str, olds: Iterable[str], trace_ids: Sequence[str],
-                 old_texts: dict[str, str]) -> dict | None:
-    """Re-derive from the old commits' records: their agent lines (checked against their
-    ``content_hash``) vouch for equal lines the new commit adds; never old line numbers."""
-    full, parents, when = commit_info(cwd, sha)
-    written: dict[str, dict[str, list[str]]] = {}
-    info: dict[str, dict] = {}
-    any_record = False
+    written: dict[str, dict[str, list[str]]] = {t: dict(w.by_path) for t, w in writes.items()}
+    info = {t: {"url": w.url, "agent": w.agent, "model": w.model} for t, w in writes.items()}
+    untraced: dict[str, list[str]] = {}
+    old_records = 0
     for old in olds:
-        old_record = record.parse_note(old_texts.get(old), old)
+        old_record = record.parse_note((old_notes or {}).get(old), old)
         if old_record is None:
+            if not (old_traced or {}).get(old):
+                for change in diff.added_lines(cwd, old, diff.first_parent(cwd, old)):
+                    untraced.setdefault(change.path, []).extend(t for _, t in change.added)
             continue
-        any_record = True
+        old_records += 1
         for trace_id, meta in old_record.traces.items():
             info.setdefault(trace_id, dict(meta))
         for trace_id, by_path in old_record.agent_lines().items():
@@ -119,13 +120,21 @@ def from_rewrite(cwd: str, sha: str, olds: Iterable[str], trace_ids: Sequence[st
                     if digest and record.content_hash(texts) != digest:
                         continue  # a record that does not match its commit: not trusted
                     written.setdefault(trace_id, {}).setdefault(path, []).extend(texts)
-    if not any_record:
-        return None
-    order = [t for t in trace_ids if t in info] + [t for t in info if t not in trace_ids]
+    if not writes and not old_records:
+        return None, writes
+    if not trace_refs and not old_records:
+        return None, writes
+    ids = [ref.id for ref in trace_refs]
+    order = [t for t in ids if t in info] + [t for t in info if t not in ids]
+    if untraced:
+        written[record.UNKNOWN] = untraced
+        order.append(record.UNKNOWN)
     changes = diff.added_lines(cwd, full, parents[0] if parents else None)
-    owners = derive.attribute_files(changes, written, order)
+    owners = derive_rule.attribute_files(changes, written, order)
     files = {c.path: (c.added, owners[c.path]) for c in changes}
-    return record.build(full, when, files, {t: info[t] for t in order}, "rewrite", __version__)
+    method = "rewrite" if olds else "transcript"
+    traces_info = {t: info[t] for t in order if t != record.UNKNOWN}
+    return record.build(full, when, files, traces_info, method, __version__), writes
 
 
 def _blob_lines(cwd: str, commit: str, path: str) -> list[str] | None:

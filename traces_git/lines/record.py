@@ -18,6 +18,9 @@ VERSION = "0.1.0"
 META_KEY = "com.traces"  # reverse-domain vendor key (Agent Trace section 7.2)
 MAX_NOTE_BYTES = 5_000_000
 MAX_RANGES = 200_000
+# The owner of lines carried over from a commit without traces (a squash, a rebase): the
+# spec's "unknown" contributor; read back as origin "untraced". Not a valid trace ID.
+UNKNOWN = "?unknown"
 
 
 def content_hash(texts: Sequence[str]) -> str:
@@ -49,16 +52,19 @@ class Record:
         """("agent", trace) or ("human", None) for line ``line`` of ``path`` in this commit."""
         for rng in self.files.get(path or "", ()):
             if rng.start <= line <= rng.end:
+                if rng.trace == UNKNOWN:
+                    return "untraced", None
                 return ("agent", rng.trace) if rng.trace else ("human", None)
         return "human", None
 
     def counts(self) -> dict[str, dict[str, int]]:
-        """{path: {"agent": n, "human": n}} over the recorded ranges."""
+        """{path: {"agent": n, "human": n, "untraced": n}} over the recorded ranges."""
         result: dict[str, dict[str, int]] = {}
         for path, ranges in self.files.items():
-            row = result.setdefault(path, {"agent": 0, "human": 0})
+            row = result.setdefault(path, {"agent": 0, "human": 0, "untraced": 0})
             for rng in ranges:
-                row["agent" if rng.trace else "human"] += rng.end - rng.start + 1
+                kind = "untraced" if rng.trace == UNKNOWN else "agent" if rng.trace else "human"
+                row[kind] += rng.end - rng.start + 1
         return result
 
     def agent_lines(self) -> dict[str, dict[str, list[tuple[int, int, str | None]]]]:
@@ -66,7 +72,7 @@ class Record:
         out: dict[str, dict[str, list]] = {}
         for path, ranges in self.files.items():
             for rng in ranges:
-                if rng.trace:
+                if rng.trace and rng.trace != UNKNOWN:
                     out.setdefault(rng.trace, {}).setdefault(path, []).append(
                         (rng.start, rng.end, rng.hash))
         return out
@@ -116,6 +122,9 @@ def build(revision: str, commit_time: int, files: Mapping[str, tuple[Sequence, S
             conversations.append(conversation)
         if None in by_owner:
             conversations.append({"contributor": {"type": "human"}, "ranges": by_owner[None]})
+        if UNKNOWN in by_owner:
+            conversations.append({"contributor": {"type": "unknown"},
+                                  "ranges": by_owner[UNKNOWN]})
         out_files.append({"path": path, "conversations": conversations})
     when = datetime.datetime.fromtimestamp(commit_time, datetime.timezone.utc)
     body = {
@@ -187,7 +196,7 @@ def parse_record(line: str, revision: str | None) -> Record | None:
             trace_id = _trace_of(conversation)
             if trace_id is False:
                 continue
-            if trace_id:
+            if trace_id and trace_id != UNKNOWN:
                 info = traces.setdefault(trace_id, {"url": None, "agent": None, "model": None})
                 info["url"] = info["url"] or _str(conversation.get("url"))
                 meta = conversation["metadata"][META_KEY]
@@ -217,6 +226,8 @@ def _trace_of(conversation: object) -> str | None | bool:
     kind = contributor.get("type") if isinstance(contributor, dict) else None
     if kind == "human":
         return None
+    if kind == "unknown":
+        return UNKNOWN
     if kind != "ai":
         return False
     meta = conversation.get("metadata")

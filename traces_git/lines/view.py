@@ -69,5 +69,8 @@ def split_added(added: int, traced: bool, counts: Mapping[str, Mapping[str, int]
         return {"untraced_added": added}
     if counts is None:
         return {"unattributed_added": added}
-    agent = min(added, counts.get(path, {}).get("agent", 0))
-    return {"agent_added": agent, "human_added": added - agent}
+    row = counts.get(path, {})
+    agent = min(added, row.get("agent", 0))
+    untraced = min(added - agent, row.get("untraced", 0))
+    return {"agent_added": agent, "human_added": added - agent - untraced,
+            "untraced_added": untraced}

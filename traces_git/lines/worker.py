@@ -39,13 +39,11 @@ class Session:
     def process(self, sha: str, olds: Sequence[str] = ()) -> str:
         """Compute and write ``sha``'s record: "written", "unchanged" or why there is none."""
         refs = notes.attached(notes.read_note(self.pyrepo, sha))
-        rec = None
-        if refs and self.db is not None and self.repo.worktree:
-            rec, _ = compute.from_transcripts(self.cwd, self.repo.worktree, sha, refs, self.db)
-        if rec is None and olds:
-            texts = {old: notes.read_note(self.pyrepo, old, LINES_REF) for old in olds}
-            rec = compute.from_rewrite(self.cwd, sha, olds, [r.id for r in refs],
-                                       {k: v for k, v in texts.items() if v})
+        old_notes = {old: notes.read_note(self.pyrepo, old, LINES_REF) for old in olds}
+        old_traced = {old: bool(notes.attached(notes.read_note(self.pyrepo, old)))
+                      for old in olds}
+        rec, _ = compute.derive(self.cwd, self.repo.worktree, sha, refs, self.db, olds,
+                                {k: v for k, v in old_notes.items() if v}, old_traced)
         if rec is None:
             return "no traces" if not refs and not olds else "no transcript in the store"
         written = compute.store_record(self.pyrepo, self.repo.common_dir, sha, rec, self.author)
