@@ -26,3 +26,29 @@ def ci_texts(cwd: str, info, remote: str, *, fetch: bool, shallow: bool,
     if code == 0:
         refs.append(tracking_ref(remote))
     return ci.read_notes(info.open(), refs, shas)
+
+
+def remap_records(cwd: str, info, config, targets: list[str], pr_commits: list[dict],
+                  refs: list, remote: str) -> list[str]:
+    """``ci remap``: re-derive the line records of the host's new commits from the pull
+    request's commits' records (the same code as a local rebase or squash)."""
+    from traces_git import ci, notes
+    from traces_git.lines import compute
+
+    olds = [commit["sha"] for commit in pr_commits]
+    lines_refs = [LINES_REF]
+    code, _ = gitcmd.fast(["rev-parse", "-q", "--verify", tracking_ref(remote)], cwd)
+    if code == 0:
+        lines_refs.append(tracking_ref(remote))
+    old_notes = ci.read_notes(info.open(), lines_refs, olds)
+    if not old_notes:
+        return []
+    old_traced = {commit["sha"]: bool(commit["traces"]) for commit in pr_commits}
+    author = notes.parse_author(config.get("traces.notesAuthor"))
+    written = []
+    for sha in targets:
+        rec, _ = compute.derive(cwd, info.worktree, sha, refs, None, olds, old_notes, old_traced)
+        if rec is not None and compute.store_record(info.open(), info.common_dir, sha, rec,
+                                                     author):
+            written.append(sha)
+    return written
