@@ -32,6 +32,8 @@ COMMANDS = {
     "ci": "traces_git.commands.ci_cmds:ci",
     "blame": "traces_git.commands.blame_cmds:blame",
     "stats": "traces_git.commands.blame_cmds:stats",
+    "export": "traces_git.commands.lines_cmds:export",
+    "lines": "traces_git.commands.lines_cmds:lines",
     "hook": "traces_git.commands.hook_cmd:hook",
     "remove-official-hooks": "traces_git.commands.official_cmd:remove_official_hooks",
 }

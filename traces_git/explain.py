@@ -51,6 +51,9 @@ def explain(rev: str = "HEAD", cwd: str | None = None) -> dict:
     if repo.worktree and result.get("since_ms") and not result.get("replay"):
         result["idle_before"] = idle_before(repo.worktree, Config.load(base), result)
     result["note"] = [r.as_json() for r in notes.attached(_note(base, sha))]
+    from traces_git.lines import explain as lines_explain
+
+    result["lines"] = lines_explain.explain_lines(repo, Config.load(base), sha)
     return result
 
 
@@ -216,6 +219,10 @@ def render(result: dict) -> str:
             f"  not a candidate: {item['id']} [store{agent}]: last active {when}, "
             "before the previous commit"
         )
+    if result.get("lines"):
+        from traces_git.lines import explain as lines_explain
+
+        lines += lines_explain.render(result["lines"])
     return "\n".join(lines)
 
 
