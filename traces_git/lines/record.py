@@ -8,11 +8,13 @@ so two clones deriving the same attribution write the same line.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
 
 from traces_git.lines.derive import normalise
+from traces_git.notes import is_trace_id
 
 VERSION = "0.1.0"
 META_KEY = "com.traces"  # reverse-domain vendor key (Agent Trace section 7.2)
@@ -41,20 +43,29 @@ class Range:
 class Record:
     """A parsed record: {path: [Range]} (trace None: the person's lines)."""
 
-    __slots__ = ("revision", "files", "traces", "method", "raw")
+    __slots__ = ("revision", "files", "traces", "method", "raw", "_index")
 
     def __init__(self, revision: str, files: dict[str, list[Range]], traces: dict[str, dict],
                  method: str, raw: dict):
         self.revision, self.files, self.traces, self.method, self.raw = (
             revision, files, traces, method, raw)
+        self._index: dict[str, tuple[list[int], list[Range]]] = {}
 
     def origin(self, path: str | None, line: int) -> tuple[str, str | None]:
-        """("agent", trace) or ("human", None) for line ``line`` of ``path`` in this commit."""
-        for rng in self.files.get(path or "", ()):
-            if rng.start <= line <= rng.end:
-                if rng.trace == UNKNOWN:
-                    return "untraced", None
-                return ("agent", rng.trace) if rng.trace else ("human", None)
+        """("agent", trace), ("human", None) or ("untraced", None) for line ``line`` of
+        ``path`` in this commit (a line in no range: the person's)."""
+        index = self._index.get(path or "")
+        if index is None:
+            ranges = sorted(self.files.get(path or "", ()), key=lambda r: r.start)
+            index = self._index[path or ""] = ([r.start for r in ranges], ranges)
+        starts, ranges = index
+        at = bisect.bisect_right(starts, line) - 1
+        # ranges may overlap in a hostile record: the nearest start at or before the line
+        if at >= 0 and ranges[at].end >= line:
+            rng = ranges[at]
+            if rng.trace == UNKNOWN:
+                return "untraced", None
+            return ("agent", rng.trace) if rng.trace else ("human", None)
         return "human", None
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -218,8 +229,6 @@ def parse_record(line: str, revision: str | None) -> Record | None:
 
 def _trace_of(conversation: object) -> str | None | bool:
     """The trace ID of an ``ai`` conversation, None for a ``human`` one, False otherwise."""
-    from traces_git.notes import is_trace_id
-
     if not isinstance(conversation, dict) or not isinstance(conversation.get("ranges"), list):
         return False
     contributor = conversation.get("contributor")
