@@ -46,11 +46,12 @@ def wait_for_lines(repo: Path, rev: str = "HEAD", timeout: float = 30.0) -> dict
                          f"{_worker_log()}")
 
 
-def wait_queue_empty(timeout: float = 30.0) -> None:
-    state = Path(os.environ["XDG_STATE_HOME"]) / "traces-git" / "repos"
+def wait_queue_empty(repo: Path, timeout: float = 30.0) -> None:
+    common = helpers.git("rev-parse", "--path-format=absolute", "--git-common-dir",
+                         cwd=repo).stdout.strip()
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if not list(state.glob("*/lines/*.job")):
+        if not list(Path(common, "traces-git-lines").glob("*.job")):
             return
         time.sleep(0.1)
     raise AssertionError("line jobs still queued")

@@ -82,7 +82,7 @@ def test_amend_keeps_origins(repo: Path, store: helpers.TraceStore) -> None:
     helpers.git("commit", "-q", "--amend", "-m", "codex, amended", cwd=repo)
     assert helpers.head(repo) != old
     record = wait_for_lines(repo)
-    wait_queue_empty()
+    wait_queue_empty(repo)
     assert record["vcs"]["revision"] == helpers.head(repo)
     assert _origins(repo) == EXPECTED
 
@@ -94,7 +94,7 @@ def test_amend_without_the_store_remaps_by_content(repo: Path, store: helpers.Tr
     write(repo, "lib.py", "import os\ndef f():\n    return 'codex'\n# person note\n")
     helpers.git("commit", "-q", "-a", "--amend", "-m", "codex, amended", cwd=repo)
     record = wait_for_lines(repo)
-    wait_queue_empty()
+    wait_queue_empty(repo)
     assert record["metadata"]["com.traces"]["method"] == "rewrite"
     assert _blame(repo, "lib.py", None) == [("human", None, "import os")] + EXPECTED["lib.py"]
 
@@ -111,7 +111,7 @@ def test_interactive_rebase_reorder(repo: Path, store: helpers.TraceStore,
     assert c1 not in new and c3 not in new
     wait_for_lines(repo, new[1])
     wait_for_lines(repo, new[2])
-    wait_queue_empty()
+    wait_queue_empty(repo)
     assert _origins(repo) == EXPECTED
 
 
@@ -123,7 +123,7 @@ def test_interactive_rebase_squash(repo: Path, store: helpers.TraceStore, tmp_pa
                 env={"GIT_SEQUENCE_EDITOR": editor, "GIT_EDITOR": "true"})
     assert helpers.git("rev-list", "--count", f"{c1}~1..HEAD", cwd=repo).stdout.strip() == "2"
     record = wait_for_lines(repo)
-    wait_queue_empty()
+    wait_queue_empty(repo)
     assert record["metadata"]["com.traces"]["method"] == "rewrite"
     # the person's untraced lines stay untraced inside the squashed, traced commit
     assert _origins(repo) == EXPECTED
@@ -136,7 +136,7 @@ def test_cherry_pick_keeps_origins(repo: Path, store: helpers.TraceStore) -> Non
     helpers.git("checkout", "-q", "-b", "other", base, cwd=repo)
     helpers.git("cherry-pick", c3, cwd=repo)
     wait_for_lines(repo)
-    wait_queue_empty()
+    wait_queue_empty(repo)
     assert _blame(repo, "lib.py", None) == EXPECTED["lib.py"]
 
 

@@ -16,7 +16,9 @@ from traces_git import paths
 
 
 def queue_dir(common_dir: str) -> str:
-    return paths.location("state", "repos", paths.repo_key(common_dir), "lines")
+    """Beside the repository's other traces-git bookkeeping in its git dir (the notes lock):
+    the state dir's per-repository key needs hashlib, ~5 ms to import on every commit."""
+    return os.path.join(common_dir, "traces-git-lines")
 
 
 def enqueue(common_dir: str, jobs: list[tuple[str, list[str]]]) -> str | None:

@@ -90,6 +90,10 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         return 2
     try:
+        os.nice(10)  # background work: the user's next git command comes first
+    except (AttributeError, OSError):
+        pass
+    try:
         from traces_git.config import Config
         from traces_git.repo import RepoInfo
 
