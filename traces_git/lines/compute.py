@@ -144,8 +144,15 @@ def _blob_lines(cwd: str, commit: str, path: str) -> list[str] | None:
     return out.decode("utf-8", "replace").split("\n")
 
 
-def store_record(pyrepo, common_dir: str, sha: str, rec: dict, author) -> bool:
-    """Write ``rec`` as ``sha``'s record (replacing ours, keeping other tools' lines)."""
+def show_note(cwd: str, commit: str, ref: str) -> str | None:
+    """One commit's note through git (the worker does not import pygit2: ~60 ms)."""
+    code, out = gitcmd.fast(["notes", f"--ref={ref}", "show", commit], cwd)
+    return out.decode("utf-8", "replace") if code == 0 else None
+
+
+def store_record(cwd: str, common_dir: str, sha: str, rec: dict, author) -> bool:
+    """Write ``rec`` as ``sha``'s record (replacing ours, keeping other tools' lines), with
+    the same locked compare-and-swap note writer as the post-commit hook."""
     line = record.serialise(rec)
 
     def edit(old: str | None) -> str | None:
@@ -153,7 +160,7 @@ def store_record(pyrepo, common_dir: str, sha: str, rec: dict, author) -> bool:
                 if text.strip() and record.parse_record(text.strip(), sha) is None]
         return "\n".join([*kept, line]) + "\n"
 
-    changed = notes.update(pyrepo, {sha: edit}, message=f"traces-git: lines of {sha[:12]}",
-                           author=author, ref=LINES_REF,
-                           lock_path=os.path.join(common_dir, "traces-git-notes.lock"))
-    return bool(changed)
+    changed = notes.update_one_with_git(
+        cwd, sha, edit, message=f"traces-git: lines of {sha[:12]}", author=author,
+        ref=LINES_REF, lock_path=os.path.join(common_dir, "traces-git-notes.lock"))
+    return changed is not None

@@ -18,6 +18,7 @@ def post_rewrite(repo, stdin: bytes) -> dict:
     path = queue.enqueue(repo.common_dir, list(olds_by_new.items()))
     if path is None:
         return {"outcome": "skipped", "record": False}
-    queue.spawn(repo.worktree or repo.common_dir)
+    if not queue.worker_running(repo.common_dir):
+        queue.spawn(repo.worktree or repo.common_dir)
     return {"outcome": "ok", "detail": f"line records of {len(olds_by_new)} rewritten "
             "commit(s) queued"}

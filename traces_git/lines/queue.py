@@ -95,10 +95,34 @@ def spawn(cwd: str) -> None:
                      stderr=subprocess.DEVNULL, close_fds=True, creationflags=flags)
 
 
-def hand_off(repo, commit: str, rewritten_from: list[str] | None = None) -> None:
-    """From a hook: queue ``commit`` and start a worker. Never raises."""
+def lock_path(common_dir: str) -> str:
+    return os.path.join(queue_dir(common_dir), "worker.lock")
+
+
+def worker_running(common_dir: str) -> bool:
+    """Does a worker hold the lock? (It looks at the queue again before it exits.)"""
     try:
-        if enqueue(repo.common_dir, [(commit, list(rewritten_from or []))]):
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: always start one
+        return False
+    try:
+        fd = os.open(lock_path(common_dir), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock we took
+    return False
+
+
+def hand_off(repo, commit: str, rewritten_from: list[str] | None = None) -> None:
+    """From a hook: queue ``commit`` and start a worker unless one runs. Never raises."""
+    try:
+        if enqueue(repo.common_dir, [(commit, list(rewritten_from or []))]) and \
+                not worker_running(repo.common_dir):
             spawn(repo.worktree or repo.common_dir)
     except Exception as exc:  # noqa: BLE001 - attribution is never in the way of a commit
         from traces_git import log

@@ -48,7 +48,6 @@ def remap_records(cwd: str, info, config, targets: list[str], pr_commits: list[d
     written = []
     for sha in targets:
         rec, _ = compute.derive(cwd, info.worktree, sha, refs, None, olds, old_notes, old_traced)
-        if rec is not None and compute.store_record(info.open(), info.common_dir, sha, rec,
-                                                     author):
+        if rec is not None and compute.store_record(cwd, info.common_dir, sha, rec, author):
             written.append(sha)
     return written

@@ -22,7 +22,6 @@ class Session:
 
         self.repo = repo
         self.cwd = repo.worktree or repo.common_dir
-        self.pyrepo = repo.open()
         self.author = notes.parse_author(config.get("traces.notesAuthor"))
         path = store.locate_path(config.get("traces.store"))
         self.db = None
@@ -38,50 +37,74 @@ class Session:
 
     def process(self, sha: str, olds: Sequence[str] = ()) -> str:
         """Compute and write ``sha``'s record: "written", "unchanged" or why there is none."""
-        refs = notes.attached(notes.read_note(self.pyrepo, sha))
-        old_notes = {old: notes.read_note(self.pyrepo, old, LINES_REF) for old in olds}
-        old_traced = {old: bool(notes.attached(notes.read_note(self.pyrepo, old)))
+        refs = notes.attached(compute.show_note(self.cwd, sha, notes.NOTES_REF))
+        old_notes = {old: compute.show_note(self.cwd, old, LINES_REF) for old in olds}
+        old_traced = {old: bool(notes.attached(compute.show_note(self.cwd, old, notes.NOTES_REF)))
                       for old in olds}
         rec, _ = compute.derive(self.cwd, self.repo.worktree, sha, refs, self.db, olds,
                                 {k: v for k, v in old_notes.items() if v}, old_traced)
         if rec is None:
             return "no traces" if not refs and not olds else "no transcript in the store"
-        written = compute.store_record(self.pyrepo, self.repo.common_dir, sha, rec, self.author)
+        written = compute.store_record(self.cwd, self.repo.common_dir, sha, rec, self.author)
         return "written" if written else "unchanged"
 
 
-def drain(repo, config) -> int:
-    """Work through the queue until it is empty; the number of commits processed."""
-    from traces_git import log
+# A worker waits this long before it starts: the commits of a burst (a rebase, a script)
+# share one worker, and the user's next git command does not compete with it.
+SETTLE_S = 1.0
+
+
+def drain(repo, config, settle: float = 0.0) -> int:
+    """Work through the queue until it is empty; the number of commits processed.
+
+    Holds the worker lock while it works; after letting it go it looks again, so a
+    job queued by a hook that saw the lock taken is never stranded.
+    """
+    import time
+
     from traces_git.notes import _FileLock
 
-    directory = queue.queue_dir(repo.common_dir)
-    os.makedirs(directory, exist_ok=True)
+    os.makedirs(queue.queue_dir(repo.common_dir), exist_ok=True)
     done = 0
-    with _FileLock(os.path.join(directory, "worker.lock")):
-        session = Session(repo, config)
-        try:
-            for _ in range(1000):
-                files = queue.job_files(repo.common_dir)
-                if not files:
-                    break
-                for path in files:
-                    for sha, olds in queue.read_job(path):
-                        try:
-                            outcome = session.process(sha, olds)
-                        except Exception as exc:  # noqa: BLE001 - one commit, not the queue
-                            outcome = f"failed: {exc}"
-                            log.write(f"line attribution of {sha[:12]} failed: {exc}",
-                                      context=repo.display, exc=exc)
-                        log.record_run("lines", repo.display,
-                                       "error" if outcome.startswith("failed") else "ok",
-                                       f"{sha[:12]}: {outcome}")
-                        done += 1
+    if settle:
+        time.sleep(settle)
+    for _ in range(100):
+        with _FileLock(queue.lock_path(repo.common_dir)):
+            done += _drain_locked(repo, config)
+        if not queue.job_files(repo.common_dir):
+            break
+    return done
+
+
+def _drain_locked(repo, config) -> int:
+    from traces_git import log
+
+    done = 0
+    session = None
+    try:
+        for _ in range(1000):
+            files = queue.job_files(repo.common_dir)
+            if not files:
+                break
+            session = session or Session(repo, config)
+            for path in files:
+                for sha, olds in queue.read_job(path):
                     try:
-                        os.unlink(path)
-                    except FileNotFoundError:
-                        pass
-        finally:
+                        outcome = session.process(sha, olds)
+                    except Exception as exc:  # noqa: BLE001 - one commit, not the queue
+                        outcome = f"failed: {exc}"
+                        log.write(f"line attribution of {sha[:12]} failed: {exc}",
+                                  context=repo.display, exc=exc)
+                    log.record_run("lines", repo.display,
+                                   "error" if outcome.startswith("failed") else "ok",
+                                   f"{sha[:12]}: {outcome}")
+                    done += 1
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+    finally:
+        if session is not None:
             session.close()
     return done
 
@@ -98,7 +121,7 @@ def main(argv: list[str]) -> int:
         from traces_git.repo import RepoInfo
 
         repo = RepoInfo.discover(argv[0])
-        drain(repo, Config.load(argv[0]))
+        drain(repo, Config.load(argv[0]), settle=SETTLE_S)
     except Exception as exc:  # noqa: BLE001 - detached: the log is the only place to tell
         from traces_git import log
 
