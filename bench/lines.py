@@ -10,8 +10,12 @@
 
     python bench/lines.py [--runs 7] [--python .venv/bin/python]
 
-Commit latency is bench/commit.py's ("one trace attached"): the hook only queues a job file
-and spawns the worker. Everything runs in a throwaway HOME.
+  commit     `git commit` with one trace attached (traces-git installed), `traces.lines` on
+             against off, interleaved in the same repository; after each commit the bench
+             waits for the detached workers, so each commit's own latency is measured (the
+             hook queues a job file and spawns the worker, or nothing when one runs)
+
+Everything runs in a throwaway HOME.
 """
 
 from __future__ import annotations
@@ -140,6 +144,37 @@ def build_blame(env: dict, repo: Path) -> None:
     git(env, "gc", "-q", cwd=repo)
 
 
+def commit_latency(tmp: Path, env: dict, python: str, runs: int) -> None:
+    from bench.commit import make_repo, timed_commit, touch_trace
+
+    store = tmp / "commit-store.db"
+    db = sqlite3.connect(store)
+    db.executescript((FIXTURES / "schema_v16.sql").read_text())
+    db.close()
+    run_env = {**env, "TRACES_EVENTSTORE": str(store)}
+    subprocess.run([python, "-m", "traces_git", "install"], env=run_env, check=True,
+                   capture_output=True, cwd=str(tmp))
+    repo = make_repo(run_env, tmp / "commits")
+    samples: dict[str, list[float]] = {"on": [], "off": []}
+    for n in range(-1, runs):
+        for mode in ("on", "off"):
+            git(run_env, "config", "traces.lines", "true" if mode == "on" else "false", cwd=repo)
+            name = f"f{n}{mode}.py"
+            touch_trace(store, f"t{n}{mode}", repo, repo / name)
+            took = timed_commit(run_env, repo, n, name=name)
+            if n >= 0:
+                samples[mode].append(took)
+            time.sleep(2.5)  # the detached workers (lines: 1 s settle) are done
+    records = git(env, "notes", "--ref=traces-lines", "list", cwd=repo).decode().count("\n")
+    on, off = statistics.median(samples["on"]), statistics.median(samples["off"])
+    print(f"\n| commit, one trace attached ({runs} runs each, interleaved) | median |")
+    print("|---|---:|")
+    print(f"| `traces.lines` false (no line attribution) | {off * 1000:.1f} ms |")
+    print(f"| `traces.lines` true (job queued, worker spawned) | {on * 1000:.1f} ms |")
+    print(f"| difference | {(on - off) * 1000:+.1f} ms |")
+    print(f"check: {records} line records written (expect {runs + 1})", file=sys.stderr)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
@@ -153,6 +188,7 @@ def main() -> int:
         for size in (1000, 20000):
             median, size_bytes = worker_case(tmp, env, args.python, size, args.runs)
             print(f"| {size:,} added lines | {median * 1000:.0f} ms | {size_bytes:,} bytes |")
+        commit_latency(tmp, env, args.python, args.runs)
         repo = tmp / "blame"
         started = time.perf_counter()
         build_blame(env, repo)

@@ -155,7 +155,7 @@ def _explain(repo: RepoInfo, hook: str, summary: dict) -> None:
 def _hand_off(repo: RepoInfo, config: Config, summary: dict) -> None:
     """After a note is written: queue the uploads and any pending notes push."""
     lines_job = summary.pop("lines_job", None)
-    if lines_job is not None:
+    if lines_job is not None and config.get_bool("traces.lines", True):
         from traces_git.lines import queue
 
         queue.hand_off(repo, *lines_job)

@@ -66,11 +66,12 @@ def _is_sha(value: str) -> bool:
     return len(value) in (40, 64) and all(c in "0123456789abcdefABCDEF" for c in value)
 
 
-def spawn(cwd: str) -> None:
-    """Start ``python -I -m traces_git.lines.worker CWD`` detached (own session, no pipes)."""
+def spawn(cwd: str, common_dir: str) -> None:
+    """Start ``python -I -m traces_git.lines.worker CWD COMMON_DIR`` detached (own session,
+    no pipes)."""
     from traces_git import gitcmd
 
-    cmd = [sys.executable, "-I", "-m", "traces_git.lines.worker", cwd]
+    cmd = [sys.executable, "-I", "-m", "traces_git.lines.worker", cwd, common_dir]
     log_path = paths.location("state", "lines-worker.log")
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     env = gitcmd.clean_env()
@@ -123,7 +124,7 @@ def hand_off(repo, commit: str, rewritten_from: list[str] | None = None) -> None
     try:
         if enqueue(repo.common_dir, [(commit, list(rewritten_from or []))]) and \
                 not worker_running(repo.common_dir):
-            spawn(repo.worktree or repo.common_dir)
+            spawn(repo.worktree or repo.common_dir, repo.common_dir)
     except Exception as exc:  # noqa: BLE001 - attribution is never in the way of a commit
         from traces_git import log
 

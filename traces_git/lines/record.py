@@ -9,7 +9,6 @@ so two clones deriving the same attribution write the same line.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 
@@ -26,18 +25,15 @@ UNKNOWN = "?unknown"
 
 
 def content_hash(texts: Sequence[str]) -> str:
+    import hashlib  # only when writing or checking a record: ~5 ms to import
+
     data = "\n".join(normalise(t) for t in texts).encode("utf-8", "surrogatepass")
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-class Range:
-    __slots__ = ("start", "end", "trace", "hash")
-
-    def __init__(self, start: int, end: int, trace: str | None, hash: str | None = None):
-        self.start, self.end, self.trace, self.hash = start, end, trace, hash
-
-    def __repr__(self) -> str:
-        return f"Range({self.start}, {self.end}, {self.trace!r})"
+# A range as read: (start_line, end_line, trace ID | None (human) | UNKNOWN, content_hash).
+# Plain tuples: blame reads thousands of them per run.
+Range = tuple
 
 
 class Record:
@@ -56,16 +52,16 @@ class Record:
         ``path`` in this commit (a line in no range: the person's)."""
         index = self._index.get(path or "")
         if index is None:
-            ranges = sorted(self.files.get(path or "", ()), key=lambda r: r.start)
-            index = self._index[path or ""] = ([r.start for r in ranges], ranges)
+            ranges = sorted(self.files.get(path or "", ()))
+            index = self._index[path or ""] = ([r[0] for r in ranges], ranges)
         starts, ranges = index
         at = bisect.bisect_right(starts, line) - 1
         # ranges may overlap in a hostile record: the nearest start at or before the line
-        if at >= 0 and ranges[at].end >= line:
-            rng = ranges[at]
-            if rng.trace == UNKNOWN:
+        if at >= 0 and ranges[at][1] >= line:
+            trace = ranges[at][2]
+            if trace == UNKNOWN:
                 return "untraced", None
-            return ("agent", rng.trace) if rng.trace else ("human", None)
+            return ("agent", trace) if trace else ("human", None)
         return "human", None
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -73,19 +69,18 @@ class Record:
         result: dict[str, dict[str, int]] = {}
         for path, ranges in self.files.items():
             row = result.setdefault(path, {"agent": 0, "human": 0, "untraced": 0})
-            for rng in ranges:
-                kind = "untraced" if rng.trace == UNKNOWN else "agent" if rng.trace else "human"
-                row[kind] += rng.end - rng.start + 1
+            for start, end, trace, _hash in ranges:
+                kind = "untraced" if trace == UNKNOWN else "agent" if trace else "human"
+                row[kind] += end - start + 1
         return result
 
     def agent_lines(self) -> dict[str, dict[str, list[tuple[int, int, str | None]]]]:
         """{trace: {path: [(start, end, hash)]}} of the agent ranges."""
         out: dict[str, dict[str, list]] = {}
         for path, ranges in self.files.items():
-            for rng in ranges:
-                if rng.trace and rng.trace != UNKNOWN:
-                    out.setdefault(rng.trace, {}).setdefault(path, []).append(
-                        (rng.start, rng.end, rng.hash))
+            for start, end, trace, digest in ranges:
+                if trace and trace != UNKNOWN:
+                    out.setdefault(trace, {}).setdefault(path, []).append((start, end, digest))
         return out
 
 
@@ -108,6 +103,7 @@ def build(revision: str, commit_time: int, files: Mapping[str, tuple[Sequence, S
     """The record: ``files`` = {path: (added, owners)}; ``traces`` = {id: {url, agent, model}}
     in note order."""
     import datetime
+    import hashlib
     import uuid
 
     out_files = []
@@ -213,13 +209,17 @@ def parse_record(line: str, revision: str | None) -> Record | None:
                 meta = conversation["metadata"][META_KEY]
                 info["agent"] = info["agent"] or _str(meta.get("agent"))
                 info["model"] = info["model"] or _str(conversation["contributor"].get("model_id"))
-            for item in conversation.get("ranges") or ():
-                if budget <= 0:
-                    break
-                rng = _range(item, trace_id or None)
-                if rng is not None:
-                    ranges.append(rng)
-                    budget -= 1
+            owner = trace_id or None
+            items = conversation["ranges"][:budget]
+            for item in items:
+                if type(item) is not dict:
+                    continue
+                start, end = item.get("start_line"), item.get("end_line")
+                if type(start) is int and type(end) is int and 1 <= start <= end <= 10**9:
+                    digest = item.get("content_hash")
+                    ranges.append((start, end, owner,
+                                   digest if type(digest) is str else None))
+            budget -= len(items)
     meta = raw.get("metadata")
     method = ""
     if isinstance(meta, dict) and isinstance(meta.get(META_KEY), dict):
@@ -243,16 +243,6 @@ def _trace_of(conversation: object) -> str | None | bool:
     ours = meta.get(META_KEY) if isinstance(meta, dict) else None
     trace_id = ours.get("trace_id") if isinstance(ours, dict) else None
     return trace_id if isinstance(trace_id, str) and is_trace_id(trace_id) else False
-
-
-def _range(item: object, trace: str | None) -> Range | None:
-    if not isinstance(item, dict):
-        return None
-    start, end = item.get("start_line"), item.get("end_line")
-    if type(start) is not int or type(end) is not int or not 1 <= start <= end <= 10**9:
-        return None
-    digest = item.get("content_hash")
-    return Range(start, end, trace, digest if isinstance(digest, str) else None)
 
 
 def _str(value: object) -> str | None:

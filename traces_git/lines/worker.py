@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Sequence
 
-from traces_git import notes
-from traces_git.lines import LINES_REF, compute, queue
+from traces_git.lines import LINES_REF
 
 
 class Session:
     """What computing many commits' records shares: the repo, the store, the author."""
 
     def __init__(self, repo, config):
-        from traces_git import store
+        from traces_git import notes, store
 
         self.repo = repo
         self.cwd = repo.worktree or repo.common_dir
@@ -37,6 +37,8 @@ class Session:
 
     def process(self, sha: str, olds: Sequence[str] = ()) -> str:
         """Compute and write ``sha``'s record: "written", "unchanged" or why there is none."""
+        from traces_git import notes
+        from traces_git.lines import compute
         refs = notes.attached(compute.show_note(self.cwd, sha, notes.NOTES_REF))
         old_notes = {old: compute.show_note(self.cwd, old, LINES_REF) for old in olds}
         old_traced = {old: bool(notes.attached(compute.show_note(self.cwd, old, notes.NOTES_REF)))
@@ -54,20 +56,17 @@ class Session:
 SETTLE_S = 1.0
 
 
-def drain(repo, config, settle: float = 0.0) -> int:
+def drain(repo, config) -> int:
     """Work through the queue until it is empty; the number of commits processed.
 
     Holds the worker lock while it works; after letting it go it looks again, so a
     job queued by a hook that saw the lock taken is never stranded.
     """
-    import time
-
+    from traces_git.lines import queue
     from traces_git.notes import _FileLock
 
     os.makedirs(queue.queue_dir(repo.common_dir), exist_ok=True)
     done = 0
-    if settle:
-        time.sleep(settle)
     for _ in range(100):
         with _FileLock(queue.lock_path(repo.common_dir)):
             done += _drain_locked(repo, config)
@@ -78,6 +77,7 @@ def drain(repo, config, settle: float = 0.0) -> int:
 
 def _drain_locked(repo, config) -> int:
     from traces_git import log
+    from traces_git.lines import queue
 
     done = 0
     session = None
@@ -110,23 +110,42 @@ def _drain_locked(repo, config) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
+    """``CWD COMMON_DIR``: take the worker lock, settle, then drain the queue."""
+    if len(argv) != 2:
         return 2
     try:
         os.nice(10)  # background work: the user's next git command comes first
     except (AttributeError, OSError):
         pass
+    held = None
     try:
+        import fcntl
+
+        held = os.open(os.path.join(argv[1], "traces-git-lines", "worker.lock"),
+                       os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(held, fcntl.LOCK_EX)  # hooks see it taken and start no other worker
+    except (ImportError, OSError):
+        pass
+    try:
+        time.sleep(SETTLE_S)  # before any import: the commit that started us still runs
         from traces_git.config import Config
         from traces_git.repo import RepoInfo
 
         repo = RepoInfo.discover(argv[0])
-        drain(repo, Config.load(argv[0]), settle=SETTLE_S)
+        config = Config.load(argv[0])
+        if held is not None:
+            _drain_locked(repo, config)
+            os.close(held)
+            held = None
+        drain(repo, config)  # anything queued meanwhile (or no lock could be taken)
     except Exception as exc:  # noqa: BLE001 - detached: the log is the only place to tell
         from traces_git import log
 
         log.write(f"line attribution worker failed: {exc}", context=argv[0], exc=exc)
         return 1
+    finally:
+        if held is not None:
+            os.close(held)
     return 0
 
 
