@@ -156,8 +156,10 @@ def store_record(cwd: str, common_dir: str, sha: str, rec: dict, author) -> bool
     line = record.serialise(rec)
 
     def edit(old: str | None) -> str | None:
+        # any record (also a stale copy a notes.rewriteRef=refs/notes/* rewrite carried
+        # over, whose revision is the old commit) is replaced; other tools' lines are kept
         kept = [text for text in (old or "").splitlines()
-                if text.strip() and record.parse_record(text.strip(), sha) is None]
+                if text.strip() and record.parse_record(text.strip(), None) is None]
         return "\n".join([*kept, line]) + "\n"
 
     changed = notes.update_one_with_git(
