@@ -159,3 +159,27 @@ def test_push_and_fresh_clone_with_empty_store(installed: Path, store: helpers.T
     assert helpers.note(mate, "HEAD", ref="traces-lines") == helpers.note(repo, "HEAD",
                                                                           ref="traces-lines")
     assert _origins(mate, teammate_env) == expected
+
+
+def test_push_right_after_commit_carries_the_record_and_fetch_merges_it(
+        installed: Path, store: helpers.TraceStore, tmp_path: Path) -> None:
+    remote = make_remote(tmp_path)
+    repo = clone(remote, tmp_path / "work")
+    mate = clone(remote, tmp_path / "mate")
+    session(store, "claude-p", repo, "claude-code")
+    call(store, "claude-p", "Write", {"file_path": str(repo / "p.py"), "content": "p = 1\n"})
+    write(repo, "p.py", "p = 1\nq = 2\n")
+    sha = commit_all(repo, "agent")
+    helpers.git("push", "-q", "origin", "HEAD:main", cwd=repo)  # before the worker ran
+    wait_settled(repo)
+    assert remote_ref(remote, "refs/notes/traces-lines") is not None
+    shown = helpers.git("--git-dir", str(remote), "notes", "--ref=traces-lines", "show", sha)
+    assert f'"revision":"{sha}"' in shown.stdout
+    # the teammate's own `git fetch` brings the tracking ref; the hook merges it
+    helpers.git("fetch", "-q", "origin", cwd=mate)
+    helpers.git("merge", "-q", "--ff-only", "origin/main", cwd=mate)
+    deadline = time.time() + 30
+    while helpers.note(mate, sha, ref="traces-lines") is None and time.time() < deadline:
+        time.sleep(0.1)
+    env = {"TRACES_EVENTSTORE": str(tmp_path / "nobody.db")}
+    assert [o for o, _t, _c in (_blame(mate, "p.py", env))] == ["agent", "human"]

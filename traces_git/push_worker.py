@@ -46,6 +46,10 @@ def _refs_moved(repo, remote: str, triggers: list[dict]) -> bool:
     return False
 
 
+# How long a notes push waits for pending line records (traces_git.lines) to be written.
+LINES_WAIT_S = 20.0
+
+
 def work(cwd: str, remote: str) -> int:
     """The worker: handle ``remote``'s queue entry until it is empty or only a retry is left."""
     from traces_git import log, sync
@@ -67,6 +71,10 @@ def work(cwd: str, remote: str) -> int:
             error: str | None = None
             try:
                 needed = entry.get("retry", False) or _refs_moved(repo, remote, triggers)
+                if needed:  # a commit pushed right away: its line record is seconds away
+                    from traces_git.lines import queue as lines_queue
+
+                    lines_queue.wait_idle(common, LINES_WAIT_S)
                 if needed:
                     config = Config.load(cwd)
                     result = sync.transfer(repo, config, remote, fetch_first=False, attempts=8,

@@ -129,3 +129,16 @@ def hand_off(repo, commit: str, rewritten_from: list[str] | None = None) -> None
         from traces_git import log
 
         log.write(f"queueing line attribution failed: {exc}", context=repo.display, exc=exc)
+
+
+def wait_idle(common_dir: str, timeout: float) -> bool:
+    """Wait until no job is queued and no worker runs (the notes push worker, so that a push
+    right after a commit carries its line record); False on timeout."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while job_files(common_dir) or worker_running(common_dir):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
