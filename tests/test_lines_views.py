@@ -87,3 +87,15 @@ def test_rule_blocks_and_multiset() -> None:
     # line 10 is a lone run of a trivial line, matched itself
     assert owners == ["t", "t", "t", None, "t"]
     assert derive.normalise("a = 1  \r") == "a = 1"
+
+
+def test_status_shows_the_line_attribution_queue(recorded: Path) -> None:
+    from traces_git.lines import queue
+    from traces_git.repo import RepoInfo
+
+    info = RepoInfo.discover(recorded)
+    queue.enqueue(info.common_dir, [(head(recorded), [])])  # queued, no worker started
+    report = json.loads(traces_git("status", "--json", cwd=recorded).stdout)
+    assert report["lines"]["summary"].startswith("1 commit job(s) queued (no worker running")
+    text = traces_git("status", cwd=recorded).stdout
+    assert "line attribution: 1 commit job(s) queued" in text

@@ -103,7 +103,8 @@ def render(report: dict) -> str:
         lines.append(f"Traces store: {store['path']} (schema user_version {version}{extra})")
     else:
         lines.append(f"Traces store: not found at {store['path']}")
-    for name, title in (("notes_sync", "notes sync"), ("upload", "upload")):
+    for name, title in (("notes_sync", "notes sync"), ("upload", "upload"),
+                        ("lines", "line attribution")):
         section = report.get(name)
         if section and section.get("summary"):
             # The section's own one-line summary; `--json` has every field.

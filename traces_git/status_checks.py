@@ -67,6 +67,12 @@ def _shortcut(check: Check) -> dict | None:
     return shortcut.skipped_summary(check.info.git_dir)
 
 
+def _lines(check: Check) -> dict | None:
+    from traces_git.lines import status as lines_status
+
+    return lines_status.section(check.info)
+
+
 def _official_hooks(check: Check) -> dict | None:
     return official_hooks_section(check.info) if check.info else None
 
@@ -79,6 +85,7 @@ SECTIONS: list[tuple[str, Callable[[Check], dict | None]]] = [
     ("official_hooks", _official_hooks),
     ("notes_sync", _notes_sync),
     ("upload", _upload),
+    ("lines", _lines),
     ("shortcut", _shortcut),
 ]
 
