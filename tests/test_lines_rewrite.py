@@ -9,8 +9,14 @@ import time
 from pathlib import Path
 
 from tests import helpers
-from tests.lines_helpers import (blame_origins, call, commit_all, session, wait_for_lines,
-                                 wait_queue_empty, write)
+from tests.lines_helpers import (
+    call,
+    commit_all,
+    session,
+    wait_for_lines,
+    wait_queue_empty,
+    write,
+)
 from tests.sync_helpers import clone, make_remote, remote_ref, wait_settled
 
 FILES = ("app.py", "b.txt", "lib.py")

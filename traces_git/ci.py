@@ -420,7 +420,6 @@ def collect(
     texts = read_notes(info.open(), refs, [sha for sha, _ in commits])
     report = build_report(base_sha, head_sha, commits, texts)
     from traces_git import linestats
-
     from traces_git.lines import sync as lines_sync
 
     line_texts = lines_sync.ci_texts(cwd, info, remote, fetch=fetch, shallow=is_shallow(cwd),

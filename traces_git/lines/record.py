@@ -133,7 +133,7 @@ def build(revision: str, commit_time: int, files: Mapping[str, tuple[Sequence, S
             conversations.append({"contributor": {"type": "unknown"},
                                   "ranges": by_owner[UNKNOWN]})
         out_files.append({"path": path, "conversations": conversations})
-    when = datetime.datetime.fromtimestamp(commit_time, datetime.timezone.utc)
+    when = datetime.datetime.fromtimestamp(commit_time, datetime.UTC)
     body = {
         "version": VERSION,
         "timestamp": when.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -52,7 +52,7 @@ def annotate_blame(report: dict, recs: Mapping[str, record.Record]) -> None:
         if trace_id not in known:  # a record's trace the commit's note does not attach
             report["traces"].append({"id": trace_id, "url": None, "agent": None, "title": None,
                                      "commits": [], "lines": 0})
-    for sha, rec in recs.items():
+    for rec in recs.values():
         for trace in report["traces"]:
             if trace["agent"] is None and trace["id"] in rec.traces:
                 trace["agent"] = rec.traces[trace["id"]].get("agent")
