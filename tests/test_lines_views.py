@@ -99,3 +99,31 @@ def test_status_shows_the_line_attribution_queue(recorded: Path) -> None:
     assert report["lines"]["summary"].startswith("1 commit job(s) queued (no worker running")
     text = traces_git("status", cwd=recorded).stdout
     assert "line attribution: 1 commit job(s) queued" in text
+
+
+def test_merge_commit_record_has_only_its_own_lines(tmp_path: Path, store: TraceStore) -> None:
+    repo = init_repo(tmp_path / "m")
+    (repo / "f.txt").write_text("one\ntwo\nthree\n")
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "base", cwd=repo)
+    git("checkout", "-q", "-b", "side", cwd=repo)
+    (repo / "f.txt").write_text("one\ntwo side\nthree\n")
+    git("commit", "-q", "-am", "side", cwd=repo)
+    git("checkout", "-q", "main", cwd=repo)
+    (repo / "f.txt").write_text("one\ntwo main\nthree\n")
+    (repo / "g.txt").write_text("main only\n")
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "main", cwd=repo)
+    git("merge", "-q", "side", cwd=repo, check=False)  # conflict
+    store.add_trace("merger", repo, agent="claude-code")
+    call(store, "merger", "Write", {"file_path": str(repo / "f.txt"),
+                                    "content": "one\ntwo resolved\nthree\n"})
+    (repo / "f.txt").write_text("one\ntwo resolved\nthree\nby hand\n")
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "--no-edit", cwd=repo)
+    git("notes", "--ref=traces", "add", "-m", "traces:merger", "HEAD", cwd=repo)
+    traces_git("lines", "backfill", "HEAD^!", cwd=repo)
+    record = json.loads(traces_git("export", "HEAD^!", cwd=repo).stdout)
+    ranges = {(f["path"], c["contributor"]["type"], r["start_line"], r["end_line"])
+              for f in record["files"] for c in f["conversations"] for r in c["ranges"]}
+    assert ranges == {("f.txt", "ai", 2, 2), ("f.txt", "human", 4, 4)}

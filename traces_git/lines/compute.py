@@ -129,12 +129,25 @@ def derive(cwd: str, worktree: str | None, sha: str, trace_refs: Sequence, db,
     if untraced:
         written[record.UNKNOWN] = untraced
         order.append(record.UNKNOWN)
-    changes = diff.added_lines(cwd, full, parents[0] if parents else None)
+    changes = own_added(cwd, full, parents)
     owners = derive_rule.attribute_files(changes, written, order)
     files = {c.path: (c.added, owners[c.path]) for c in changes}
     method = "rewrite" if olds else "transcript"
     traces_info = {t: info[t] for t in order if t != record.UNKNOWN}
     return record.build(full, when, files, traces_info, method, __version__), writes
+
+
+def own_added(cwd: str, commit: str, parents: Sequence[str]) -> list:
+    """The lines ``commit`` itself added: against its parent; for a merge, the lines new
+    against every parent (its resolutions), not the merged branch's lines."""
+    changes = diff.added_lines(cwd, commit, parents[0] if parents else None)
+    for other in parents[1:]:
+        theirs = {(c.path, number) for c in diff.added_lines(cwd, commit, other)
+                  for number, _ in c.added}
+        for change in changes:
+            change.added = [(n, t) for n, t in change.added if (change.path, n) in theirs]
+        changes = [change for change in changes if change.added]
+    return changes
 
 
 def _blob_lines(cwd: str, commit: str, path: str) -> list[str] | None:
