@@ -104,3 +104,27 @@ def test_hostile_records_never_break_blame(traced, hostile: str) -> None:
     traces_git("lines", "backfill", "--force", cwd=repo)
     assert [o for o, _t, _c in blame_origins(repo, "x.py")] == ["agent", "agent", "human"]
     assert note(repo, sha, ref="traces-lines").count('"revision"') >= 1
+
+
+def test_record_strings_never_reach_the_terminal_raw(traced) -> None:
+    repo, sha = traced
+    hostile = json.dumps({
+        "version": "0.1.0", "vcs": {"type": "git", "revision": sha}, "files": [{
+            "path": "x.py\x1b[2J", "conversations": [{
+                "contributor": {"type": "ai", "model_id": "m\x1b[31m"},
+                "url": "javascript:alert(1)",
+                "metadata": {"com.traces": {"trace_id": "evil", "agent": "a\x1b]0;pwn\x07"}},
+                "ranges": [{"start_line": 1, "end_line": 3}]}]},
+            {"path": "x.py", "conversations": [{
+                "contributor": {"type": "ai"},
+                "metadata": {"com.traces": {"trace_id": "evil", "agent": "<b>x</b>"}},
+                "ranges": [{"start_line": 1, "end_line": 3}]}]}]})
+    git("notes", "--ref=traces-lines", "add", "-m", hostile, sha, cwd=repo)
+    out = traces_git("blame", "x.py", "--offline", cwd=repo).stdout
+    assert "\x1b" not in out and "<b>" not in out and "javascript" not in out
+    report = json.loads(traces_git("blame", "x.py", "--json", "--offline", cwd=repo).stdout)
+    assert [line["trace"] for line in report["lines"]] == ["evil"] * 3
+    evil = [t for t in report["traces"] if t["id"] == "evil"][0]
+    assert evil["agent"] is None and evil["url"] is None
+    text = traces_git("explain", sha, cwd=repo).stdout
+    assert "\x1b" not in text and "x.py?[2J" in text

@@ -65,13 +65,16 @@ def render(section: dict) -> list[str]:
         parts = [f"{t['id']} {t['lines']}" for t in row["traces"]]
         parts += [f"human {row['human']}"] + ([f"untraced {row['untraced']}"]
                                               if row["untraced"] else [])
-        lines.append(f"  {row['path']}: " + ", ".join(parts))
+        lines.append(f"  {record.safe_path(row['path'])}: " + ", ".join(parts))
         for trace in row["traces"]:
             for call in trace["calls"]:
-                lines.append(f"      {trace['id']}: {call['tool']} {call['call_id'] or ''} "
+                tool, call_id = record.safe_path(call["tool"]), record.safe_path(
+                    call["call_id"] or "")
+                lines.append(f"      {trace['id']}: {tool} {call_id} "
                              f"({call['matched_lines']} line(s))".replace("  (", " ("))
     for item in section["unknown_tools"]:
-        lines.append(f"  {item['trace']}: {item['calls']} call(s) of {item['tool']}, a "
+        lines.append(f"  {item['trace']}: {item['calls']} call(s) of "
+                     f"{record.safe_path(item['tool'])}, a "
                      "file-writing tool whose text cannot be read: not attributed")
     if section.get("store"):
         lines.append(f"  store: {section['store']}")

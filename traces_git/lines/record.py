@@ -205,10 +205,12 @@ def parse_record(line: str, revision: str | None) -> Record | None:
                 continue
             if trace_id and trace_id != UNKNOWN:
                 info = traces.setdefault(trace_id, {"url": None, "agent": None, "model": None})
-                info["url"] = info["url"] or _str(conversation.get("url"))
+                info["url"] = info["url"] or _safe(conversation.get("url"), _URL_CHARS, 2000,
+                                                   ("https://", "http://"))
                 meta = conversation["metadata"][META_KEY]
-                info["agent"] = info["agent"] or _str(meta.get("agent"))
-                info["model"] = info["model"] or _str(conversation["contributor"].get("model_id"))
+                info["agent"] = info["agent"] or _safe(meta.get("agent"), _NAME_CHARS, 64)
+                info["model"] = info["model"] or _safe(
+                    conversation["contributor"].get("model_id"), _NAME_CHARS | {"/", ":"}, 250)
             owner = trace_id or None
             items = conversation["ranges"][:budget]
             for item in items:
@@ -243,6 +245,23 @@ def _trace_of(conversation: object) -> str | None | bool:
     ours = meta.get(META_KEY) if isinstance(meta, dict) else None
     trace_id = ours.get("trace_id") if isinstance(ours, dict) else None
     return trace_id if isinstance(trace_id, str) and is_trace_id(trace_id) else False
+
+
+# What a record may put on a terminal (blame's legend, explain): no control bytes, no
+# escape sequences, no markup.
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+_URL_CHARS = frozenset(chr(c) for c in range(33, 127)) - set('"<>\\^`{|}')
+
+
+def _safe(value: object, allowed: frozenset, limit: int, prefixes: tuple = ()) -> str | None:
+    if not isinstance(value, str) or not 0 < len(value) <= limit or set(value) - allowed:
+        return None
+    return value if not prefixes or value.startswith(prefixes) else None
+
+
+def safe_path(value: str) -> str:
+    """A record's file path for a terminal: control characters shown as ``?``."""
+    return "".join("?" if ord(c) < 32 or 127 <= ord(c) < 160 else c for c in value)
 
 
 def _str(value: object) -> str | None:
