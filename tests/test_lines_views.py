@@ -127,3 +127,14 @@ def test_merge_commit_record_has_only_its_own_lines(tmp_path: Path, store: Trace
     ranges = {(f["path"], c["contributor"]["type"], r["start_line"], r["end_line"])
               for f in record["files"] for c in f["conversations"] for r in c["ranges"]}
     assert ranges == {("f.txt", "ai", 2, 2), ("f.txt", "human", 4, 4)}
+
+
+def test_codex_apply_patch_through_the_shell_tool() -> None:
+    body = "*** Begin Patch\n*** Add File: s.py\n+from shell\n*** End Patch\n"
+    got = tools.written("shell", {"command": ["apply_patch", body], "workdir": "/w"})
+    assert [(w.path, w.lines) for w in got] == [("s.py", ["from shell"])]
+    heredoc = f"apply_patch <<'EOF'\n{body}EOF\n"
+    got = tools.written("shell", {"command": ["bash", "-lc", heredoc]})
+    assert [(w.path, w.lines) for w in got] == [("s.py", ["from shell"])]
+    assert tools.written("shell", {"command": ["cat", "notes.txt"]}) == []
+    assert tools.written("shell", {"command": ["echo", body]}) == []

@@ -44,6 +44,8 @@ TEXTLESS_EDIT_TOOLS = frozenset({
     "delete", "deletefile", "movefile", "notebookedit", "removefile", "renamefile",
     "replacefilecontent",
 })
+# Shell tools whose command may be Codex's `apply_patch` with the patch inline.
+SHELL_TOOLS = frozenset({"shell", "localshell", "execcommand", "bash"})
 PATH_KEYS = ("file_path", "filePath", "path", "target_file", "targetFile", "TargetFile",
              "effectiveUri", "file", "filename", "absPath", "absolutePath", "AbsolutePath",
              "relativeWorkspacePath", "notebook_path", "notebookPath")
@@ -79,12 +81,14 @@ def is_textless_edit(name: str) -> bool:
 def written(tool_name: str, args: object, call_id: str | None = None) -> list[Written]:
     """What a tool call wrote, per file; [] for tools that write no text we can read."""
     key = normalise_name(tool_name)
-    if key not in TEXT_KEYS:
-        return []
     if isinstance(args, str):
         args = {"raw": args}
     if not isinstance(args, dict):
         return []
+    if key not in TEXT_KEYS:
+        # Codex also applies patches through its shell tool: `apply_patch` with the
+        # patch as an argument ({"command": ["apply_patch", "*** Begin Patch ..."]}).
+        return list(_shell_patches(args, tool_name, call_id)) if key in SHELL_TOOLS else []
     found = list(_from_patches(args, tool_name, call_id))
     path = _path(args)
     if path is None:
@@ -100,6 +104,15 @@ def written(tool_name: str, args: object, call_id: str | None = None) -> list[Wr
         found.append(Written(path, [line for text in texts for line in text.splitlines()],
                              tool_name, call_id))
     return found
+
+
+def _shell_patches(args: dict, tool: str, call_id: str | None) -> Iterator[Written]:
+    command = args.get("command", args.get("cmd"))
+    parts = command if isinstance(command, list) else [command]
+    for part in parts[:64]:
+        if isinstance(part, str) and "apply_patch" in str(parts[0]) + part and \
+                "*** Begin Patch" in part:
+            yield from parse_patch(part[part.index("*** Begin Patch"):], tool, call_id)
 
 
 def _path(args: dict) -> str | None:
