@@ -302,6 +302,8 @@ def post_rewrite_hook(repo: RepoInfo, config: Config, args: list[str], stdin: by
     line records are re-derived for the new commits by the lines worker."""
     from traces_git.lines import hooks as lines_hooks
 
+    if not config.get_bool("traces.lines", True):
+        return {"outcome": "skipped", "record": False}
     return lines_hooks.post_rewrite(repo, stdin)
 
 
