@@ -27,14 +27,16 @@ ENTRY = {"traces_git.__main__", "traces_git.cli", "traces_git.fastpath"}
 ALLOWED: dict[str, set[str]] = {
     BASE: set(),
     "notes": set(),
-    "sync": {"notes"},
-    "attribution": {"notes", "sync"},
+    "lines": {"notes"},
+    "sync": {"notes", "lines"},
+    "attribution": {"notes", "sync", "lines"},
     "upload": {"notes", "attribution"},
-    "views": {"notes", "ci"},
-    "ci": {"notes", "sync", "upload", "views"},
-    "hook": {"notes", "attribution", "sync", "upload"},
-    "setup": {"notes", "attribution", "sync", "upload", "hook"},
-    "commands": {"notes", "attribution", "sync", "upload", "hook", "ci", "views", "setup"},
+    "views": {"notes", "ci", "lines"},
+    "ci": {"notes", "sync", "upload", "views", "lines"},
+    "hook": {"notes", "attribution", "sync", "upload", "lines"},
+    "setup": {"notes", "attribution", "sync", "upload", "hook", "lines"},
+    "commands": {"notes", "attribution", "sync", "upload", "hook", "ci", "views", "setup",
+                 "lines"},
 }
 #: What ``traces-git hook NAME`` may load at import time (before any work decides it
 #: needs more): the entry, the hook dispatch table and the base modules it uses.

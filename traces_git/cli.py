@@ -33,6 +33,8 @@ COMMANDS = {
     "relink": "traces_git.commands.relink_cmd:relink",
     "blame": "traces_git.commands.blame_cmds:blame",
     "stats": "traces_git.commands.blame_cmds:stats",
+    "export": "traces_git.commands.lines_cmds:export",
+    "lines": "traces_git.commands.lines_cmds:lines",
     "hook": "traces_git.commands.hook_cmd:hook",
     "remove-official-hooks": "traces_git.commands.official_cmd:remove_official_hooks",
     "late-attach": "traces_git.commands.late_attach_cmd:late_attach",

@@ -299,3 +299,37 @@ def piped(
         os.fdopen(out_read, "rb"),
         os.fdopen(err_read, "rb") if err_read is not None else None,
     )
+
+
+_C_ESCAPES = {ord("a"): 7, ord("b"): 8, ord("t"): 9, ord("n"): 10, ord("v"): 11, ord("f"): 12,
+              ord("r"): 13, ord('"'): 34, ord("\\"): 92}
+
+
+def unquote_path(raw: bytes) -> str:
+    """A path as git prints it: C-quoted (``"na\\303\\257ve"``) when it has special bytes."""
+    if not (raw[:1] == b'"' and raw[-1:] == b'"' and len(raw) >= 2):
+        return raw.decode("utf-8", "replace")
+    body, out, i = raw[1:-1], bytearray(), 0
+    while i < len(body):
+        char = body[i]
+        if char == 92 and i + 1 < len(body):  # backslash
+            following = body[i + 1]
+            if 48 <= following <= 55 and i + 3 < len(body) + 1:
+                out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
+                i += 4
+                continue
+            out.append(_C_ESCAPES.get(following, following))
+            i += 2
+            continue
+        out.append(char)
+        i += 1
+    return out.decode("utf-8", "replace")
+
+
+C_LOCALE = {"LC_ALL": "C"}  # git's messages in English, for the checks that read them
+
+
+def fetch_args(*extra: str) -> list[str]:
+    """A quiet ``git fetch`` that moves only what it names: no tags, no submodules, and
+    --no-prune (never drop a tracking ref, or via fetch.prune anything else)."""
+    return ["fetch", "--no-tags", "--no-prune", "--no-recurse-submodules", "--quiet", *extra]

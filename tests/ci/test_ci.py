@@ -89,13 +89,17 @@ def test_pull_request_in_shallow_checkout_reports_exact_commits_and_traces(world
         # Lines added per file, counted commit by commit (each commit adds one line).
         "files": [
             {"path": "f1.txt", "added": 1, "removed": 0, "traced_added": 1, "traced_removed": 0,
-             "binary": False, "traces": ["alpha"]},
+             "agent_added": 0, "human_added": 0, "untraced_added": 0,
+             "unattributed_added": 1, "binary": False, "traces": ["alpha"]},
             {"path": "f2.txt", "added": 1, "removed": 0, "traced_added": 0, "traced_removed": 0,
-             "binary": False, "traces": []},
+             "agent_added": 0, "human_added": 0, "untraced_added": 1,
+             "unattributed_added": 0, "binary": False, "traces": []},
             {"path": "f3.txt", "added": 1, "removed": 0, "traced_added": 1, "traced_removed": 0,
-             "binary": False, "traces": ["beta", "gamma"]},
+             "agent_added": 0, "human_added": 0, "untraced_added": 0,
+             "unattributed_added": 1, "binary": False, "traces": ["beta", "gamma"]},
             {"path": "f4.txt", "added": 1, "removed": 0, "traced_added": 1, "traced_removed": 0,
-             "binary": False, "traces": ["alpha"]},
+             "agent_added": 0, "human_added": 0, "untraced_added": 0,
+             "unattributed_added": 1, "binary": False, "traces": ["alpha"]},
         ],
     }
     assert Path(env["GITHUB_OUTPUT"]).read_text() == "trace-count=3\ntrace-ids=alpha beta gamma\n"

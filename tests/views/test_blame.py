@@ -198,7 +198,8 @@ def test_json_schema_is_the_documented_one(plain: Path) -> None:
     report = _blame(plain, "f.txt", "HEAD")
     assert set(report) == {"file", "rev", "lines", "commits", "traces"}
     assert (report["file"], report["rev"]) == ("f.txt", "HEAD")
-    assert set(report["lines"][0]) == {"line", "orig_line", "commit", "traces", "content"}
+    assert set(report["lines"][0]) == {"line", "orig_line", "commit", "traces", "content",
+                                       "origin", "trace"}
     commit = report["commits"][0]
     assert set(commit) == {"sha", "committed", "boundary", "author", "author_mail",
                            "author_time", "summary", "filename", "traces"}

@@ -36,9 +36,16 @@ def _text(lines: list[str]) -> str:
     return "".join(f"{line}\n" for line in lines)
 
 
+def _lines(added, traced_added):
+    """No commit here has a line-level record: traced lines are unattributed."""
+    return {"agent_added": 0, "human_added": 0, "untraced_added": added - traced_added,
+            "unattributed_added": traced_added}
+
+
 def _row(path, added, removed, traced_added, traced_removed, traces):
     return {"path": path, "added": added, "removed": removed, "traced_added": traced_added,
-            "traced_removed": traced_removed, "binary": False, "traces": traces}
+            "traced_removed": traced_removed, **_lines(added, traced_added), "binary": False,
+            "traces": traces}
 
 
 EXPECTED_FILES = [
@@ -46,7 +53,8 @@ EXPECTED_FILES = [
     _row("b.txt", 2, 5, 0, 3, ["beta"]),
     _row("c.txt", 5, 1, 4, 0, ["alpha"]),
 ]
-EXPECTED_TOTAL = {"added": 12, "removed": 7, "traced_added": 9, "traced_removed": 4}
+EXPECTED_TOTAL = {"added": 12, "removed": 7, "traced_added": 9, "traced_removed": 4,
+                  **_lines(12, 9)}
 
 
 @pytest.fixture
@@ -160,4 +168,5 @@ def test_merge_commits_are_not_counted(tmp_path: Path) -> None:
     assert report["commits"] == 2
     assert [(r["path"], r["added"], r["traced_added"]) for r in report["files"]] == [
         ("f.txt", 2, 2), ("m.txt", 3, 0)]
-    assert report["total"] == {"added": 5, "removed": 0, "traced_added": 2, "traced_removed": 0}
+    assert report["total"] == {"added": 5, "removed": 0, "traced_added": 2, "traced_removed": 0,
+                               **_lines(5, 2)}

@@ -62,6 +62,12 @@ def explain(rev: str = "HEAD", cwd: str | None = None) -> dict:
     from traces_git.sync.relink import relinked_from
 
     result["relinked_from"] = relinked_from(text)
+    from traces_git.repo import pygit2_can_open
+
+    if pygit2_can_open(repo.common_dir):  # line records are read with pygit2 (not sha256)
+        from traces_git.lines import explain as lines_explain
+
+        result["lines"] = lines_explain.explain_lines(repo, Config.load(base), sha)
     return result
 
 
@@ -250,6 +256,10 @@ def render(result: dict) -> str:
             f"  not a candidate: {item['id']} [store{agent}]: last active {when}, "
             "before the previous commit"
         )
+    if result.get("lines"):
+        from traces_git.lines import explain as lines_explain
+
+        lines += lines_explain.render(result["lines"])
     return "\n".join(lines)
 
 

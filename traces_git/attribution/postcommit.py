@@ -241,6 +241,7 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
         repo, config, head, [TraceRef(p.id, p.url) for p in picked], seen, known
     )
     summary["attached"] = [p.id for p in picked] if written else []
+    summary["lines_job"] = (head, [])  # line attribution, in the detached worker
     if isinstance(written, Queued):
         summary["outcome"] = "warning"
         summary["detail"] = f"note of {len(picked)} trace(s) queued: {written.reason}"
@@ -356,6 +357,7 @@ def _copy_note(repo: RepoInfo, config: Config, head: str, source: str) -> dict:
     return {
         "outcome": "warning" if queued else "ok",
         "commit": head,
+        "lines_job": (head, [source]),
         "attached": [r.id for r in refs] if written else [],
         "detail": f"copied {len(refs)} trace(s) from cherry-picked {source[:12]}"
         + (f" (queued: {written.reason})" if queued else ""),

@@ -125,11 +125,18 @@ def _files_table(out: _Budget, files: list, traces: list) -> None:
     if not files:
         return
     by_id = {trace["id"]: trace for trace in traces}
-    out.add("", "| File | Lines added | By commits with traces | Removed | Traces |",
-            "| --- | ---: | ---: | ---: | --- |")
+    # "By agents": lines an agent wrote, from refs/notes/traces-lines (docs/blame.md).
+    by_agents = any(row.get("agent_added") or row.get("human_added") for row in files)
+    out.add("", "| File | Lines added | By commits with traces |"
+            + (" By agents |" if by_agents else "") + " Removed | Traces |",
+            "| --- | ---: | ---: |" + (" ---: |" if by_agents else "") + " ---: | --- |")
 
     def file_row(row: Mapping) -> str:
         share = f" ({round(100 * row['traced_added'] / row['added'])}%)" if row["added"] else ""
+        if by_agents:
+            agent = int(row.get("agent_added") or 0)
+            agent_share = f" ({round(100 * agent / row['added'])}%)" if row["added"] else ""
+            share += f" | {agent}{agent_share}"
         links = ", ".join(_link(by_id.get(i, {"id": i})) for i in row["traces"][:5])
         if len(row["traces"]) > 5:
             links += f" +{len(row['traces']) - 5}"

@@ -192,6 +192,10 @@ def remap(
             lock_path=os.path.join(info.common_dir, "traces-git-notes.lock"),
         )
         summary["written"] = sorted(set(summary["written"]) | set(changed))
+        from traces_git.ci import lines as lines_sync
+
+        summary["lines_written"] = lines_sync.remap_records(
+            cwd, info, config, shas, result.report["commits"], refs, remote)
 
     push_notes = getattr(sync, "push_notes", None)
     if not push:

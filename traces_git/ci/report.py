@@ -30,7 +30,7 @@ ZERO_SHA = re.compile(r"^0+$")
 FULL_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 
 # git's messages are matched in English.
-C_LOCALE = {"LC_ALL": "C"}
+C_LOCALE = gitcmd.C_LOCALE
 # Walking base..head: first deepen by this many commits (or the event's commit
 # count), doubling each round; after MAX_DEEPEN_ROUNDS fetch the whole history.
 FIRST_DEEPEN = 16
@@ -208,8 +208,7 @@ def _shallow_commits(cwd: str) -> set[str]:
 
 
 def _fetch_args(*extra: str) -> list[str]:
-    # --no-prune: never drop a tracking ref (or, via fetch.prune, anything else).
-    return ["fetch", "--no-tags", "--no-prune", "--no-recurse-submodules", "--quiet", *extra]
+    return gitcmd.fetch_args(*extra)
 
 
 def _fetch(cwd: str, args: list[str], what: str) -> None:
@@ -510,7 +509,12 @@ def _report(cwd: str, base: str | None, head: str | None, rev, remote: str,
         report["revisions"] = rev.describe()
     if rev.max_count is not None:
         report["truncated"] = truncated
-    report["files"] = linestats.count(changes, texts)["files"]
+    from traces_git.ci import lines as lines_sync
+    from traces_git.lines import view as line_view
+
+    line_texts = lines_sync.ci_texts(cwd, remote, fetch=fetched is not None,
+                                     shallow=is_shallow(cwd), shas=[sha for sha, _ in commits])
+    report["files"] = linestats.count(changes, texts, line_view.records(line_texts))["files"]
     return report, warnings
 
 

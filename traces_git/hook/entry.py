@@ -25,7 +25,7 @@ HANDLERS = {
     "post-merge": "traces_git.hook.entry:post_merge",
     "pre-push": "traces_git.hook.entry:pre_push",
     "reference-transaction": "traces_git.sync.transfer:reference_transaction_hook",
-    "post-rewrite": "traces_git.hook.late_attach:post_rewrite_hook",
+    "post-rewrite": "traces_git.hook.entry:post_rewrite",
     # Only right after a clone (the dispatcher passes $1 = null sha): configure, fetch notes.
     "post-checkout": "traces_git.sync.transfer:post_checkout_hook",
 }
@@ -158,6 +158,11 @@ def _explain(repo: RepoInfo, hook: str, summary: dict) -> None:
 
 def _hand_off(repo: RepoInfo, config: Config, summary: dict) -> None:
     """After a note is written: queue the uploads and any pending notes push."""
+    lines_job = summary.pop("lines_job", None)
+    if lines_job is not None and config.get_bool("traces.lines", True):
+        from traces_git.lines import queue
+
+        queue.hand_off(repo, *lines_job)
     if summary.get("attached"):
         from traces_git.upload import handoff as upload
 
@@ -238,3 +243,19 @@ def pre_push(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) -> d
 
     return transfer.pre_push_hook(repo, config, args, stdin,
                                   before_push=late_attach.wait_before_push)
+
+
+def post_rewrite(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) -> dict:
+    """After amend and rebase (``notes.rewriteRef`` makes git carry the notes): a pending
+    late attach follows the rewritten commits, and their line records are re-derived."""
+    from traces_git.hook import late_attach
+
+    results = [late_attach.post_rewrite_hook(repo, config, args, stdin)]
+    if config.get_bool("traces.lines", True):
+        from traces_git.lines import hooks as lines_hooks
+
+        results.append(lines_hooks.post_rewrite(repo, stdin))
+    done = [r for r in results if r.get("outcome") != "skipped"]
+    if not done:
+        return {"outcome": "skipped", "record": False}
+    return {"outcome": "ok", "detail": "; ".join(str(r.get("detail", "")) for r in done)}

@@ -150,7 +150,7 @@ def render(report: dict) -> str:
         lines.append(f"Traces store: not found at {store['path']}")
     for name, title in (("notes_sync", "notes sync"), ("notes_format", "notes"),
                         ("upload", "upload"), ("note_writes", "note writes"),
-                        ("late_attach", "late attach")):
+                        ("late_attach", "late attach"), ("lines", "line attribution")):
         section = report.get(name)
         if section and section.get("summary"):
             # The section's own one-line summary; `--json` has every field.

@@ -118,6 +118,12 @@ def _late_attach(check: Check) -> dict | None:
     return late_attach.status_section(check.info, check.config)
 
 
+def _lines(check: Check) -> dict | None:
+    from traces_git.lines import status as lines_status
+
+    return lines_status.section(check.info)
+
+
 def _official_hooks(check: Check) -> dict | None:
     return official_hooks_section(check.info) if check.info else None
 
@@ -133,6 +139,7 @@ SECTIONS: list[tuple[str, Callable[[Check], dict | None]]] = [
     ("upload", _upload),
     ("note_writes", _note_writes),
     ("late_attach", _late_attach),
+    ("lines", _lines),
     ("shortcut", _shortcut),
 ]
 

@@ -46,6 +46,10 @@ def _refs_moved(repo, remote: str, triggers: list[dict]) -> bool:
     return False
 
 
+# How long a notes push waits for pending line records (traces_git.lines) to be written.
+LINES_WAIT_S = 20.0
+
+
 def work(cwd: str, remote: str) -> int:
     """The worker: handle ``remote``'s queue entry until it is empty or only a retry is left."""
     from traces_git import log
@@ -68,6 +72,10 @@ def work(cwd: str, remote: str) -> int:
             error: str | None = None
             try:
                 needed = entry.get("retry", False) or _refs_moved(repo, remote, triggers)
+                if needed:  # a commit pushed right away: its line record is seconds away
+                    from traces_git.lines import queue as lines_queue
+
+                    lines_queue.wait_idle(common, LINES_WAIT_S)
                 if needed:
                     config = Config.load(cwd)
                     result = sync.transfer(repo, config, remote, fetch_first=False, attempts=8,
@@ -102,12 +110,14 @@ def fetch_only(cwd: str, remote: str) -> int:
     repo = RepoInfo.discover(cwd)
     # The push worker's lock: two of our fetches into the same ref would collide.
     with _lock(repo.common_dir, f"push-{quote(remote, safe='')}.lock"):
-        oid = sync.fetch_notes(repo, remote, background=True)
-        if oid is not None:
-            result = sync.merge_tracking(repo, Config.load(cwd), remote, oid)
-            log.record_run("notes-fetch", repo.display, "ok",
-                           f"{remote}: {result['result']}, {result['changed']} note(s) changed",
-                           remote=remote)
+        for ref in sync.SYNCED_REFS:
+            oid = sync.fetch_notes(repo, remote, background=True, ref=ref)
+            if oid is not None:
+                result = sync.merge_tracking(repo, Config.load(cwd), remote, oid, ref=ref)
+                what = "" if ref == sync.NOTES_REF else f" ({ref.removeprefix('refs/notes/')})"
+                log.record_run("notes-fetch", repo.display, "ok",
+                               f"{remote}{what}: {result['result']}, {result['changed']} "
+                               "note(s) changed", remote=remote)
     return 0
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 
-from traces_git.constants import GUARD_ENV, NOTES_REF
+from traces_git.constants import GUARD_ENV, LINES_REF, NOTES_REF
 
 # Imports are deferred: this module is loaded by every post-commit, where the
 # nothing-queued path must cost no more than a directory listing.
@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from traces_git.config import Config
     from traces_git.repo import RepoInfo
 
+# Every notes ref we move between clones, through the same code (the official refspec
+# pattern refs/notes/traces* covers both).
+SYNCED_REFS = (NOTES_REF, LINES_REF)
 ZERO_SHA = frozenset({"0" * 40, "0" * 64})
 _RETRYABLE = ("fetch first", "non-fast-forward", "stale info", "cannot lock ref")
 
@@ -67,19 +70,19 @@ def remotes(config: Config) -> list[str]:
     return sync_config.remotes(config)
 
 
-def tracking_ref(remote: str) -> str:
+def tracking_ref(remote: str, ref: str = NOTES_REF) -> str:
     """The remote-tracking notes ref: written only by the user's own fetches and pulls."""
-    return f"refs/notes/remotes/{remote}/traces"
+    return f"refs/notes/remotes/{remote}/{ref.removeprefix('refs/notes/')}"
 
 
-def known_ref(remote: str) -> str:
+def known_ref(remote: str, ref: str = NOTES_REF) -> str:
     """Where our own background fetches and pushes record the remote's notes.
 
     Never the tracking ref: a ``git fetch`` checks the old value of every ref
     it updates, so moving the tracking ref while the user fetches would fail
     the user's fetch ("cannot lock ref ... but expected ...").
     """
-    return f"refs/traces-git/remotes/{remote}/traces"
+    return f"refs/traces-git/remotes/{remote}/{ref.removeprefix('refs/notes/')}"
 
 
 def refspec(remote: str) -> str:
@@ -232,9 +235,12 @@ def pre_push_hook(repo: RepoInfo, config: Config, args: list[str], stdin: bytes,
         remote_ref.startswith("refs/notes/") for _sha, remote_ref, _old in sent
     ):
         return {"outcome": "skipped", "detail": "the push sends notes itself (mirror or explicit)"}
-    refs = _ref_values(repo, [NOTES_REF, tracking_ref(remote), known_ref(remote)])
-    local = refs.get(NOTES_REF)
-    on_remote = local in (refs.get(tracking_ref(remote)), refs.get(known_ref(remote)))
+    names = [name for ref in SYNCED_REFS
+             for name in (ref, tracking_ref(remote, ref), known_ref(remote, ref))]
+    refs = _ref_values(repo, names)
+    local = refs.get(NOTES_REF) or refs.get(LINES_REF)
+    on_remote = all(refs.get(ref) in (None, refs.get(tracking_ref(remote, ref)),
+                                      refs.get(known_ref(remote, ref))) for ref in SYNCED_REFS)
     queued = pushqueue.read_entry(repo.common_dir, remote)
     if local is None or (on_remote and not (queued and queued.get("retry"))):
         return {"outcome": "skipped", "record": False}  # no notes, or the remote has ours
@@ -275,9 +281,9 @@ def reference_transaction_hook(repo: RepoInfo, config: Config, args: list[str],
         if len(fields) != 3:
             continue
         _old, new, ref = fields
-        remote = _tracking_remote(ref)
-        if remote and new not in ZERO_SHA:
-            moved.append((remote, new))
+        found = _tracking_remote(ref)
+        if found and new not in ZERO_SHA:
+            moved.append((*found, new))
     from traces_git.sync import relink_worker
 
     relinking = relink_worker.after_fetch(repo, config, relink_worker.moved_branches(lines))
@@ -285,39 +291,45 @@ def reference_transaction_hook(repo: RepoInfo, config: Config, args: list[str],
         return {"outcome": "ok", "detail": relinking["relink"]} if relinking else {
             "outcome": "skipped", "record": False}
     details = []
-    for remote, new in moved:
-        result = merge_tracking(repo, config, remote, new)
-        details.append(f"{remote}: {result['result']}, {result['changed']} note(s) changed")
+    for remote, notes_ref, new in moved:
+        result = merge_tracking(repo, config, remote, new, ref=notes_ref)
+        what = "" if notes_ref == NOTES_REF else f" ({notes_ref.removeprefix('refs/notes/')})"
+        details.append(f"{remote}{what}: {result['result']}, {result['changed']} note(s) changed")
     return {"outcome": "ok", "detail": "; ".join(details)}
 
 
-def _tracking_remote(ref: str) -> str | None:
-    prefix, suffix = "refs/notes/remotes/", "/traces"
-    if ref.startswith(prefix) and ref.endswith(suffix) and len(ref) > len(prefix) + len(suffix):
-        return ref[len(prefix) : -len(suffix)]
+def _tracking_remote(ref: str) -> tuple[str, str] | None:
+    """(remote, our notes ref) for a tracking ref of one of SYNCED_REFS."""
+    prefix = "refs/notes/remotes/"
+    for notes_ref in SYNCED_REFS:
+        suffix = "/" + notes_ref.removeprefix("refs/notes/")
+        if ref.startswith(prefix) and ref.endswith(suffix) and len(ref) > len(prefix) + len(suffix):
+            return ref[len(prefix) : -len(suffix)], notes_ref
     return None
 
 
 # --- fetch, merge, push ------------------------------------------------------------
 
 
-def merge_tracking(repo: RepoInfo, config: Config, remote: str, oid: str | None = None) -> dict:
-    """Merge ``refs/notes/remotes/<remote>/traces`` (or ``oid``) into ``refs/notes/traces``."""
+def merge_tracking(repo: RepoInfo, config: Config, remote: str, oid: str | None = None,
+                   ref: str = NOTES_REF) -> dict:
+    """Merge ``refs/notes/remotes/<remote>/traces`` (or ``oid``) into ``refs/notes/traces``
+    (or the same for ``ref``)."""
     from traces_git.notes import core as notes
     from traces_git.repo import pygit2_can_open
 
     if not pygit2_can_open(repo.common_dir):  # sha256 / reftable: git's own merge
         from traces_git.notes import git as notes_git
 
-        oid = oid or notes_git.ref_value(_cwd(repo), tracking_ref(remote))
+        oid = oid or notes_git.ref_value(_cwd(repo), tracking_ref(remote, ref))
         if oid is None:
             return {"result": "none", "changed": 0}
         return notes_git.merge(_cwd(repo), oid, message=f"traces-git: merge notes from {remote}",
                                author=notes.parse_author(config.get("traces.notesAuthor")),
-                               lock_path=_lock_path(repo))
+                               lock_path=_lock_path(repo), ref=ref)
     pyrepo = repo.open()
     if oid is None:
-        reference = pyrepo.references.get(tracking_ref(remote))
+        reference = pyrepo.references.get(tracking_ref(remote, ref))
         if reference is None:
             return {"result": "none", "changed": 0}
         oid = str(reference.target)
@@ -333,11 +345,13 @@ def merge_tracking(repo: RepoInfo, config: Config, remote: str, oid: str | None 
         oid,
         message=f"traces-git: merge notes from {remote}",
         author=notes.parse_author(config.get("traces.notesAuthor")),
+        ref=ref,
         lock_path=_lock_path(repo),
     )
 
 
-def fetch_notes(repo: RepoInfo, remote: str, *, background: bool = False) -> str | None:
+def fetch_notes(repo: RepoInfo, remote: str, *, background: bool = False,
+                ref: str = NOTES_REF) -> str | None:
     """Fetch the remote's notes into ``known_ref``; their oid, or None if the remote has none.
 
     ``--refmap=`` keeps git from also moving the tracking ref (see ``known_ref``).
@@ -347,7 +361,7 @@ def fetch_notes(repo: RepoInfo, remote: str, *, background: bool = False) -> str
 
     proc = gitcmd.run(
         ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules",
-         "--no-auto-maintenance", "--refmap=", remote, f"+{NOTES_REF}:{known_ref(remote)}"],
+         "--no-auto-maintenance", "--refmap=", remote, f"+{ref}:{known_ref(remote, ref)}"],
         _cwd(repo), check=False, env=_git_env(background), timeout=600,
     )
     if proc.returncode != 0:
@@ -355,10 +369,11 @@ def fetch_notes(repo: RepoInfo, remote: str, *, background: bool = False) -> str
             return None
         raise GitError(f"fetching notes from {remote} failed: "
                        f"{_last_line(proc.stderr, f'exit code {proc.returncode}')}")
-    return _ref_values(repo, [known_ref(remote)]).get(known_ref(remote))
+    return _ref_values(repo, [known_ref(remote, ref)]).get(known_ref(remote, ref))
 
 
-def _push_once(repo: RepoInfo, remote: str, background: bool) -> tuple[str, str]:
+def _push_once(repo: RepoInfo, remote: str, background: bool,
+               ref: str = NOTES_REF) -> tuple[str, str]:
     """("ok" | "rejected" | "error", detail) for one push of our notes ref, without force.
 
     Pushed to the remote's push URL rather than its name, so that git does not
@@ -370,13 +385,13 @@ def _push_once(repo: RepoInfo, remote: str, background: bool) -> tuple[str, str]
     target = url.stdout.decode("utf-8", "surrogateescape").strip() if url.returncode == 0 else ""
     proc = gitcmd.run(
         ["push", "--no-verify", "--porcelain", "--recurse-submodules=no", target or remote,
-         f"{NOTES_REF}:{NOTES_REF}"],
+         f"{ref}:{ref}"],
         _cwd(repo), check=False, env=_git_env(background), timeout=600,
     )
     status = None
     for line in proc.stdout.decode("utf-8", "replace").splitlines():
         fields = line.split("\t")
-        if len(fields) >= 3 and fields[1].endswith(f":{NOTES_REF}"):
+        if len(fields) >= 3 and fields[1].endswith(f":{ref}"):
             status = (fields[0], fields[2])
     if proc.returncode == 0:
         return "ok", status[1] if status else ""
@@ -390,6 +405,27 @@ def _push_once(repo: RepoInfo, remote: str, background: bool) -> tuple[str, str]
 
 def transfer(repo: RepoInfo, config: Config, remote: str, *, fetch_first: bool = True,
              attempts: int = 5, background: bool = False) -> dict:
+    """:func:`transfer_ref` for ``refs/notes/traces``, then for the line records (their
+    outcome under ``"lines"``; a remote without them is fine)."""
+    result = transfer_ref(repo, config, remote, fetch_first=fetch_first, attempts=attempts,
+                          background=background)
+    from traces_git.errors import GitError
+
+    try:
+        lines = transfer_ref(repo, config, remote, fetch_first=fetch_first, attempts=attempts,
+                             background=background, ref=LINES_REF)
+    except GitError as exc:  # the trace notes went through: say so, and log this one
+        from traces_git import log
+
+        log.write(f"line records: {exc}", context=repo.display)
+        result["lines"] = {"outcome": "error", "error": str(exc)}
+    else:
+        result["lines"] = {k: v for k, v in lines.items() if k in ("outcome", "pushed", "merged")}
+    return result
+
+
+def transfer_ref(repo: RepoInfo, config: Config, remote: str, *, fetch_first: bool = True,
+                 attempts: int = 5, background: bool = False, ref: str = NOTES_REF) -> dict:
     """Fetch, merge and push notes for ``remote`` until the push is accepted.
 
     Without force: a rejected push fetches the remote's notes, merges them
@@ -409,25 +445,26 @@ def transfer(repo: RepoInfo, config: Config, remote: str, *, fetch_first: bool =
     try:
         for attempt in range(attempts):
             if fetch_first or attempt > 0 or not pushing:
-                remote_oid = fetch_notes(repo, remote, background=background)
+                remote_oid = fetch_notes(repo, remote, background=background, ref=ref)
                 result["fetched"] = True
                 result["remote_had_notes"] = remote_oid is not None
                 if remote_oid is not None:
-                    result["merged"] += merge_tracking(repo, config, remote, remote_oid)["changed"]
+                    result["merged"] += merge_tracking(repo, config, remote, remote_oid,
+                                                       ref=ref)["changed"]
             if not pushing:
                 result["outcome"] = "push disabled"
                 break
-            local_oid = _ref_values(repo, [NOTES_REF]).get(NOTES_REF)
+            local_oid = _ref_values(repo, [ref]).get(ref)
             if local_oid is None:
                 result["outcome"] = "no notes"
                 break
-            ahead = unpushed(repo, remote)
+            ahead = unpushed(repo, remote, ref)
             if not ahead:  # every local note is on the remote already
                 result["outcome"] = "up to date"
                 break
-            state, detail = _push_once(repo, remote, background)
+            state, detail = _push_once(repo, remote, background, ref)
             if state == "ok":
-                _set_known(repo, remote, local_oid)
+                _set_known(repo, remote, local_oid, ref)
                 result.update(outcome="pushed", pushed=len(ahead), commit=local_oid)
                 break
             if state == "error":
@@ -438,30 +475,33 @@ def transfer(repo: RepoInfo, config: Config, remote: str, *, fetch_first: bool =
             raise GitError(f"pushing notes to {remote} was still rejected after {attempts} "
                            "attempts (others kept pushing notes)")
     except (GitError, NotesError) as exc:
-        pushqueue.record_result(repo.common_dir, remote, {"outcome": "error", "error": str(exc)})
+        if ref == NOTES_REF:
+            pushqueue.record_result(repo.common_dir, remote,
+                                    {"outcome": "error", "error": str(exc)})
         raise
-    pushqueue.record_result(repo.common_dir, remote, {k: v for k, v in result.items()
-                                                     if k in ("outcome", "pushed", "merged")})
+    if ref == NOTES_REF:
+        pushqueue.record_result(repo.common_dir, remote, {k: v for k, v in result.items()
+                                                         if k in ("outcome", "pushed", "merged")})
     return result
 
 
-def unpushed(repo: RepoInfo, remote: str) -> list[str]:
+def unpushed(repo: RepoInfo, remote: str, ref: str = NOTES_REF) -> list[str]:
     """Shas whose local note the remote lacks, as far as we know (tracking and known refs)."""
     from traces_git.repo import pygit2_can_open
 
     if not pygit2_can_open(repo.common_dir):
         from traces_git.notes import git as notes_git
 
-        result = set(notes_git.unpushed(_cwd(repo), tracking_ref(remote)))
-        if result and notes_git.ref_value(_cwd(repo), known_ref(remote)) is not None:
-            result &= set(notes_git.unpushed(_cwd(repo), known_ref(remote)))
+        result = set(notes_git.unpushed(_cwd(repo), tracking_ref(remote, ref), ref))
+        if result and notes_git.ref_value(_cwd(repo), known_ref(remote, ref)) is not None:
+            result &= set(notes_git.unpushed(_cwd(repo), known_ref(remote, ref), ref))
         return sorted(result)
     from traces_git.notes import core as notes
 
     pyrepo = repo.open()
-    result = set(notes.unpushed(pyrepo, tracking_ref(remote)))
-    if result and pyrepo.references.get(known_ref(remote)) is not None:
-        result &= set(notes.unpushed(pyrepo, known_ref(remote)))
+    result = set(notes.unpushed(pyrepo, tracking_ref(remote, ref), ref))
+    if result and pyrepo.references.get(known_ref(remote, ref)) is not None:
+        result &= set(notes.unpushed(pyrepo, known_ref(remote, ref), ref))
     return sorted(result)
 
 
@@ -472,11 +512,11 @@ def _unpushed_count(repo: RepoInfo, remote: str) -> int | None:
         return None
 
 
-def _set_known(repo: RepoInfo, remote: str, oid: str) -> None:
+def _set_known(repo: RepoInfo, remote: str, oid: str, ref: str = NOTES_REF) -> None:
     """Record what the remote now has (no hook runs for it: our bookkeeping)."""
     from traces_git.notes import git as notes_git
 
-    notes_git.set_ref(_cwd(repo), known_ref(remote), oid)
+    notes_git.set_ref(_cwd(repo), known_ref(remote, ref), oid)
 
 
 def push_notes(repo: RepoInfo, config: Config, remote: str, *, foreground: bool = True) -> dict:

@@ -15,7 +15,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
 from traces_git import gitcmd, safe_text
+from traces_git.constants import LINES_REF
 from traces_git.errors import UsageError
+from traces_git.gitcmd import unquote_path
+from traces_git.lines import view as line_view
 from traces_git.notes import batch as notes_batch
 from traces_git.notes import core as notes
 
@@ -129,29 +132,6 @@ def parse_porcelain(data: bytes) -> tuple[list[dict], dict[str, dict]]:
     return lines, commits
 
 
-_C_ESCAPES = {ord("a"): 7, ord("b"): 8, ord("t"): 9, ord("n"): 10, ord("v"): 11, ord("f"): 12,
-              ord("r"): 13, ord('"'): 34, ord("\\"): 92}
-
-
-def unquote_path(raw: bytes) -> str:
-    """A path as git prints it: C-quoted (``"na\\303\\257ve"``) when it has special bytes."""
-    if not (raw[:1] == b'"' and raw[-1:] == b'"' and len(raw) >= 2):
-        return raw.decode("utf-8", "replace")
-    body, out, i = raw[1:-1], bytearray(), 0
-    while i < len(body):
-        char = body[i]
-        if char == 92 and i + 1 < len(body):  # backslash
-            following = body[i + 1]
-            if 48 <= following <= 55 and i + 3 < len(body) + 1:
-                out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
-                i += 4
-                continue
-            out.append(_C_ESCAPES.get(following, following))
-            i += 2
-            continue
-        out.append(char)
-        i += 1
-    return out.decode("utf-8", "replace")
 
 
 def author_date(commit: dict) -> datetime | None:
@@ -199,15 +179,21 @@ def blame(cwd: str, path: str, options: BlameOptions | None = None) -> dict:
         stderr=subprocess.PIPE,
         env=gitcmd.clean_env({"LC_ALL": "C"}),
     )
-    with notes_batch.NotesReader(cwd) as reader:
-        reader.prepare()  # the notes root, while git blames
+    with notes_batch.NotesReader(cwd) as reader, \
+            notes_batch.NotesReader(cwd, [LINES_REF]) as lines_reader:
+        reader.prepare()  # the notes roots, while git blames
+        lines_reader.prepare()
         out, err = proc.communicate()
         if proc.returncode != 0:
             raise _git_failure(err, f"git blame failed with exit code {proc.returncode}")
         lines, commits = parse_porcelain(out)
         _check_not_binary(cwd, path, options.rev, lines)
-        texts = reader.read(sha for sha in commits if not is_uncommitted(sha))
-    return build_report(path, options.rev, lines, commits, texts)
+        shas = [sha for sha in commits if not is_uncommitted(sha)]
+        texts = reader.read(shas)
+        line_texts = lines_reader.read(shas)
+    report = build_report(path, options.rev, lines, commits, texts)
+    line_view.annotate_blame(report, line_view.records(line_texts))
+    return report
 
 
 def is_uncommitted(sha: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from traces_git import safe_text
+from traces_git.lines.view import MARKERS
 from traces_git.terminal import paint
 
 TRACE_COLUMN_MAX = 28
@@ -42,18 +43,25 @@ def render(report: Mapping, *, colour: bool) -> str:
         else:
             sha = ("^" + commit["sha"][:7]) if commit["boundary"] else commit["sha"][:8]
             date = (commit["author_time"] or "")[:10]
-            cell = _trace_cell(line["traces"], agents)
+            traces = [line["trace"]] if line.get("trace") else line["traces"]
+            cell = _trace_cell(traces, agents)
         rows.append((sha, date, cell, line, commit))
     if not rows:
         return ""
     date_width = max(len(r[1]) for r in rows)
     cell_width = max(len(r[2]) for r in rows)
     number_width = len(str(max(r[3]["line"] for r in rows)))
+    # The origin marker column (A agent, H human, T commit-level traced) appears when
+    # some line has a line-level record (docs/blame.md).
+    marked = any(line.get("origin") in ("agent", "human") for line in report["lines"])
     out = []
     for sha, date, cell, line, commit in rows:
         traced = bool(line["traces"])
         cell_colour = "red" if not commit["committed"] else ("green" if traced else None)
         parts = [paint(sha, "yellow", colour), " ", date.ljust(date_width), " "]
+        if marked:
+            marker = MARKERS.get(line.get("origin") or "", " ")
+            parts[:0] = [paint(marker, "green" if marker == "A" else None, colour), " "]
         if cell_width:
             parts += [paint(cell.ljust(cell_width), cell_colour, colour), " "]
         parts.append(f"{line['line']:>{number_width}}) {line['content']}")

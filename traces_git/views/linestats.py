@@ -15,11 +15,15 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 
 from traces_git import gitcmd, safe_text
+from traces_git.constants import LINES_REF
 from traces_git.errors import UsageError
 from traces_git.notes import batch as notes_batch
 from traces_git.notes import core as notes
 
 FIELDS = ("added", "removed", "traced_added", "traced_removed")
+# Line-level split of "added" (refs/notes/traces-lines, docs/blame.md): agent + human +
+# untraced + unattributed == added; unattributed: commits with traces but no record.
+LINE_FIELDS = ("agent_added", "human_added", "untraced_added", "unattributed_added")
 
 
 def numstat(cwd: str, rev_args: list[str], on_shas: Callable[[list[str]], None] | None = None,
@@ -92,11 +96,17 @@ def numstat(cwd: str, rev_args: list[str], on_shas: Callable[[list[str]], None] 
 
 
 def count(changes: list[tuple[str, list[tuple[str, int, int, bool]]]],
-          note_texts: Mapping[str, str]) -> dict:
-    """Per-file and total counts, and what each trace's commits changed."""
+          note_texts: Mapping[str, str], line_records: Mapping | None = None) -> dict:
+    """Per-file and total counts, and what each trace's commits changed.
+
+    ``line_records``: {sha: lines.record.Record} for the commits that have one.
+    """
+    from traces_git.lines import view as line_view
+
+    line_counts = line_view.file_counts(line_records or {})
     files: dict[str, dict] = {}
     traces: dict[str, dict] = {}
-    total = dict.fromkeys(FIELDS, 0)
+    total = dict.fromkeys(FIELDS + LINE_FIELDS, 0)
     traced_commits = 0
     per_commit = []
     for sha, entries in changes:
@@ -110,8 +120,12 @@ def count(changes: list[tuple[str, list[tuple[str, int, int, bool]]]],
             trace["url"] = trace["url"] or ref.url
             trace["commits"].append(sha)
         for path, added, removed, binary in entries:
-            row = files.setdefault(path, {"path": path, **dict.fromkeys(FIELDS, 0),
+            row = files.setdefault(path, {"path": path, **dict.fromkeys(FIELDS + LINE_FIELDS, 0),
                                           "binary": False, "traces": []})
+            for field, lines in line_view.split_added(added, bool(refs),
+                                                      line_counts.get(sha), path).items():
+                row[field] += lines
+                total[field] += lines
             row["binary"] = row["binary"] or binary
             row["added"] += added
             row["removed"] += removed
@@ -137,10 +151,14 @@ def count(changes: list[tuple[str, list[tuple[str, int, int, bool]]]],
     }
 
 
-def file_table(cwd: str, base: str | None, head: str, note_texts: Mapping[str, str]) -> list[dict]:
+def file_table(cwd: str, base: str | None, head: str, note_texts: Mapping[str, str],
+               line_texts: Mapping[str, str] | None = None) -> list[dict]:
     """The ``files`` rows of a ``base..head`` range (``ci``'s per-file table)."""
+    from traces_git.lines import view as line_view
+
     rev_args = [head] + ([f"^{base}"] if base else [])
-    return count(numstat(cwd, rev_args), note_texts)["files"]
+    return count(numstat(cwd, rev_args), note_texts,
+                 line_view.records(line_texts or {}))["files"]
 
 
 WHOLE_BRANCH = ("the whole branch, as git log shows it: no upstream and no default branch "
@@ -195,16 +213,25 @@ def stats(cwd: str, git_args: Sequence[str] | None = None) -> dict:
         args.insert(0, f"--max-count={rev.skip + rev.max_count + 1}")
     if rev.skip:
         args.insert(0, f"--skip={rev.skip}")
+    from traces_git.lines import view as line_view
+
     texts: dict[str, str] = {}
-    with notes_batch.NotesReader(cwd) as reader:
-        changes = numstat(cwd, args, lambda shas: texts.update(reader.read(shas)))
+    line_texts: dict[str, str] = {}
+    with notes_batch.NotesReader(cwd) as reader, \
+            notes_batch.NotesReader(cwd, [LINES_REF]) as lines_reader:
+
+        def read(shas: list[str]) -> None:
+            texts.update(reader.read(shas))
+            line_texts.update(lines_reader.read(shas))
+
+        changes = numstat(cwd, args, read)
     truncated = rev.max_count is not None and len(changes) > rev.max_count
     if truncated:
         changes = changes[1:]  # oldest first: the extra one is the oldest
     given = list(git_args or ())
     described = " ".join(given if rev.has_revision else [chosen, *given])
     report = {"range": described, "range_reason": why, "truncated": truncated,
-              **count(changes, texts)}
+              **count(changes, texts, line_view.records(line_texts))}
     for trace in report["traces"]:
         trace.update(agent=None, title=None)
     return report
@@ -275,12 +302,17 @@ def render(report: Mapping) -> str:
     files = [{**row, "path": safe_text.for_terminal(row["path"])} for row in report["files"]]
     width = max([len(row["path"]) for row in files] + [5])
     out.append("")
+    # Line-level columns only where some commit of the range has a record (docs/blame.md).
+    lines = bool(total.get("agent_added") or total.get("human_added"))
+    extra = f"  {'by agents':>13}  {'by people':>13}" if lines else ""
     out.append(f"{'file'.ljust(width)}  {'added':>7}  {'traced':>13}  {'removed':>7}  "
-               f"{'traced':>13}")
+               f"{'traced':>13}{extra}")
     for row in [*files, {"path": "total", **total}]:
+        extra = (f"  {_share(row['agent_added'], row['added']):>13}  "
+                 f"{_share(row['human_added'], row['added']):>13}") if lines else ""
         out.append(f"{row['path'].ljust(width)}  {row['added']:>7}  "
                    f"{_share(row['traced_added'], row['added']):>13}  {row['removed']:>7}  "
-                   f"{_share(row['traced_removed'], row['removed']):>13}")
+                   f"{_share(row['traced_removed'], row['removed']):>13}{extra}")
     if report.get("agents"):
         out += ["", "per agent:"]
         for row in report["agents"]:
