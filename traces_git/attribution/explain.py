@@ -184,7 +184,7 @@ def render(result: dict) -> str:
         if result.get("picked_from"):
             lines.append(f"  picked from {result['picked_from']}")
     if result.get("store"):
-        lines.append(f"  store: {result['store']}")
+        lines.append(f"  store: {safe_text.for_terminal(result['store'])}")
     for hint in result.get("hints_ignored", []):
         value = safe_text.for_terminal(hint["value"], 200)
         lines.append(f"  ignored {hint['variable']}={value}: {hint['why']}")
@@ -196,10 +196,10 @@ def render(result: dict) -> str:
         )
     for item in sorted(candidates, key=lambda c: not c.get("kept")):
         mark = "kept   " if item.get("kept") else "dropped"
-        label = item["id"] or "(no trace)"
+        label = safe_text.for_terminal(item["id"], 200) or "(no trace)"
         origin = item.get("source", "")
         if item.get("agent"):
-            origin += f", {item['agent']}"
+            origin += f", {safe_text.for_terminal(item['agent'], 100)}"
         lines.append(f"  {mark} {label} [{origin}]: {REASONS.get(item['reason'], item['reason'])}")
         if item.get("directory"):
             lines.append(f"      directory: {safe_text.for_terminal(item['directory'])}")
@@ -214,13 +214,14 @@ def render(result: dict) -> str:
         lines.append(f"  ... and {result['truncated']} more candidate(s) not recorded")
     for item in result.get("idle_before", []):
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(item["last_activity_ms"] / 1000))
-        agent = f", {item['agent']}" if item.get("agent") else ""
+        agent = f", {safe_text.for_terminal(item['agent'], 100)}" if item.get("agent") else ""
         lines.append(
-            f"  not a candidate: {item['id']} [store{agent}]: last active {when}, "
+            f"  not a candidate: {safe_text.for_terminal(item['id'], 200)} [store{agent}]: last active {when}, "
             "before the previous commit"
         )
     return "\n".join(lines)
 
 
 def _list(paths: list[str]) -> str:
-    return ", ".join(paths) if paths else "(nothing)"
+    # Paths come from transcripts and the commit: any byte but / and NUL.
+    return ", ".join(safe_text.for_terminal(p) for p in paths) if paths else "(nothing)"

@@ -1,0 +1,29 @@
+"""Untrusted text stays data (issue 19), second pass: cases a hostile review found."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.helpers import git, traces_git
+
+
+def test_explain_shows_store_agents_ids_and_paths_without_controls(repo: Path, store) -> None:
+    evil = repo / "e\x1b]0;pwned\x07vil\u202e.py"
+    store.add_trace("t-1", repo, agent="claude-code", edits=[evil, repo / "app.py"])
+    store.add_trace("t-2", repo, agent="cl\x1b]0;pwned\x07aude\u2066", edits=[evil])
+    (repo / "app.py").write_text("x\n")
+    evil.write_text("y\n")
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "m", cwd=repo)
+    text = traces_git("explain", cwd=repo).stdout
+    assert "\x1b" not in text and "\x07" not in text
+    assert "\u202e" not in text and "\u2066" not in text
+    lines = text.splitlines()
+    assert "  kept    t-1 [store, claude-code]: its edits overlap the commit's files" in lines
+    assert "      both: app.py, evil.py" in lines
+    assert ("  kept    t-2 [store, claude]: its agent records no file edits: kept on directory "
+            "and time") in lines
+    explained = json.loads(traces_git("explain", "--json", cwd=repo).stdout)
+    by_id = {c["id"]: c for c in explained["candidates"]}
+    assert by_id["t-2"]["agent"] == "cl\x1b]0;pwned\x07aude\u2066"  # JSON keeps the data
