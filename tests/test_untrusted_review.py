@@ -27,3 +27,25 @@ def test_explain_shows_store_agents_ids_and_paths_without_controls(repo: Path, s
     explained = json.loads(traces_git("explain", "--json", cwd=repo).stdout)
     by_id = {c["id"]: c for c in explained["candidates"]}
     assert by_id["t-2"]["agent"] == "cl\x1b]0;pwned\x07aude\u2066"  # JSON keeps the data
+
+
+def test_a_store_trace_whose_id_fails_the_check_is_never_attached_or_uploaded(
+        repo: Path, store) -> None:
+    from tests.helpers import note
+    from tests.upload_helpers import queue_files
+
+    bad = "../../v1/admin\x1b[2J"
+    store.add_trace(bad, repo, agent="claude-code", edits=[repo / "app.py"])
+    store.add_trace("good-1", repo, agent="claude-code", edits=[repo / "app.py"])
+    (repo / "app.py").write_text("x\n")
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "m", cwd=repo)
+    assert note(repo, "HEAD") == "traces:good-1\n"
+    queued = [json.loads(path.read_text())["trace_id"] for path in queue_files()]
+    assert queued == ["good-1"]
+    explained = json.loads(traces_git("explain", "--json", cwd=repo).stdout)
+    assert explained["attached"] == ["good-1"]
+    by_id = {c["id"]: c for c in explained["candidates"]}
+    assert (by_id[bad]["kept"], by_id[bad]["reason"]) == (False, "invalid-id")
+    assert ("  dropped ../../v1/admin [store, claude-code]: its ID is not a trace ID "
+            "(letters, digits, - and _ only)") in traces_git("explain", cwd=repo).stdout.splitlines()

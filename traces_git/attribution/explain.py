@@ -31,6 +31,7 @@ REASONS = {
     "idle": "idle before the previous commit (or for more than 2 hours)",
     "no-file-overlap": "none of the files it edited is in the commit",
     "detached": "the note marks it traces-detach",
+    "invalid-id": "its ID is not a trace ID (letters, digits, - and _ only)",
 }
 REPLAYS = {
     "rebase": "a commit replayed by a rebase: it keeps its own note through "
