@@ -49,3 +49,36 @@ def test_a_store_trace_whose_id_fails_the_check_is_never_attached_or_uploaded(
     assert (by_id[bad]["kept"], by_id[bad]["reason"]) == (False, "invalid-id")
     assert ("  dropped ../../v1/admin [store, claude-code]: its ID is not a trace ID "
             "(letters, digits, - and _ only)") in traces_git("explain", cwd=repo).stdout.splitlines()
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def api(monkeypatch):
+    from tests.upload_helpers import serve
+
+    yield from serve(monkeypatch)
+
+
+HOSTILE_MESSAGE = "no\x1b]0;pwned\x07 way\u202e\nupload: 0 queued\x1b[2J"
+
+
+def test_a_hostile_api_error_message_reaches_no_terminal_as_is(repo: Path, store, api) -> None:
+    from tests.upload_helpers import status, upload_now, wait_until, wait_worker_exit
+
+    body = json.dumps({"ok": False, "error": {"code": "BAD", "message": HOSTILE_MESSAGE}})
+    api.fail(400, body=body.encode(), match="PUT", times=3)
+    store.add_trace("t-err", repo, edits=[repo / "app.py"])
+    (repo / "app.py").write_text("x\n")
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "m", cwd=repo)
+    wait_until(lambda: status().get("last_error"), what="the failed attempt")
+    wait_worker_exit()
+    shown = traces_git("status", cwd=repo).stdout
+    now = upload_now(repo, check=False)
+    for text in (shown, now.stdout, now.stderr):
+        assert not {"\x1b", "\x07", "\u202e"} & set(text), text
+    upload_lines = [line for line in shown.splitlines() if line.startswith("upload:")]
+    assert len(upload_lines) == 1
+    assert upload_lines[0].endswith("no way upload: 0 queued")
