@@ -82,3 +82,25 @@ def test_a_hostile_api_error_message_reaches_no_terminal_as_is(repo: Path, store
     upload_lines = [line for line in shown.splitlines() if line.startswith("upload:")]
     assert len(upload_lines) == 1
     assert upload_lines[0].endswith("no way upload: 0 queued")
+
+
+def test_a_symbolic_notes_ref_is_refused_and_never_moves_what_it_points_at(
+        repo: Path, store) -> None:
+    from tests.helpers import head
+
+    git("symbolic-ref", "refs/notes/traces", "refs/heads/main", cwd=repo)
+    tip = head(repo)
+    refused = traces_git("attach", "abc", cwd=repo, check=False)
+    assert (refused.returncode, refused.stderr) == (1, (
+        "traces-git: refs/notes/traces is a symbolic ref (to refs/heads/main), not a notes "
+        "commit: nothing written\n"))
+    assert head(repo) == tip
+    store.add_trace("t-sym", repo, edits=[repo / "app.py"])
+    (repo / "app.py").write_text("x\n")
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "mine", cwd=repo)
+    mine = head(repo)
+    assert git("log", "-1", "--format=%s", "main", cwd=repo).stdout == "mine\n"
+    assert git("rev-parse", "main^", cwd=repo).stdout.strip() == tip
+    assert git("ls-tree", "--name-only", mine, cwd=repo).stdout == "README.md\napp.py\n"
+    assert git("symbolic-ref", "refs/notes/traces", cwd=repo).stdout == "refs/heads/main\n"

@@ -352,6 +352,10 @@ def update_one_with_git(
             else:
                 old = _loose_ref(common_dir, ref) if common_dir and attempt == 0 else False
                 if old is False:
+                    # update-ref would follow a symbolic ref and move a branch to a notes commit.
+                    symbolic = _symbolic_target(common_dir or _common_dir(cwd), ref)
+                    if symbolic:
+                        _refuse_symbolic(ref, symbolic)
                     code, out = gitcmd.fast(
                         ["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], cwd
                     )
@@ -434,6 +438,13 @@ def _stripspace_keeps(text: str) -> bool:
     """Whether git's stripspace leaves ``text`` as it is (every note we write alone)."""
     return text.endswith("\n") and all(
         line and line[-1] not in " \t\r" for line in text[:-1].split("\n"))
+
+
+def _common_dir(cwd: str) -> str | None:
+    from traces_git import gitcmd
+
+    code, out = gitcmd.fast(["rev-parse", "--path-format=absolute", "--git-common-dir"], cwd)
+    return out.decode("utf-8", "surrogateescape").strip() if code == 0 else None
 
 
 def _write_loose_scratch(common_dir: str, scratch: str, value: str) -> bool:
@@ -573,12 +584,36 @@ def _refuse_odd_ref(repo, ref: str) -> None:
         target = repo.get(reference.resolve().target) if reference is not None else None
     except Exception:  # noqa: BLE001 - unreadable: the write's own checks answer
         return
+    if reference is not None and isinstance(reference.target, str):
+        _refuse_symbolic(ref, reference.target)
     if reference is not None and (target is None or target.type_str != "commit"):
         from traces_git.errors import NotesError
 
         what = f"a {target.type_str}" if target is not None else "a missing object"
         raise NotesError(f"{ref} points at {what}, not a notes commit: nothing written "
                          f"(see `git cat-file -t {ref}`)")
+
+
+def _refuse_symbolic(ref: str, to: str) -> None:
+    """A NotesError: writing through a symbolic notes ref would move what it points at
+    (a branch, another tool's notes)."""
+    from traces_git.errors import NotesError
+
+    raise NotesError(f"{ref} is a symbolic ref (to {to}), not a notes commit: nothing written")
+
+
+def _symbolic_target(common_dir: str | None, ref: str) -> str | None:
+    """Where ``ref`` points when its file is a symbolic ref (files backend), else None."""
+    if not common_dir:
+        return None
+    try:
+        with open(os.path.join(common_dir, ref), "rb") as handle:
+            value = handle.read(1024)
+    except OSError:
+        return None
+    if not value.startswith(b"ref:"):
+        return None
+    return value[4:].strip().decode("utf-8", "replace")
 
 
 def _is_ancestor(repo, ancestor, descendant) -> bool:
