@@ -104,3 +104,29 @@ def test_a_symbolic_notes_ref_is_refused_and_never_moves_what_it_points_at(
     assert git("rev-parse", "main^", cwd=repo).stdout.strip() == tip
     assert git("ls-tree", "--name-only", mine, cwd=repo).stdout == "README.md\napp.py\n"
     assert git("symbolic-ref", "refs/notes/traces", cwd=repo).stdout == "refs/heads/main\n"
+
+
+def test_ci_show_and_status_in_a_partial_clone_read_notes_git_fetches_lazily(
+        tmp_path: Path) -> None:
+    """actions/checkout with ``filter: blob:none``: the notes blobs arrive only when read;
+    pygit2 cannot fetch them (a KeyError was 'unexpected error')."""
+    from tests.ci_helpers import bare_remote
+    from tests.helpers import commit_file, init_repo
+
+    remote, url = bare_remote(tmp_path / "remote.git")
+    git("config", "uploadpack.allowFilter", "true", cwd=remote)
+    work = init_repo(tmp_path / "work")
+    base = commit_file(work, "a.txt", message="one")
+    tip = commit_file(work, "b.txt", message="two")
+    git("notes", "--ref=traces", "add", "-m", "traces:t1 https://x.example/t1", tip, cwd=work)
+    git("push", "-q", url, "main", "refs/notes/traces", cwd=work)
+    clone = tmp_path / "partial"
+    git("clone", "-q", "--filter=blob:none", url, str(clone))
+    proc = traces_git("ci", "--json", "--base", base, "--head", tip, cwd=clone, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["commits"][-1]["traces"] == [
+        {"id": "t1", "url": "https://x.example/t1"}]
+    git("fetch", "-q", "origin", "refs/notes/traces:refs/notes/traces", cwd=clone)
+    assert traces_git("show", tip, cwd=clone).stdout == f"{tip[:12]}  t1  https://x.example/t1\n"
+    status = json.loads(traces_git("status", "--json", cwd=clone).stdout)["notes_format"]
+    assert status["invalid_lines"] == 0

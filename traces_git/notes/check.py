@@ -100,5 +100,8 @@ def invalid_lines(repo, ref: str, limit: int = MAX_NOTES_COUNTED) -> tuple[int, 
             break
         read += 1
         for oid in ids:
-            invalid += note_format.count_invalid(note_format.decode(repo[oid].data))
+            blob = repo.get(oid)
+            if blob is None:  # a partial clone's note not fetched yet: status stays offline
+                continue
+            invalid += note_format.count_invalid(note_format.decode(blob.data))
     return invalid, read, len(blobs)

@@ -130,7 +130,24 @@ def _notes_tree(repo, ref: str):
 
 
 def _blob_text(repo, oid) -> str:
-    return decode(repo[oid].data)
+    return decode(blob_data(repo, oid))
+
+
+def blob_data(repo, oid) -> bytes:
+    """A note blob's bytes. In a partial clone (``--filter=blob:none``, as CI checkouts
+    do) the blob may not be here yet: git fetches it from the promisor remote, pygit2
+    cannot."""
+    try:
+        return repo[oid].data
+    except KeyError:
+        from traces_git import gitcmd
+        from traces_git.errors import NotesError
+
+        proc = gitcmd.run(["cat-file", "blob", str(oid)], repo.path, check=False)
+        if proc.returncode != 0:
+            raise NotesError(f"note {str(oid)[:12]} is missing in this clone "
+                             "(see `git fsck`)") from None
+        return proc.stdout
 
 
 def _find(repo, tree, sha: str, depth: int = 0) -> str | None:
