@@ -130,3 +130,21 @@ def test_ci_show_and_status_in_a_partial_clone_read_notes_git_fetches_lazily(
     assert traces_git("show", tip, cwd=clone).stdout == f"{tip[:12]}  t1  https://x.example/t1\n"
     status = json.loads(traces_git("status", "--json", cwd=clone).stdout)["notes_format"]
     assert status["invalid_lines"] == 0
+
+
+def test_a_dropped_url_never_shows_or_logs_its_credentials(repo: Path, store) -> None:
+    from tests.helpers import note
+    from tests.upload_helpers import log_text
+
+    store.add_trace("t-cred", repo, edits=[repo / "app.py"],
+                    shared_url="https://alice:ghp_STORESECRET@x.example/s/t")
+    (repo / "app.py").write_text("x\n")
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "m", cwd=repo)
+    assert note(repo, "HEAD") == "traces:t-cred\n"
+    log = log_text()
+    assert "dropped a URL" in log and "x.example/s/t" in log
+    assert "ghp_STORESECRET" not in log and "alice" not in log
+    proc = traces_git("attach", "t-2", "--url", "https://bob:ghp_FLAGSECRET@x.example/", cwd=repo)
+    assert proc.stderr == ("traces-git: warning: --url dropped, not an absolute http(s) URL "
+                           "without spaces, controls or credentials: https://x.example/\n")

@@ -11,6 +11,7 @@ from traces_git.config import Config
 from traces_git.errors import UsageError
 from traces_git.notes import core as notes
 from traces_git.repo import RepoInfo
+from traces_git.urls import strip_credentials_in
 
 
 def _resolve(rev: str) -> str:
@@ -103,7 +104,8 @@ def attach(trace_id: str, rev: str, url: str | None) -> None:
     """Attach trace TRACE_ID to commit REV (default HEAD)."""
     if url is not None and not notes.is_url(url):
         click.echo(f"traces-git: warning: --url dropped, not an absolute http(s) URL "
-                   f"without spaces, controls or credentials: {safe_text.for_terminal(url, 200)}",
+                   "without spaces, controls or credentials: "
+                   f"{safe_text.for_terminal(strip_credentials_in(url), 200)}",
                    err=True)
         url = None
 
