@@ -148,3 +148,14 @@ def test_a_dropped_url_never_shows_or_logs_its_credentials(repo: Path, store) ->
     proc = traces_git("attach", "t-2", "--url", "https://bob:ghp_FLAGSECRET@x.example/", cwd=repo)
     assert proc.stderr == ("traces-git: warning: --url dropped, not an absolute http(s) URL "
                            "without spaces, controls or credentials: https://x.example/\n")
+
+
+def test_markdown_breaks_github_issue_references_like_mentions() -> None:
+    """GitHub links ``#123``, ``owner/repo#123`` and ``GH-123`` after rendering (and
+    records a cross-reference in that issue): a word joiner keeps them text."""
+    from traces_git import safe_text
+
+    text = "fixes #1, other/repo#22 and gh-3, see GH-4 (not high-5)"
+    assert safe_text.for_markdown(text) == (
+        "fixes \\#\u20601\\, other\\/repo\\#\u206022 and gh-\u20603\\, see GH-\u20604 "
+        "\\(not high-5\\)")
