@@ -106,8 +106,9 @@ def test_a_symbolic_notes_ref_is_refused_and_never_moves_what_it_points_at(
     assert git("symbolic-ref", "refs/notes/traces", cwd=repo).stdout == "refs/heads/main\n"
 
 
+@pytest.mark.parametrize("fetch_filter", ["blob:none", "tree:0"])
 def test_ci_show_and_status_in_a_partial_clone_read_notes_git_fetches_lazily(
-        tmp_path: Path) -> None:
+        tmp_path: Path, fetch_filter: str) -> None:
     """actions/checkout with ``filter: blob:none``: the notes blobs arrive only when read;
     pygit2 cannot fetch them (a KeyError was 'unexpected error')."""
     from tests.ci_helpers import bare_remote
@@ -121,7 +122,7 @@ def test_ci_show_and_status_in_a_partial_clone_read_notes_git_fetches_lazily(
     git("notes", "--ref=traces", "add", "-m", "traces:t1 https://x.example/t1", tip, cwd=work)
     git("push", "-q", url, "main", "refs/notes/traces", cwd=work)
     clone = tmp_path / "partial"
-    git("clone", "-q", "--filter=blob:none", url, str(clone))
+    git("clone", "-q", f"--filter={fetch_filter}", url, str(clone))
     proc = traces_git("ci", "--json", "--base", base, "--head", tip, cwd=clone, check=False)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["commits"][-1]["traces"] == [

@@ -126,7 +126,12 @@ def _notes_tree(repo, ref: str):
         target = repo.get(reference.resolve().target)
     except Exception:  # noqa: BLE001 - a broken ref reads as "no notes"
         return None
-    return target.tree if target is not None and target.type_str == "commit" else None
+    if target is None or target.type_str != "commit":
+        return None
+    try:
+        return target.tree
+    except Exception:  # noqa: BLE001 - its tree missing (a partial clone): as odd as a blob
+        return None
 
 
 def _blob_text(repo, oid) -> str:
