@@ -104,6 +104,12 @@ def test_a_symbolic_notes_ref_is_refused_and_never_moves_what_it_points_at(
     assert git("rev-parse", "main^", cwd=repo).stdout.strip() == tip
     assert git("ls-tree", "--name-only", mine, cwd=repo).stdout == "README.md\napp.py\n"
     assert git("symbolic-ref", "refs/notes/traces", cwd=repo).stdout == "refs/heads/main\n"
+    git("symbolic-ref", "refs/notes/traces", "refs/notes/nowhere", cwd=repo)
+    refused = traces_git("detach", "abc", cwd=repo, check=False)
+    assert (refused.returncode, refused.stderr) == (1, (
+        "traces-git: refs/notes/traces is a symbolic ref (to refs/notes/nowhere), not a notes "
+        "commit: nothing written\n"))
+    assert git("show-ref", cwd=repo).stdout.count("refs/notes/nowhere") == 0
 
 
 @pytest.mark.parametrize("fetch_filter", ["blob:none", "tree:0"])

@@ -603,11 +603,14 @@ def _refuse_odd_ref(repo, ref: str) -> None:
     """A NotesError when ``ref`` exists but is not a commit (a blob, a tree, missing)."""
     try:
         reference = repo.references.get(ref)
-        target = repo.get(reference.resolve().target) if reference is not None else None
     except Exception:  # noqa: BLE001 - unreadable: the write's own checks answer
         return
     if reference is not None and isinstance(reference.target, str):
-        _refuse_symbolic(ref, reference.target)
+        _refuse_symbolic(ref, reference.target)  # even to a ref that does not exist
+    try:
+        target = repo.get(reference.resolve().target) if reference is not None else None
+    except Exception:  # noqa: BLE001 - unreadable: the write's own checks answer
+        return
     if reference is not None and (target is None or target.type_str != "commit"):
         from traces_git.errors import NotesError
 
