@@ -166,3 +166,38 @@ def test_markdown_breaks_github_issue_references_like_mentions() -> None:
     assert safe_text.for_markdown(text) == (
         "fixes \\#\u20601\\, other\\/repo\\#\u206022 and gh-\u20603\\, see GH-\u20604 "
         "\\(not high-5\\)")
+
+
+def _urls(value: object) -> list[object]:
+    if isinstance(value, dict):
+        found = [v for k, v in value.items() if k == "url"]
+        return found + [u for v in value.values() for u in _urls(v)]
+    if isinstance(value, list):
+        return [u for v in value for u in _urls(v)]
+    return []
+
+
+def test_every_json_url_field_is_a_checked_url_or_null(repo: Path, store) -> None:
+    from traces_git.urls import is_url
+
+    base = git("rev-parse", "HEAD", cwd=repo).stdout.strip()
+    store.add_trace("s-1", repo, edits=[repo / "app.py"], shared_url="javascript:alert(1)")
+    store.add_trace("s-2", repo, edits=[repo / "app.py"],
+                    shared_url="https://x.example/a\ntraces:evil https://e.example/")
+    (repo / "app.py").write_text("x\n")
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "m", cwd=repo)
+    blob = git("hash-object", "-w", "--stdin", cwd=repo,
+               input="traces:n-1 data:text/html,x\ntraces:n-2 https://ok.example/n\n"
+                     "traces:n-3 <script>\ntraces:s-1 https://a@b\n".encode()).stdout.strip()
+    git("notes", "--ref=traces", "append", "-C", blob, "HEAD", cwd=repo)
+    outputs = [["show", "--json"], ["log", "--json"], ["blame", "--json", "app.py"],
+               ["stats", "--json", f"{base}..HEAD"], ["explain", "--json"],
+               ["ci", "--no-fetch", "--json", "--base", base, "--head", "HEAD"]]
+    seen = []
+    for args in outputs:
+        report = json.loads(traces_git(*args, cwd=repo).stdout)
+        urls = _urls(report)
+        assert all(u is None or is_url(u) for u in urls), (args, urls)
+        seen += urls
+    assert "https://ok.example/n" in seen
