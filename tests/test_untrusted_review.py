@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from tests.helpers import git, traces_git
@@ -201,3 +202,23 @@ def test_every_json_url_field_is_a_checked_url_or_null(repo: Path, store) -> Non
         assert all(u is None or is_url(u) for u in urls), (args, urls)
         seen += urls
     assert "https://ok.example/n" in seen
+
+
+def test_the_hook_keeps_a_nul_byte_of_a_note_head_already_has(repo: Path) -> None:
+    """An amend that recreates the same commit (same tree, message and dates) keeps its
+    note: the hook must read it byte for byte (git log's %N turns a NUL into a newline)."""
+    from tests.helpers import head
+
+    dates = {"GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}
+    (repo / "f.txt").write_text("f\n")
+    git("add", "f.txt", cwd=repo)
+    git("commit", "-qm", "same", cwd=repo, env=dates)
+    sha = head(repo)
+    hostile = b"nul\x00byte\nother\r\ntraces:t1\n"
+    blob = git("hash-object", "-w", "--stdin", cwd=repo, input=hostile).stdout.strip()
+    git("notes", "--ref=traces", "add", "-f", "-C", blob, sha, cwd=repo)
+    git("commit", "-q", "--amend", "--no-edit", cwd=repo, env={**dates, "TRACES_TRACE_ID": "beta"})
+    assert head(repo) == sha
+    shown = subprocess.run(["git", "notes", "--ref=traces", "show", sha], cwd=repo,
+                           capture_output=True, check=True).stdout
+    assert shown == hostile + b"traces:beta\n"
