@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import git, traces_git
 
 
@@ -51,8 +53,6 @@ def test_a_store_trace_whose_id_fails_the_check_is_never_attached_or_uploaded(
     assert ("  dropped ../../v1/admin [store, claude-code]: its ID is not a trace ID "
             "(letters, digits, - and _ only)") in traces_git("explain", cwd=repo).stdout.splitlines()
 
-
-import pytest  # noqa: E402
 
 
 @pytest.fixture
