@@ -10,6 +10,9 @@ network time:
 - ``git fetch`` that brings new notes (the reference-transaction filter starts
   Python, which merges them) against the same fetch without hooks, and a
   fetch with nothing new;
+- ``git fetch`` that moves a remote-tracking branch and brings no notes (Python
+  starts once and hands the relink to a detached worker) against the same
+  fetch without hooks;
 - ``git commit`` with our full hooks dir against the same dir without the
   reference-transaction script (the filter's cost on a commit).
 
@@ -112,10 +115,16 @@ def main() -> None:
 
     push_plain, push_ours, delivered = [], [], []
     fetch_plain, fetch_ours, fetch_idle = [], [], []
+    fetch_relink, fetch_moved_plain = [], []
     for i in range(rounds):
         commit(a, i, without_hooks, trace=False)
         push_plain.append(timed(lambda: git("push", "-q", cwd=a, env={**env, **without_hooks})))
-        git("fetch", "-q", cwd=b, env={**env, **without_hooks})
+        # a fetch that moves origin/main and brings no notes: Python starts the relink worker
+        fetch_relink.append(timed(lambda: git("fetch", "-q", cwd=b, env=env)))
+        git("update-ref", "refs/remotes/origin/main", "origin/main~1", cwd=b)
+        fetch_moved_plain.append(
+            timed(lambda: git("fetch", "-q", cwd=b, env={**env, **without_hooks})))
+        time.sleep(0.3)  # let the relink worker finish
         commit(a, 1000 + i)
         local_notes = git("rev-parse", "refs/notes/traces", cwd=a)
         push_ours.append(timed(lambda: git("push", "-q", cwd=a, env=env)))
@@ -148,6 +157,9 @@ def main() -> None:
     print(row("git fetch of new commits + notes, no hooks", fetch_plain))
     print(row("git fetch of new commits + notes, traces-git (merge)", fetch_ours))
     print(row("git fetch, nothing new, traces-git", fetch_idle))
+    print(row("git fetch moving origin/main, no notes, no hooks", fetch_moved_plain))
+    print(row("git fetch moving origin/main, no notes, traces-git (relink worker started)",
+              fetch_relink))
     print(row("git commit, no hooks", commit_plain))
     print(row("git commit, traces-git hooks without reference-transaction", commit_no_filter))
     print(row("git commit, traces-git hooks (with reference-transaction filter)", commit_full))

@@ -73,7 +73,7 @@ class CommitCase:
 
 def commit_times(runs: int, tmp: Path) -> tuple[float, float]:
     """Median commit time with uploads off and on, interleaved so load affects both alike."""
-    from tests.api_server import ApiServer
+    from tests.helpers.api_server import ApiServer
 
     server = ApiServer(token="bench-token", delay=2.0).start()
     try:

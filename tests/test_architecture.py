@@ -22,7 +22,7 @@ PACKAGE = ROOT / "traces_git"
 #: The base modules (traces_git/*.py): every subpackage may use them.
 BASE = "base"
 #: Entry points: may import anything.
-ENTRY = {"traces_git.__main__", "traces_git.cli"}
+ENTRY = {"traces_git.__main__", "traces_git.cli", "traces_git.fastpath"}
 #: Which layer each subpackage may import, besides its own modules and the base.
 ALLOWED: dict[str, set[str]] = {
     BASE: set(),

@@ -1,7 +1,8 @@
 """``traces-git`` entry point.
 
 ``traces-git hook NAME`` runs on every commit: it skips the CLI framework
-(click) and goes straight to the hook runner.
+(click) and goes straight to the hook runner; so do the plain forms of
+``attach``, ``detach`` and ``log`` (``traces_git.fastpath``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ def main(argv: list[str] | None = None) -> int:
         code = hooks.main(args[1:])
         if argv is None:  # this process is the hook's own (the dispatcher started it)
             hooks.end_process(code)
+        return code
+    from traces_git import fastpath
+
+    code = fastpath.run(args)
+    if code is not None:
         return code
     from traces_git.cli import main as cli_main
 

@@ -30,6 +30,7 @@ COMMANDS = {
     "login": "traces_git.commands.upload_cmds:login",
     "logout": "traces_git.commands.upload_cmds:logout",
     "ci": "traces_git.commands.ci_cmds:ci",
+    "relink": "traces_git.commands.relink_cmd:relink",
     "blame": "traces_git.commands.blame_cmds:blame",
     "stats": "traces_git.commands.blame_cmds:stats",
     "hook": "traces_git.commands.hook_cmd:hook",

@@ -38,7 +38,11 @@ class Config:
 
     @classmethod
     def load(
-        cls, cwd: str | os.PathLike[str] | None = None, env=None, *, origins: bool = False
+        cls,
+        cwd: str | os.PathLike[str] | None = None,
+        env: dict[str, str] | None = None,
+        *,
+        origins: bool = False,
     ) -> Config:
         if env is None:
             return cls.start(cwd, origins=origins).wait()
@@ -46,7 +50,7 @@ class Config:
         return cls.parse(stdout, origins=origins)
 
     @classmethod
-    def start(cls, cwd: str | os.PathLike[str] | None = None, *, origins: bool = False):
+    def start(cls, cwd: str | os.PathLike[str] | None = None, *, origins: bool = False) -> _Pending:
         """:meth:`load` begun: ``.wait()`` gives the Config. The hook does other work
         (its imports) while git reads the config files."""
         return _Pending(gitcmd.start(_list_args(origins), cwd), origins)
@@ -94,7 +98,7 @@ class Config:
 class _Pending:
     __slots__ = ("_process", "_origins")
 
-    def __init__(self, process, origins: bool):
+    def __init__(self, process: gitcmd.Started, origins: bool):
         self._process = process
         self._origins = origins
 

@@ -30,3 +30,8 @@ class NotesError(TracesGitError):
 
 class UsageError(TracesGitError):
     exit_code = 2
+
+
+class NotesBusy(NotesError):
+    """A note could not be written within its time budget (a lock, a broken ref): the
+    hook queues it (``traces_git.notes.pending``) rather than block git."""

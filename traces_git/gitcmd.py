@@ -28,12 +28,33 @@ _REPO_BOUND_VARS = (
     "GIT_NAMESPACE",
     "GIT_QUARANTINE_PATH",
     "TRACES_GIT_HOOK_GIT_DIR",  # our dispatcher's hint, only for the hook process itself
+    "TRACES_GIT_COMMIT",  # the dispatcher's post-commit commit, likewise
 )
 
 
+# Set by :func:`bind_repository`: the repository every git child of this process means.
+_BOUND: dict[str, str] = {}
+
+
+def bind_repository(git_dir: str, worktree: str | None) -> None:
+    """Point every later git child at this repository (absolute GIT_DIR, GIT_WORK_TREE).
+
+    For the layouts git finds only through the environment it gave us (``GIT_DIR`` and
+    ``GIT_WORK_TREE``, ``git --git-dir --work-tree``, ``core.worktree``): there a git
+    started in the work tree without them finds another repository, or none.
+    """
+    _BOUND.clear()
+    _BOUND["GIT_DIR"] = git_dir
+    if worktree is not None:
+        _BOUND["GIT_WORK_TREE"] = worktree
+
+
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The current environment without the variables that bind git to a repository."""
+    """The current environment without the variables that bind git to a repository
+    (but for the repository :func:`bind_repository` named, if any)."""
     env = {k: v for k, v in os.environ.items() if k not in _REPO_BOUND_VARS}
+    if _BOUND:
+        env.update(_BOUND)
     if extra:
         env.update(extra)
     return env
@@ -192,3 +213,89 @@ def fast_out(
     if code != 0:
         raise GitError(f"git {' '.join(args[:2])} failed with exit code {code}")
     return stdout.decode("utf-8", "surrogateescape").rstrip("\n")
+
+
+class Piped:
+    """A git process with pipes, like ``subprocess.Popen`` (``stdin``, ``stdout``,
+    ``stderr`` binary file objects or None; ``poll``, ``kill``, ``wait``), started with
+    ``os.posix_spawnp``: the views that talk to ``git cat-file --batch`` and stream
+    ``git log`` skip importing subprocess (~7 ms)."""
+
+    __slots__ = ("pid", "stdin", "stdout", "stderr", "returncode")
+
+    def __init__(self, pid: int, stdin, stdout, stderr):
+        self.pid = pid
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, 9)  # SIGKILL on every POSIX system (the signal module: ~3 ms)
+            except ProcessLookupError:
+                pass
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            _, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+
+def piped(
+    args: Sequence[str],
+    cwd: str | os.PathLike[str] | None = None,
+    *,
+    stdin: bool = False,
+    stderr: bool = False,
+    env: Mapping[str, str] | None = None,
+):
+    """Start ``git ARGS`` with stdout (and ``stdin``/``stderr`` if asked) as pipes; the
+    others go to /dev/null. Without ``posix_spawnp`` (Windows): ``subprocess.Popen``."""
+    if not hasattr(os, "posix_spawnp"):
+        import subprocess
+
+        return subprocess.Popen(
+            ["git", *args], cwd=cwd, env=clean_env(env),
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE if stderr else subprocess.DEVNULL,
+        )
+    argv = ["git", *(["-C", os.fspath(cwd)] if cwd is not None else []), *args]
+    devnull = os.open(os.devnull, os.O_RDWR)
+    out_read, out_write = os.pipe()
+    in_read, in_write = os.pipe() if stdin else (devnull, None)
+    err_read, err_write = os.pipe() if stderr else (None, devnull)
+    try:
+        pid = os.posix_spawnp("git", argv, clean_env(env), file_actions=[
+            (os.POSIX_SPAWN_DUP2, in_read, 0),
+            (os.POSIX_SPAWN_DUP2, out_write, 1),
+            (os.POSIX_SPAWN_DUP2, err_write, 2),
+        ])
+    except OSError as exc:
+        for fd in (out_read, in_write, err_read):
+            if fd is not None:
+                os.close(fd)
+        raise GitError(f"cannot run git: {exc}") from exc
+    finally:
+        os.close(out_write)
+        os.close(devnull)
+        if in_write is not None:
+            os.close(in_read)
+        if err_read is not None:
+            os.close(err_write)
+    return Piped(
+        pid,
+        os.fdopen(in_write, "wb") if in_write is not None else None,
+        os.fdopen(out_read, "rb"),
+        os.fdopen(err_read, "rb") if err_read is not None else None,
+    )

@@ -138,6 +138,13 @@ def _uri_path(path: str) -> str:
     )
 
 
+def _read_only_fs(path: str) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
 def locate_path(configured: str | None = None) -> str:
     """The store path the Traces CLI would use (``traces.store`` config wins).
 
@@ -178,9 +185,20 @@ class Store:
             raise StoreError(f"no Traces store at {self._path}")
         uri = f"file:{_uri_path(self._path)}?mode=ro"
         try:
-            self._db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+            try:
+                self._db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+                self.user_version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            except sqlite3.OperationalError:
+                if not self._immutable_is_exact():
+                    raise
+                # A WAL-mode store in a directory we cannot write (a read-only file system
+                # or HOME): SQLite cannot create its -shm file there. With no -wal file,
+                # everything is in the main file, and "immutable" reads it as it is.
+                self.close()
+                self._db = sqlite3.connect(f"{uri}&immutable=1", uri=True,
+                                           timeout=BUSY_TIMEOUT_S)
+                self.user_version = self._db.execute("PRAGMA user_version").fetchone()[0]
             self._db.execute("PRAGMA query_only = 1")
-            self.user_version = self._db.execute("PRAGMA user_version").fetchone()[0]
             self.trace_columns = self._columns("traces")
             self.event_columns = self._columns("events")
         except sqlite3.Error as exc:
@@ -191,6 +209,17 @@ class Store:
             raise StoreError(
                 f"unknown Traces store schema (user_version {self.user_version}) at {self._path}"
             )
+
+    def _immutable_is_exact(self) -> bool:
+        """No writer's frames wait in a -wal file (missing or empty), and the directory
+        refuses the -shm file a WAL reader needs: then an immutable open misses nothing."""
+        try:
+            if os.path.getsize(f"{self._path}-wal") > 0:
+                return False
+        except OSError:
+            pass
+        return not os.access(os.path.dirname(os.path.abspath(self._path)), os.W_OK) or (
+            _read_only_fs(self._path))
 
     @property
     def path(self) -> Path:

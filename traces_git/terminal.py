@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import sys
-from collections.abc import Iterator
-from typing import TextIO
+
+TYPE_CHECKING = False  # typing costs milliseconds; `log -n 1` should cost what git's does
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import TextIO
 
 from traces_git import gitcmd
 
@@ -86,6 +88,8 @@ def output(cwd: str, *, use_pager: bool) -> Iterator[TextIO]:
         yield sys.stdout
         sys.stdout.flush()
         return
+    import subprocess
+
     env = dict(os.environ)
     env.setdefault("LESS", "FRX")
     env.setdefault("LV", "-c")

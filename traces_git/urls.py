@@ -80,4 +80,4 @@ def strip_credentials_in(text: str) -> str:
     """Every ``scheme://user:token@host`` in free text (a git error line) -> ``scheme://host``."""
     import re
 
-    return re.sub(r"(\w+://)[^/@\s]+@", r"\1", text)
+    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@", r"\1", text)

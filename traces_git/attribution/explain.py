@@ -53,7 +53,11 @@ def explain(rev: str = "HEAD", cwd: str | None = None) -> dict:
         result = {"commit": sha, "source": "re-run", **rerun(repo, sha)}
     if repo.worktree and result.get("since_ms") and not result.get("replay"):
         result["idle_before"] = idle_before(repo.worktree, Config.load(base), result)
-    result["note"] = [r.as_json() for r in notes.attached(_note(base, sha))]
+    text = _note(base, sha)
+    result["note"] = [r.as_json() for r in notes.attached(text)]
+    from traces_git.sync.relink import relinked_from
+
+    result["relinked_from"] = relinked_from(text)
     return result
 
 
@@ -178,6 +182,9 @@ def render(result: dict) -> str:
         lines.append("  in its note: " + ", ".join(t["id"] for t in note))
     else:
         lines.append("  in its note: no trace")
+    if result.get("relinked_from"):
+        lines.append("  relinked from (same change, by `traces-git relink`): "
+                     + ", ".join(sha[:12] for sha in result["relinked_from"]))
     if result.get("opted_out"):
         lines.append(f"  traces-git was switched off for this commit ({result['opted_out']})")
     if result.get("replay"):

@@ -33,11 +33,12 @@ class HeadReads:
 
         self.worktree = worktree
         self.notes_ref = loose_ref(common_dir)
-        log = ["log", "-2", "--first-parent", "--format=%H %ct %P%x09%s%x00%N%x00", "HEAD"]
+        rev = _hook_commit()
+        log = ["log", "-2", "--first-parent", "--format=%H %ct %P%x09%s%x00%N%x00", rev]
         if self.notes_ref:
             log[1:1] = ["--no-notes", f"--notes={NOTES_REF}"]
         self._log = gitcmd.start(log, worktree)
-        self._diff = gitcmd.start([*_DIFF_NAMES, "--root", "HEAD"], worktree)
+        self._diff = gitcmd.start([*_DIFF_NAMES, "--root", rev], worktree)
 
     def head(self) -> tuple[str, list[str], float | None, int, str, tuple | None]:
         """HEAD's sha, its parents, its first parent's committer time (None if root), its
@@ -70,6 +71,15 @@ class HeadReads:
             if code == 0 and names[0] == head:  # else HEAD changed nothing, or moved meanwhile
                 return _real_paths(self.worktree, names, head)
         return changed_files(self.worktree, head, parents)
+
+
+def _hook_commit() -> str:
+    """The commit the dispatcher read before running the chained post-commit hooks (one
+    of them may have committed again since: HEAD is that commit then), else HEAD."""
+    value = os.environ.get("TRACES_GIT_COMMIT", "")
+    if len(value) in (40, 64) and not value.strip("0123456789abcdef"):
+        return value
+    return "HEAD"
 
 
 def changed_files(worktree: str, commit: str, parents: list[str]) -> set[str]:
@@ -165,6 +175,11 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
         changed_files=changed_files,
     )
     hints = selection.env_hints(os.environ)
+    if hints.ignored:
+        from traces_git import log
+
+        for item in hints.ignored:
+            log.write(f"{item['variable']} ignored: {item['why']}", context=repo.display)
     considered = selection.Considered(repo.worktree)
     store_path = store.locate_path(config.get("traces.store"))
     store_problem = ""
@@ -212,12 +227,48 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
     def seen(old_note: str | None) -> None:
         explained["note_before"] = old_note
 
-    written = write_refs(
+    written = write_or_queue(
         repo, config, head, [TraceRef(p.id, p.url) for p in picked], seen, known
     )
     summary["attached"] = [p.id for p in picked] if written else []
-    summary["detail"] = f"attached {len(picked)} trace(s)" if written else "note already had them"
+    if isinstance(written, Queued):
+        summary["outcome"] = "warning"
+        summary["detail"] = f"note of {len(picked)} trace(s) queued: {written.reason}"
+        summary["queued"] = True
+    else:
+        summary["detail"] = (f"attached {len(picked)} trace(s)" if written
+                             else "note already had them")
     return summary
+
+
+class Queued:
+    """The note could not be written in time and waits in :mod:`traces_git.notes.pending`
+    (truthy: for the caller the traces are attached, later)."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+def write_or_queue(repo: RepoInfo, config: Config, commit: str, refs: list, seen=None,
+                   known: tuple | None = None) -> bool | Queued:
+    """:func:`write_refs`, or the edit queued durably when the notes ref is busy."""
+    from traces_git.errors import GitError, NotesError
+
+    try:
+        return write_refs(repo, config, commit, refs, seen, known)
+    except (NotesError, GitError) as exc:  # busy, or git could not write (read-only refs)
+        from traces_git import log
+        from traces_git.notes import pending as pending_notes
+
+        try:
+            pending_notes.enqueue(repo.common_dir, commit,
+                                  [("add", r.id, r.url) for r in refs], str(exc))
+        except OSError:
+            raise exc from None
+        log.write(f"note for {commit[:12]} queued: {exc}", context=repo.display)
+        return Queued(str(exc))
 
 
 def write_refs(repo: RepoInfo, config: Config, commit: str, refs: list, seen=None,
@@ -258,9 +309,9 @@ def _cherry_pick_source(git_dir: str) -> str | None:
 
 def _copy_note(repo: RepoInfo, config: Config, head: str, source: str) -> dict:
     from traces_git.notes import core as notes
+    from traces_git.notes import git as notes_git
 
-    pygit_repo = repo.open()
-    refs = notes.attached(notes.read_note(pygit_repo, source))
+    refs = notes.attached(notes_git.read_note(repo.worktree, source))
     explained = {
         "commit": head,
         "replay": "cherry-pick",
@@ -274,13 +325,16 @@ def _copy_note(repo: RepoInfo, config: Config, head: str, source: str) -> dict:
             "detail": "cherry-pick of a commit without traces",
             "explain": explained,
         }
-    written = write_refs(repo, config, head, refs)
+    written = write_or_queue(repo, config, head, refs)
+    queued = isinstance(written, Queued)
     return {
-        "outcome": "ok",
+        "outcome": "warning" if queued else "ok",
         "commit": head,
         "attached": [r.id for r in refs] if written else [],
-        "detail": f"copied {len(refs)} trace(s) from cherry-picked {source[:12]}",
+        "detail": f"copied {len(refs)} trace(s) from cherry-picked {source[:12]}"
+        + (f" (queued: {written.reason})" if queued else ""),
         "explain": explained,
+        **({"queued": True} if queued else {}),
     }
 
 

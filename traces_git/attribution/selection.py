@@ -70,13 +70,39 @@ class CommitContext:
         self.changed_files = changed_files  # realpaths of the files the commit changed
 
 
-def env_trace_ids(value: str | None) -> list[str]:
+# TRACES_TRACE_ID names the committing agent's own traces: a handful. More than this
+# many are ignored (docs/safety.md), so a runaway variable costs microseconds, not seconds.
+MAX_ENV_IDS = 32
+
+
+def env_trace_ids(value: str | None, ignored: list[dict] | None = None) -> list[str]:
+    """The distinct trace IDs of ``TRACES_TRACE_ID`` (comma or space separated), at most
+    :data:`MAX_ENV_IDS`; what is dropped (not an ID, too long, over the cap) is told to
+    ``ignored`` (shown by explain, logged by the hook)."""
     if not value:
         return []
     from traces_git.notes.core import is_trace_id
 
+    found: list[str] = []
+    bad = 0
     parts = value.replace(",", " ").split()
-    return [part for part in parts if is_trace_id(part)]
+    for part in parts:
+        if not is_trace_id(part):
+            bad += 1
+        elif part not in found:
+            if len(found) == MAX_ENV_IDS:
+                break
+            found.append(part)
+    over = len(parts) - bad - len(found) if len(found) == MAX_ENV_IDS else 0
+    if ignored is not None and (bad or over > 0):
+        why = []
+        if bad:
+            why.append(f"{bad} value(s) not a trace ID (1-128 of A-Z a-z 0-9 _ -)")
+        if over > 0:
+            why.append(f"more than {MAX_ENV_IDS} IDs: the rest ignored")
+        ignored.append({"variable": "TRACES_TRACE_ID", "value": _safe(value[:200]),
+                        "why": "; ".join(why)})
+    return found
 
 
 def inside(path: str | None, root: str) -> bool:
@@ -196,7 +222,7 @@ def env_hints(environ) -> Hints:
     started from Codex running some other agent inherits it).
     """
     hints = Hints()
-    hints.explicit = env_trace_ids(environ.get("TRACES_TRACE_ID"))
+    hints.explicit = env_trace_ids(environ.get("TRACES_TRACE_ID"), hints.ignored)
     current = (environ.get("TRACES_CURRENT_TRACE_ID") or "").strip()
     agent = (environ.get("TRACES_CURRENT_AGENT") or "").strip()
     codex = (environ.get("CODEX_THREAD_ID") or "").strip()

@@ -1,19 +1,24 @@
-"""Titles and agents for ``traces-git ci`` from ``GET /v1/traces/{externalId}``.
+"""Titles and agents for ``traces-git ci`` and ``blame`` from ``GET /v1/traces/{externalId}``.
 
 Optional: without a token the report comes from the notes alone, and any
 failure here (network, auth, odd answers) becomes one warning, never a
-failed job. httpx is imported only when a token is configured.
+failed job. The requests go through the one API client (``upload.api.Client``:
+one User-Agent, one error mapping); httpx is imported only when a token is
+configured.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from traces_git import safe_text
 from traces_git.ci.report import reason_of, warn
 from traces_git.constants import PRODUCTION_API_URL
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import httpx
 
 PRODUCTION_API = PRODUCTION_API_URL
 # At most this many API calls, this many at once, each this long.
@@ -32,30 +37,23 @@ class ApiSettings:
 
 
 def api_settings(env: Mapping[str, str], config_api_url: str | None) -> ApiSettings | None:
-    """Token from TRACES_CLI_AUTH_TOKEN or TRACES_API_KEY (else ``traces-git login``'s
-    stored token); base URL from TRACES_HTTP_URL, ``traces.apiUrl``, else production.
-    None (notes only) without a token."""
-    token = (env.get("TRACES_CLI_AUTH_TOKEN") or env.get("TRACES_API_KEY") or "").strip()
-    if not token:
-        token = _stored_token()
-    if not token:
-        return None
-    base_url = (env.get("TRACES_HTTP_URL") or config_api_url or PRODUCTION_API).strip()
-    return ApiSettings(base_url.rstrip("/"), token)
-
-
-def _stored_token() -> str:
+    """The API and token as every other command resolves them: base URL from
+    TRACES_HTTP_URL, ``traces.apiUrl``, else production; token from
+    TRACES_CLI_AUTH_TOKEN, the stored login for that URL, then TRACES_API_KEY
+    (the official CLI's order). None (notes only) without a token."""
     from traces_git.upload import auth
 
+    base_url = (env.get("TRACES_HTTP_URL") or config_api_url or PRODUCTION_API).strip()
+    base_url = base_url.rstrip("/")
     try:
-        stored = auth.load()
-    except Exception as exc:  # noqa: BLE001 - an unsafe token file means "no titles", not a failure
+        token = auth.load(base_url, env)
+    except auth.TokenFileError as exc:  # an unsafe token file means "no titles", not a failure
         warn(f"{reason_of(exc)}: showing traces from notes only")
-        return ""
-    return stored.value if stored is not None else ""
+        token = auth.from_env(env)
+    return ApiSettings(base_url, token.value) if token is not None else None
 
 
-def enrich(report: dict, settings: ApiSettings, *, transport=None,
+def enrich(report: dict, settings: ApiSettings, *, transport: httpx.BaseTransport | None = None,
            timeout: float = ENRICH_TIMEOUT_S) -> list[str]:
     """Add ``title`` and ``agent`` to the report's traces from ``GET /v1/traces/{id}``.
 
@@ -65,20 +63,14 @@ def enrich(report: dict, settings: ApiSettings, *, transport=None,
     traces = report["traces"][:ENRICH_LIMIT]
     if not traces:
         return []
-    try:
-        import httpx
-    except ImportError:  # pragma: no cover - httpx is a dependency
-        return ["httpx is not installed: showing traces from notes only"]
+    from traces_git.upload import api
+    from traces_git.upload.auth import Token
+
     warnings: list[str] = []
     problems: list[str] = []
     try:
-        client = httpx.Client(
-            base_url=settings.base_url,
-            headers={"Authorization": f"Bearer {settings.token}", "Accept": "application/json",
-                     "User-Agent": "traces-git-ci"},
-            timeout=timeout,
-            transport=transport,
-        )
+        client = api.Client(settings.base_url, Token(settings.token, "ci"), transport=transport,
+                            timeout=timeout, attempts=1)
     except Exception as exc:  # noqa: BLE001 - a bad URL must not fail the job
         return [f"could not reach the Traces API ({reason_of(exc)}): "
                 "showing traces from notes only"]
@@ -87,27 +79,23 @@ def enrich(report: dict, settings: ApiSettings, *, transport=None,
         if problems:
             return None  # the API already failed (auth, network): stop asking
         try:
-            response = client.get(f"/v1/traces/{trace_id}")
+            return client.get_trace(trace_id)
+        except api.AuthError as exc:
+            problems.append(f"HTTP {exc.status}: token not accepted")
+        except api.ApiError as exc:
+            if exc.status is None:
+                problems.append(reason_of(exc))
+            elif exc.status >= 300:
+                problems.append(f"HTTP {exc.status}")
+            else:  # a 2xx whose body is not the API's JSON
+                problems.append("unexpected response")
         except Exception as exc:  # noqa: BLE001 - httpx errors, bad URLs: never fail the job
             problems.append(reason_of(exc))
-            return None
-        if response.status_code == 404:
-            return None
-        if response.status_code in (401, 403):
-            problems.append(f"HTTP {response.status_code}: token not accepted")
-            return None
-        if response.status_code != 200:
-            problems.append(f"HTTP {response.status_code}")
-            return None
-        try:
-            body = response.json()
-            trace = body["data"]["trace"] if body.get("ok") else None
-        except (ValueError, KeyError, TypeError, AttributeError):
-            problems.append("unexpected response")
-            return None
-        return trace if isinstance(trace, dict) else None
+        return None
 
     with client:
+        from concurrent.futures import ThreadPoolExecutor  # only with a token: ~10 ms
+
         with ThreadPoolExecutor(max_workers=ENRICH_WORKERS) as pool:
             found = list(pool.map(fetch_one, [t["id"] for t in traces]))
     for trace, data in zip(traces, found, strict=True):

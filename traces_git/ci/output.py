@@ -70,10 +70,13 @@ def render_markdown(report: Mapping) -> str:
     commits = report["commits"]
     traces = report["traces"]
     with_traces = [c for c in commits if c["traces"]]
-    head = safe_text.code(report["head"], 12, ellipsis=False)
+    head = safe_text.code(report.get("head") or "", 12, ellipsis=False)
     span = head
     if report.get("base"):
         span = f"{safe_text.code(report['base'], 12, ellipsis=False)[:-1]}..{head[1:]}"
+    if report.get("revisions"):  # `ci <git revisions>`: as typed, in a code span (no markup)
+        typed = safe_text.for_terminal(str(report["revisions"]), 200).replace("`", "'")
+        span = f"`{' '.join(typed.split()) or '?'}`"
     out = _Budget()
     out.add(MARKER, "### Agent traces", "")
     if not commits:

@@ -14,17 +14,22 @@ from collections.abc import Callable, Iterable, Mapping
 from traces_git import gitcmd
 from traces_git.ci.report import (
     C_LOCALE,
+    _fetch,
+    _fetch_args,
+    _shallow_commits,
     collect,
     deepen,
     fetch_notes,
     git_reason,
     is_shallow,
+    read_notes,
     resolve,
     rev_list,
     tracking_ref,
 )
 from traces_git.errors import GitError, UsageError
 from traces_git.notes import core as notes
+from traces_git.sync import relink
 
 
 def union_refs(report: Mapping) -> list[notes.TraceRef]:
@@ -93,6 +98,32 @@ def _is_ancestor(cwd: str, older: str, newer: str) -> bool:
                       check=False).returncode == 0
 
 
+def _plan(cwd: str, info, remote: str, result, shas: list[str], refs: list[notes.TraceRef],
+          *, fetch: bool) -> dict[str, relink.Match]:
+    """What each merge commit gets: its content match (``relink``), else the whole union.
+
+    A commit the matcher pairs with some of the pull request's commits (a rebase
+    merge: one each) gets their traces; one it cannot pair still gets every trace
+    of the pull request, since the host named it as this pull request's merge.
+    """
+    if fetch and is_shallow(cwd):
+        boundary = [sha for sha in shas if sha in _shallow_commits(cwd)]
+        if boundary:  # the matcher diffs each commit against its parent
+            _fetch(cwd, _fetch_args("--deepen=1", remote, *boundary), f"parents from {remote}")
+    pr_shas = [commit["sha"] for commit in result.report["commits"]]
+    ref_names = [notes.NOTES_REF]
+    if _rev_parse_ref(cwd, tracking_ref(remote)) is not None:
+        ref_names.append(tracking_ref(remote))
+    texts = read_notes(cwd, ref_names, pr_shas)
+    base, head = result.report["base"], result.report["head"]
+    _, matches = relink.match(cwd, info.open(), shas, texts, relink.tips_of(cwd, shas),
+                              known=[(head, base)] if base else [])
+    found = {m.commit: m for m in matches}
+    noted = tuple(sha for sha in pr_shas if notes.attached(texts.get(sha)))
+    return {sha: found.get(sha) or relink.Match(sha, noted, "pull request", 0.0, tuple(refs))
+            for sha in shas}
+
+
 def push_notes_minimal(cwd: str, remote: str, apply: Callable[[], None], *,
                        attempts: int = 4) -> dict:
     """Fetch, merge into refs/notes/traces, apply our edits, push without force; retry."""
@@ -148,11 +179,13 @@ def remap(
         return summary
     info = RepoInfo.discover(cwd)
     config = Config.load(cwd)
+    plan = _plan(cwd, info, remote, result, shas, refs, fetch=fetch)
+    summary["matches"] = [m.as_json() for m in plan.values()]
 
     def apply() -> None:
         changed = notes.update(
             info.open(),
-            {sha: (lambda old: notes.with_traces(old, refs)) for sha in shas},
+            {sha: (lambda old, m=plan[sha]: relink.with_relink(old, m)) for sha in shas},
             message=f"traces-git ci remap: {len(refs)} trace(s) onto "
             + ", ".join(sha[:12] for sha in shas),
             author=notes.parse_author(config.get("traces.notesAuthor")),

@@ -35,8 +35,6 @@ C_LOCALE = {"LC_ALL": "C"}
 # count), doubling each round; after MAX_DEEPEN_ROUNDS fetch the whole history.
 FIRST_DEEPEN = 16
 MAX_DEEPEN_ROUNDS = 8
-# Above this many commits one pass over the whole notes tree beats per-commit lookups.
-PER_COMMIT_LOOKUP_LIMIT = 256
 
 
 def tracking_ref(remote: str) -> str:
@@ -285,12 +283,36 @@ def rev_list(cwd: str, base: str | None, head: str) -> list[str]:
     return gitcmd.out(args + ["--"], cwd).split()
 
 
-def commits_in_range(cwd: str, base: str | None, head: str) -> list[tuple[str, str]]:
-    """(sha, subject) of every commit in ``base..head``, oldest first."""
-    args = ["log", "-z", "--topo-order", "--reverse", "--format=%H%x00%s", head]
+def commits_in_range(cwd: str, base: str | None, head: str | None,
+                     extra: list[str] | None = None) -> list[tuple[str, str]]:
+    """(sha, subject) of every commit in ``base..head``, oldest first.
+
+    ``extra``: git log's options, revisions and ``-- PATHS`` (see :mod:`traces_git.views.revargs`).
+    """
+    return _finish_commits(_start_commits(cwd, base, head, extra))
+
+
+def _start_commits(cwd: str, base: str | None, head: str | None, extra: list[str] | None):
+    """:func:`commits_in_range`'s git log, started (it runs beside ``git log --numstat``)."""
+    import subprocess
+
+    extra = list(extra or ())
+    cut = extra.index("--") if "--" in extra else len(extra)
+    args = ["log", "-z", "--topo-order", "--reverse", "--no-show-signature",
+            "--format=%H%x00%s", *extra[:cut]]
+    args += [head] if head else []
     args += [f"^{base}"] if base else []
-    raw = gitcmd.run(args + ["--"], cwd).stdout.decode("utf-8", "replace")
-    fields = raw.split("\0")
+    args += extra[cut:] or ["--"]
+    return subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=gitcmd.clean_env(C_LOCALE))
+
+
+def _finish_commits(proc) -> list[tuple[str, str]]:
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise UsageError(f"git log: {git_reason(err).removeprefix('fatal: ')}")
+    fields = out.decode("utf-8", "replace").split("\0")
     result = []
     for sha, subject in zip(fields[0::2], fields[1::2], strict=False):
         sha = sha.strip()
@@ -321,22 +343,12 @@ def fetch_notes(cwd: str, remote: str, *, shallow: bool) -> bool:
     raise GitError(f"cannot fetch notes from {remote}: {git_reason(proc.stderr)}")
 
 
-def read_notes(repo, refs: Iterable[str], shas: list[str]) -> dict[str, str]:
-    """{sha: the union of its notes in every ref}, for the commits in ``shas``."""
-    wanted = set(shas)
-    merged: dict[str, list[str]] = {}
-    for ref in refs:
-        if len(wanted) > PER_COMMIT_LOOKUP_LIMIT:
-            found = {sha: text for sha, text in notes.read_all(repo, ref).items() if sha in wanted}
-        else:
-            found = {}
-            for sha in shas:
-                text = notes.read_note(repo, sha, ref)
-                if text is not None:
-                    found[sha] = text
-        for sha, text in found.items():
-            merged.setdefault(sha, []).append(text)
-    return {sha: "\n".join(texts) for sha, texts in merged.items()}
+def read_notes(cwd: str, refs: Iterable[str], shas: list[str]) -> dict[str, str]:
+    """{sha: the union of its notes in every ref}, for the commits in ``shas``: one
+    ``git cat-file --batch`` reading only their fanout paths (sha1 or sha256)."""
+    from traces_git.notes import batch as notes_batch
+
+    return notes_batch.read_union(cwd, list(refs), shas)
 
 
 def odd_ref_warnings(repo, refs: Iterable[str]) -> list[str]:
@@ -394,13 +406,23 @@ def collect(
     remote: str = "origin",
     fetch: bool = True,
     env: Mapping[str, str] | None = None,
+    git_args: list[str] | None = None,
 ) -> Result:
-    """Resolve the range, fetch what is missing, and build the (notes-only) report."""
+    """Resolve the range, fetch what is missing, and build the (notes-only) report.
+
+    ``git_args``: git log's revision syntax. With a revision (``main..HEAD``, ``--all``)
+    they choose the commits instead of --base/--head and the event (and nothing is
+    deepened); without one (``--since``, ``-- PATHS``, ``-n``) they narrow the range.
+    """
     from traces_git.repo import RepoInfo
+    from traces_git.views import revargs
 
     env = os.environ if env is None else env
     info = RepoInfo.discover(cwd)
     cwd = info.worktree or info.common_dir
+    rev = revargs.parse(git_args or [], command="ci")
+    if rev.has_revision:
+        return _collect_revisions(cwd, rev, remote=remote, fetch=fetch)
     if fetch:
         _check_remote(cwd, remote)
     spec = resolve_spec(cwd, remote, base=base, head=head, env=env, fetch=fetch)
@@ -425,18 +447,73 @@ def collect(
         warnings.append(
             "the clone is shallow and --no-fetch was given: the range may be incomplete")
     fetched = fetch_notes(cwd, remote, shallow=is_shallow(cwd)) if fetch else None
-    commits = commits_in_range(cwd, base_sha, head_sha)
+    report, odd = _report(cwd, base_sha, head_sha, rev, remote, fetched)
+    return Result(report, spec, warnings + odd, fetched, rounds, worktree=cwd)
+
+
+def _collect_revisions(cwd: str, rev, *, remote: str, fetch: bool) -> Result:
+    """``ci <revisions>``: the commits git log lists for them, in this clone as it is."""
+    has_remote = gitcmd.run(["remote", "get-url", "--", remote], cwd,
+                            check=False).returncode == 0
+    fetched = None
+    if fetch and has_remote:
+        fetched = fetch_notes(cwd, remote, shallow=is_shallow(cwd))
+    spec = RangeSpec(None, rev.describe(), "revisions")
+    report, odd = _report(cwd, None, None, rev, remote, fetched)
+    return Result(report, spec, odd, fetched, worktree=cwd)
+
+
+def _odd_refs(cwd: str, refs: list[str]) -> list[str]:
+    """Warnings for notes refs that are not readable notes commits (the reader skips them)."""
+    from traces_git.repo import RepoInfo, pygit2_can_open
+
+    info = RepoInfo.discover(cwd)
+    if not pygit2_can_open(info.common_dir):
+        return []  # sha256: git's reader skips what is not a notes tree
+    return odd_ref_warnings(info.open(), refs)
+
+
+def _report(cwd: str, base: str | None, head: str | None, rev, remote: str,
+            fetched: bool | None) -> tuple[dict, list[str]]:
+    from traces_git.notes import batch as notes_batch
+    from traces_git.views import linestats
+
+    extra = list(rev.args)
+    if rev.max_count is not None:  # one more, to say whether -n cut the range
+        extra.insert(0, f"--max-count={rev.skip + rev.max_count + 1}")
+    if rev.skip:
+        extra.insert(0, f"--skip={rev.skip}")
     refs = [notes.NOTES_REF]
     if fetched or _ref_exists(cwd, tracking_ref(remote)):
         refs.append(tracking_ref(remote))
-    pyrepo = info.open()
-    warnings += odd_ref_warnings(pyrepo, refs)
-    texts = read_notes(pyrepo, refs, [sha for sha, _ in commits])
-    report = build_report(base_sha, head_sha, commits, texts)
-    from traces_git.views import linestats
-
-    report["files"] = linestats.file_table(cwd, base_sha, head_sha, texts)
-    return Result(report, spec, warnings, fetched, rounds, worktree=cwd)
+    warnings = _odd_refs(cwd, refs)
+    file_args = extra if rev.has_revision else [head, *([f"^{base}"] if base else []), *extra]
+    texts: dict[str, str] = {}
+    with notes_batch.NotesReader(cwd, refs) as reader:
+        listing = _start_commits(cwd, base, head, extra)
+        changes = None
+        if rev.max_count is None:
+            # Both git logs at once; notes read as --numstat prints its commits.
+            changes = linestats.numstat(cwd, file_args,
+                                        lambda shas: texts.update(reader.read(shas)))
+        commits = _finish_commits(listing)
+        truncated = rev.max_count is not None and len(commits) > rev.max_count
+        if truncated:
+            commits = commits[1:]  # oldest first: the extra one is the oldest
+        texts.update(reader.read(sha for sha, _ in commits if sha not in texts))
+    if changes is None:
+        # The same commits as listed: the files of the commits shown, merges left out.
+        listed = [sha for sha, _ in commits]
+        paths = ["--", *rev.paths] if rev.paths else []
+        file_args = ["--no-walk=unsorted", *listed, *paths] if listed else []
+        changes = linestats.numstat(cwd, file_args) if file_args else []
+    report = build_report(base, head, commits, texts)
+    if rev.has_revision:
+        report["revisions"] = rev.describe()
+    if rev.max_count is not None:
+        report["truncated"] = truncated
+    report["files"] = linestats.count(changes, texts)["files"]
+    return report, warnings
 
 
 def _check_remote(cwd: str, remote: str) -> None:

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import click
 
-API_TIMEOUT_S = 3.0
+from traces_git.commands.gitargs import GIT_ARGS_SETTINGS, GitArgsCommand, git_args
 
 
-def _warn(message: str) -> None:
-    click.echo(f"traces-git: warning: {message}", err=True)
-
-
-class _GitStyleColour(click.Command):
+class _GitStyleColour(GitArgsCommand):
     """A bare ``--color`` means ``--color=always``, as in git; ``--color=WHEN`` as usual."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -24,8 +19,7 @@ class _GitStyleColour(click.Command):
 
 
 @click.command(cls=_GitStyleColour)
-@click.argument("file")
-@click.argument("rev", required=False)
+@click.argument("rev_and_file", nargs=-1, metavar="[REV] [--] FILE")
 @click.option("-L", "line_ranges", metavar="START,END", multiple=True,
               help="Only these lines (git blame -L syntax; repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (schema in docs/blame.md).")
@@ -47,67 +41,48 @@ class _GitStyleColour(click.Command):
 @click.option("--no-pager", is_flag=True, help="Do not pipe the output into the pager.")
 @click.option("--offline", is_flag=True,
               help="Titles and agents from the local store only, never the Traces API.")
-def blame(file: str, rev: str | None, line_ranges: tuple[str, ...], as_json: bool,
-          ignore_revs: tuple[str, ...], ignore_revs_files: tuple[str, ...], moves: bool,
-          copies: bool, colour: str | None, no_colour: bool, no_pager: bool,
+@click.pass_context
+def blame(ctx: click.Context, rev_and_file: tuple[str, ...], line_ranges: tuple[str, ...],
+          as_json: bool, ignore_revs: tuple[str, ...], ignore_revs_files: tuple[str, ...],
+          moves: bool, copies: bool, colour: str | None, no_colour: bool, no_pager: bool,
           offline: bool) -> None:
     """Show each line of FILE (at REV, default the working tree) with its commit and traces.
 
     \b
+    FILE and REV as git blame takes them: FILE, REV FILE, REV -- FILE, or the
+    older FILE REV (when REV names a revision).
     Lines from commits without traces are shown plainly; lines changed in the
     working tree are "not committed yet". Paged and coloured like git blame
     (core.pager, color.ui); plain text when stdout is not a terminal.
     """
-    from traces_git import terminal
-    from traces_git.config import Config
     from traces_git.views import blame as core
-    from traces_git.views import blame_render
+    from traces_git.views import show as views
 
     cwd = os.getcwd()
+    rev, file = core.rev_and_path(cwd, list(rev_and_file), ctx.meta.get("traces_git.paths"))
     options = core.BlameOptions(rev, line_ranges, ignore_revs, ignore_revs_files, moves, copies)
-    report = core.blame(cwd, file, options)
-    config = Config.load(cwd)
-    warnings = core.add_store_details(report, config.get("traces.store"))
-    if not offline and any(t["agent"] is None and t["title"] is None for t in report["traces"]):
-        from traces_git.ci import enrich as ci_api
-
-        settings = ci_api.api_settings(os.environ, config.get("traces.apiUrl"))
-        if settings is not None:
-            warnings += core.add_api_details(report, settings, timeout=API_TIMEOUT_S)
-    for warning in warnings:
-        _warn(warning)
-    if as_json:
-        click.echo(json.dumps(report, indent=2))
-        return
-    tty = terminal.stdout_is_tty()
-    paging = tty and not no_pager
-    use_colour = terminal.want_colour(cwd, "blame", "never" if no_colour else colour, tty=tty,
-                                      paging=paging)
-    text = blame_render.render(report, colour=use_colour)
-    with terminal.output(cwd, use_pager=paging) as stream:
-        stream.write(text)
+    views.show_blame(cwd, file, options, as_json=as_json, offline=offline, no_pager=no_pager,
+                     colour="never" if no_colour else colour)
 
 
-@click.command()
-@click.argument("revision_range", required=False)
+@click.command(cls=GitArgsCommand, context_settings=GIT_ARGS_SETTINGS)
+@click.argument("git_log_args", nargs=-1, type=click.UNPROCESSED,
+                metavar="[<revision-range>] [-- <path>...]")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (schema in docs/blame.md).")
-def stats(revision_range: str | None, as_json: bool) -> None:
-    """How many changed lines in REVISION_RANGE come from commits with traces.
+@click.option("--no-pager", is_flag=True, help="Do not pipe the output into the pager.")
+@click.pass_context
+def stats(ctx: click.Context, git_log_args: tuple[str, ...], as_json: bool,
+          no_pager: bool) -> None:
+    """How many changed lines of the commits git log would list come from commits with traces.
 
     \b
     Per file, in total and per agent, counted commit by commit (git log --numstat,
-    merges left out). Default range: the current branch against its upstream,
-    else against the default branch.
+    merges left out). Takes git log's revision syntax with git's meaning
+    (A..B, --all, --branches, --since, --author, -n, paths after --). With no
+    revision: the current branch against its upstream, else against the default
+    branch, else the whole branch (as git log shows it), and the output says which.
     """
-    from traces_git.config import Config
-    from traces_git.views import linestats
+    from traces_git.views import show as views
 
-    cwd = os.getcwd()
-    report = linestats.stats(cwd, revision_range)
-    warnings = linestats.add_agents(report, Config.load(cwd).get("traces.store"))
-    for warning in warnings:
-        _warn(warning)
-    if as_json:
-        click.echo(json.dumps(report, indent=2))
-    else:
-        click.echo(linestats.render(report), nl=False)
+    views.show_stats(os.getcwd(), git_args(ctx, git_log_args), as_json=as_json,
+                     no_pager=no_pager)

@@ -42,6 +42,7 @@ def sync(remote_names: tuple[str, ...], as_json: bool) -> None:
     config = Config.load(repo.worktree or repo.common_dir)
     if sync_mod.ensure_configured(repo, config):
         config = Config.load(repo.worktree or repo.common_dir)
+    queued = _write_queued(repo, config, as_json)
     known = sync_mod.remotes(config)
     for name in remote_names:
         if name not in known:
@@ -55,7 +56,7 @@ def sync(remote_names: tuple[str, ...], as_json: bool) -> None:
             results.append({"remote": name, "outcome": "error", "error": str(exc)})
     failed = [r for r in results if r["outcome"] == "error"]
     if as_json:
-        click.echo(json.dumps({"remotes": results}))
+        click.echo(json.dumps({"remotes": results, **queued}))
     elif not names:
         click.echo("no remotes: nothing to sync")
     else:
@@ -66,3 +67,16 @@ def sync(remote_names: tuple[str, ...], as_json: bool) -> None:
         raise TracesGitError(
             "; ".join(f"notes sync with {r['remote']} failed: {r['error']}" for r in failed)
         )
+
+
+def _write_queued(repo: RepoInfo, config: Config, as_json: bool) -> dict:
+    """Write the notes queued while the notes ref was busy, before anything is pushed."""
+    from traces_git.notes import pending as pending_notes
+
+    if not pending_notes.has_pending(repo.common_dir):
+        return {}
+    drained = pending_notes.drain(repo, config)
+    if not as_json:
+        click.echo(f"queued notes: {drained.written} written, {drained.left} still queued"
+                   + (f" ({drained.error})" if drained.error else ""))
+    return {"queued_written": drained.written, "queued_left": drained.left}

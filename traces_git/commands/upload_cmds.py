@@ -59,10 +59,15 @@ def _dry_run(trace_id: str, as_json: bool) -> int:
         return 0
     if plan["action"] != "publish":
         click.echo(f"{trace_id} would not be sent: {plan['reason']}")
-        return 0
-    dest = plan["destination"]
-    where = f"@{dest['namespace']['slug']}" if dest.get("namespace") else "the API key's default"
-    click.echo(f"{trace_id} would go to {where} ({dest['visibility']}; from {dest['source']})")
+        if not plan["requests"]:
+            return 0
+        click.echo("with a destination, these requests would be sent (redacted):")
+    else:
+        dest = plan["destination"]
+        where = (f"@{dest['namespace']['slug']}" if dest.get("namespace")
+                 else "the API key's default")
+        click.echo(f"{trace_id} would go to {where} ({dest['visibility']}; "
+                   f"from {dest['source']})")
     for request in plan["requests"]:
         click.echo(f"{request['method']} {request['path']}")
         click.echo(json.dumps(request["body"], indent=2, ensure_ascii=False))

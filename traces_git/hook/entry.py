@@ -116,6 +116,7 @@ def post_commit(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) -
     summary = postcommit.attach_to_head(repo, config)
     _explain(repo, "post-commit", summary)
     _hand_off(repo, config, summary)
+    _write_queued(repo, config, summary)
     _stamp(repo, config, summary)
     return summary
 
@@ -133,6 +134,7 @@ def post_merge(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) ->
     summary = postcommit.attach_to_head(repo, config, merges_only=True)
     _explain(repo, "post-merge", summary)
     _hand_off(repo, config, summary)
+    _write_queued(repo, config, summary)
     _stamp(repo, config, summary)
     return summary
 
@@ -163,6 +165,26 @@ def _hand_off(repo: RepoInfo, config: Config, summary: dict) -> None:
     push_due.after_commit(repo, config)
 
 
+def _write_queued(repo: RepoInfo, config: Config, summary: dict) -> None:
+    """Write the notes an earlier run queued (one listdir when there are none); while
+    some stay queued the shortcut must not skip the next post-commit."""
+    from traces_git.notes import pending as pending_notes
+
+    if not pending_notes.has_pending(repo.common_dir):
+        return
+    if not summary.pop("queued", False):  # this run found the ref busy: not again now
+        try:
+            # bounded: a busy lock or a long queue waits for the next run
+            drained = pending_notes.drain(repo, config, budget_s=0.2, max_s=0.3)
+            if drained.written:
+                summary["queued_written"] = drained.written
+        except Exception as exc:  # noqa: BLE001 - they stay queued for the next run
+            from traces_git import log
+
+            log.write(f"writing queued notes failed: {exc}", context=repo.display, exc=exc)
+    summary["pending"] = pending_notes.has_pending(repo.common_dir)
+
+
 def _stamp(repo: RepoInfo, config: Config, summary: dict) -> None:
     """Let the dispatcher skip Python on the next commit when this run proved it may."""
     from traces_git.hook import shortcut
@@ -170,7 +192,8 @@ def _stamp(repo: RepoInfo, config: Config, summary: dict) -> None:
     selected = "head_time" in summary  # the selection ran (not a rebase, a cherry-pick, ...)
     head_time = summary.pop("head_time", None)
     try:
-        if selected and not summary.get("attached") and summary.get("outcome") != "error":
+        if (selected and not summary.get("attached") and summary.get("outcome") != "error"
+                and not summary.pop("pending", False)):
             shortcut.write(repo, config, STARTED, summary["commit"], head_time)
         else:
             shortcut.discard(repo.git_dir)

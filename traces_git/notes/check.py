@@ -13,6 +13,10 @@ from __future__ import annotations
 
 from traces_git.notes import format as note_format
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import pygit2
+
 _HEX = frozenset("0123456789abcdef")
 # status reads at most this many notes to count invalid lines (a big tree costs seconds).
 MAX_NOTES_COUNTED = 20_000
@@ -22,7 +26,9 @@ def _is_hex(name: str) -> bool:
     return bool(name) and all(c in _HEX for c in name)
 
 
-def odd_entries(repo, tree, prefix: str = "", depth: int = 0) -> int:
+def odd_entries(
+    repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = "", depth: int = 0
+) -> int:
     """How many entries of a notes tree (any fanout) are neither a note nor a fanout level."""
     odd = 0
     for entry in tree:
@@ -51,7 +57,9 @@ class RefProblem:
         return f"RefProblem({self.message!r}, whole={self.whole})"
 
 
-def object_problem(repo, oid, what: str) -> RefProblem | None:
+def object_problem(
+    repo: pygit2.Repository, oid: pygit2.Oid | str, what: str
+) -> RefProblem | None:
     """Why ``oid`` (what ``what`` points at) is not a notes commit we can read whole."""
     import pygit2
 
@@ -74,7 +82,7 @@ def object_problem(repo, oid, what: str) -> RefProblem | None:
     return None
 
 
-def ref_problem(repo, ref: str) -> RefProblem | None:
+def ref_problem(repo: pygit2.Repository, ref: str) -> RefProblem | None:
     """Why ``ref`` exists but is not a notes commit we can read whole; None when fine."""
     try:
         reference = repo.references.get(ref)
@@ -86,7 +94,9 @@ def ref_problem(repo, ref: str) -> RefProblem | None:
     return object_problem(repo, target, ref)
 
 
-def invalid_lines(repo, ref: str, limit: int = MAX_NOTES_COUNTED) -> tuple[int, int, int]:
+def invalid_lines(
+    repo: pygit2.Repository, ref: str, limit: int = MAX_NOTES_COUNTED
+) -> tuple[int, int, int]:
     """(invalid lines, notes read, notes in all) over ``ref``'s notes (at most ``limit`` read)."""
     from traces_git.notes import core as notes
 

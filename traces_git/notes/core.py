@@ -16,11 +16,13 @@ from __future__ import annotations
 import os
 import time
 
+from traces_git import procs
 from traces_git.constants import NOTES_REF
 
 # The line format and its checks live in note_format (the trust boundary); these
 # names stay importable from here.
 from traces_git.notes.format import (  # noqa: F401 - re-exported
+    MAX_ID_LENGTH,
     NoteLine,
     TraceRef,
     attached,
@@ -287,6 +289,11 @@ def update(
     author = author or Signature(*DEFAULT_AUTHOR)
     lock_path = lock_path or os.path.join(repo.path, "traces-git-notes.lock")
     _refuse_odd_ref(repo, ref)
+    problem = git_lock_problem(os.path.dirname(os.fspath(lock_path)), ref)
+    if problem is not None and problem.blocks:
+        from traces_git.errors import NotesBusy
+
+        raise NotesBusy(problem.message)
     with _FileLock(lock_path):
         for attempt in range(attempts):
             try:
@@ -333,6 +340,18 @@ def _update_once(repo, edits, message, author, ref, pygit2) -> dict[str, str]:
     return changed
 
 
+# The whole budget of one note write (lock included) before it is queued instead.
+WRITE_BUDGET_S = 1.0
+# Our scratch refs: refs/notes/tmp-traces-git/<pid> (see update_one_with_git).
+SCRATCH_PREFIX = "refs/notes/tmp-traces-git/"
+# A lock file of git's older than this is nobody's live transaction (git holds a ref
+# lock for milliseconds); younger ones get the write budget to go away.
+STALE_LOCK_S = 5.0
+# A scratch ref of a live pid older than this belongs to a reused pid (a write takes
+# well under a second).
+SCRATCH_MAX_AGE_S = 600.0
+
+
 def update_one_with_git(
     cwd: str,
     commit: str,
@@ -342,7 +361,7 @@ def update_one_with_git(
     author: Signature | None = None,
     ref: str = NOTES_REF,
     lock_path: str | os.PathLike[str],
-    attempts: int = 50,
+    budget_s: float = WRITE_BUDGET_S,
     common_dir: str | None = None,
     known: tuple[str | None, str | None] | None = None,
 ) -> str | None:
@@ -351,57 +370,185 @@ def update_one_with_git(
     The post-commit hook writes this way: importing pygit2 costs ~60 ms. Git
     processes: ``notes show`` for the old text (unless ``known``), then
     :func:`_notes_commit` (two), then one ``update-ref --stdin`` transaction that
-    moves the ref with a compare-and-swap against the value read first and drops
-    the scratch ref. The same lock as :func:`update` makes it safe beside every
-    other writer; a writer that moved the ref meanwhile makes the swap fail and
-    the edit start again. ``common_dir`` lets the first read of the ref skip a
-    git process; ``known`` = (ref value, note text) read by the caller (in that
-    order) spares the first attempt both reads. Returns the new text, or None if
-    unchanged.
+    moves the ref with a compare-and-swap against the value read first. The same
+    lock as :func:`update` makes it safe beside every other writer; a writer that
+    moved the ref meanwhile makes the swap fail and the edit start again.
+    ``common_dir`` lets the first read of the ref skip a git process; ``known`` =
+    (ref value, note text) read by the caller (in that order) spares the first
+    attempt both reads. Returns the new text, or None if unchanged.
+
+    Never blocks for long: a lock (ours or git's) not had within ``budget_s``, or a
+    broken notes ref, raises :class:`~traces_git.errors.NotesBusy` at once; the caller
+    queues the edit (:mod:`traces_git.notes.pending`). Scratch refs that dead writers
+    left are removed first (:func:`clean_dead_scratch`).
     """
     from traces_git import gitcmd
-    from traces_git.errors import NotesError
+    from traces_git.errors import NotesBusy, NotesError
 
+    deadline = time.monotonic() + budget_s
     author = author or Signature(*DEFAULT_AUTHOR)
     # Outside refs/notes/traces*, so no fetch or push refspec of ours ever matches it;
-    # gone again in the same transaction that moves the real ref (git keeps notes under
-    # refs/notes/, where a `notes.displayRef = refs/notes/*` would show a lasting one).
-    scratch = f"refs/notes/tmp-traces-git/{os.getpid()}"
-    with _FileLock(lock_path):
-        for attempt in range(attempts):
-            if attempt == 0 and known is not None:
-                old, old_text = known
-            else:
-                old = _loose_ref(common_dir, ref) if common_dir and attempt == 0 else False
-                if old is False:
-                    # update-ref would follow a symbolic ref and move a branch to a notes commit.
-                    symbolic = _symbolic_target(common_dir or _common_dir(cwd), ref)
-                    if symbolic:
-                        _refuse_symbolic(ref, symbolic)
-                    code, out = gitcmd.fast(
-                        ["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], cwd
-                    )
-                    old = out.decode().strip() if code == 0 else None
-                old_text = None
-                if old:
-                    code, out = gitcmd.fast(["notes", f"--ref={ref}", "show", commit], cwd)
-                    old_text = decode(out) if code == 0 else None
-            new_text = edit(old_text)
-            if new_text is None or new_text == old_text:
-                return None
-            if not new_text.strip():
-                raise NotesError("removing a note is not supported here")
-            new = _notes_commit(cwd, old, commit, new_text, author, scratch, common_dir)
-            expected = old or "0" * len(commit)
-            # One transaction: the compare-and-swap, and the scratch ref gone with it.
-            script = f"update {ref} {new} {expected}\ndelete {scratch}\n".encode()
-            code, _ = gitcmd.fast([*_NO_HOOKS, "update-ref", "-m", message, "--stdin"], cwd,
-                                  stdin=script)
-            if code == 0:
-                return new_text
-            gitcmd.fast([*_NO_HOOKS, "update-ref", "-d", scratch], cwd)
-            time.sleep(min(0.005 * (attempt + 1), 0.1))
-    raise NotesError(f"{ref} kept moving; gave up after {attempts} attempts")
+    # removed as soon as the real ref moved (git keeps notes under refs/notes/, where a
+    # `notes.displayRef = refs/notes/*` would show a lasting one).
+    scratch = f"{SCRATCH_PREFIX}{os.getpid()}"
+    if common_dir:
+        problem = git_lock_problem(common_dir, ref)
+        if problem is not None and problem.blocks:
+            raise NotesBusy(problem.message)
+        clean_dead_scratch(common_dir, cwd)
+    with _FileLock(lock_path, timeout=max(deadline - time.monotonic(), 0.0)):
+        attempt = 0
+        try:
+            while True:
+                if attempt == 0 and known is not None:
+                    old, old_text = known
+                else:
+                    old = _loose_ref(common_dir, ref) if common_dir and attempt == 0 else False
+                    if old is False:
+                        # update-ref would follow a symbolic ref and move a branch to a
+                        # notes commit.
+                        symbolic = _symbolic_target(common_dir or _common_dir(cwd), ref)
+                        if symbolic:
+                            _refuse_symbolic(ref, symbolic)
+                        code, out = gitcmd.fast(
+                            ["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], cwd
+                        )
+                        old = out.decode().strip() if code == 0 else None
+                    old_text = None
+                    if old:
+                        code, out = gitcmd.fast(["notes", f"--ref={ref}", "show", commit], cwd)
+                        old_text = decode(out) if code == 0 else None
+                new_text = edit(old_text)
+                if new_text is None or new_text == old_text:
+                    return None
+                if not new_text.strip():
+                    raise NotesError("removing a note is not supported here")
+                new = _notes_commit(cwd, old, commit, new_text, author, scratch, common_dir)
+                expected = old or "0" * len(commit)
+                # The compare-and-swap alone: a deletion in the same transaction would wait
+                # for packed-refs.lock (a stale one makes every such transaction fail).
+                script = f"update {ref} {new} {expected}\n".encode()
+                code, _ = gitcmd.fast([*_NO_HOOKS, "update-ref", "-m", message, "--stdin"],
+                                      cwd, stdin=script)
+                if code == 0:
+                    return new_text
+                attempt += 1
+                if time.monotonic() >= deadline:
+                    problem = git_lock_problem(common_dir, ref, stale_s=0) if common_dir else None
+                    raise NotesBusy(problem.message if problem else
+                                    f"{ref} could not be updated within {budget_s:g} s")
+                time.sleep(min(0.005 * attempt, 0.05))
+        finally:
+            _drop_scratch(cwd, common_dir, scratch)
+
+
+class LockProblem(_Value):
+    """Something of git's that stops a note write: a lock file left behind, a broken ref."""
+
+    __slots__ = ("path", "kind", "age_s", "blocks", "message", "fix")
+    path: str
+    kind: str  # "lock" or "broken-ref"
+    age_s: float
+    blocks: bool  # old enough (or broken) to queue the note at once
+    message: str
+    fix: str
+
+
+def git_lock_problem(common_dir: str, ref: str = NOTES_REF, stale_s: float = STALE_LOCK_S,
+                     *, packed: bool = False) -> LockProblem | None:
+    """The first lock file of git's in the way of moving ``ref`` (its ``.lock``; with
+    ``packed``, then ``packed-refs.lock``, which only deletions wait for: our writes do
+    not, but the user's ``git branch -d`` and ``git gc`` do), or a ref file that is empty
+    or not a sha; None when clear.
+
+    We never delete these: git made them, and only the user can tell that no git
+    process of theirs still runs. ``status`` and ``doctor`` show the fix.
+    """
+    now = time.time()
+    for name in (f"{ref}.lock", "packed-refs.lock") if packed else (f"{ref}.lock",):
+        path = os.path.join(common_dir, name)
+        try:
+            age = now - os.stat(path).st_mtime
+        except OSError:
+            continue
+        return LockProblem(
+            path, "lock", age, age >= stale_s,
+            f"git's lock file {path} is in the way ({age:.0f} s old)",
+            f"if no git command is running in this repository: rm '{path}'",
+        )
+    path = os.path.join(common_dir, ref)
+    try:
+        with open(path, "rb") as handle:
+            value = handle.read(200).strip()
+    except OSError:
+        return None
+    if value.startswith(b"ref: ") or (value and not set(value) - _HEX_BYTES):
+        return None
+    return LockProblem(
+        path, "broken-ref", 0.0, True,
+        f"the notes ref file {path} is {'empty' if not value else 'not a commit id'}"
+        " (a crash truncated it?)",
+        f"git reflog show {ref} names its last value: git update-ref {ref} <sha> "
+        f"(or rm '{path}' to start the notes afresh)",
+    )
+
+
+_HEX_BYTES = frozenset(b"0123456789abcdef")
+
+
+def clean_dead_scratch(common_dir: str, cwd: str | None = None) -> list[str]:
+    """Remove the scratch refs (and their temp files) of writers that are gone.
+
+    A writer killed between its steps leaves ``refs/notes/tmp-traces-git/<pid>``
+    (and maybe its ``.traces-git-tmp`` file or git's ``.lock`` of it): dead when no
+    process has that pid, or the one that has it started after the file was written
+    (a reused pid), or the file is older than :data:`SCRATCH_MAX_AGE_S`. One
+    ``listdir`` when there is nothing to do. Returns the paths removed.
+    """
+    folder = os.path.join(common_dir, SCRATCH_PREFIX.rstrip("/"))
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    removed = []
+    now = time.time()
+    me = str(os.getpid())
+    for name in names:
+        pid_text = name.split(".", 1)[0]
+        if pid_text == me:
+            continue
+        path = os.path.join(folder, name)
+        try:
+            age = now - os.lstat(path).st_mtime
+        except OSError:
+            continue
+        dead = not pid_text.isdigit() or not procs.writer_alive(int(pid_text), now - age)
+        # git's lock of a dead writer's scratch ref: its git child may still be finishing
+        if name.endswith(".lock") and age < STALE_LOCK_S:
+            continue
+        if dead or age > SCRATCH_MAX_AGE_S:
+            try:
+                os.unlink(path)
+                removed.append(path)
+            except OSError:
+                pass
+    return removed
+
+
+def _drop_scratch(cwd: str, common_dir: str | None, scratch: str) -> None:
+    """Remove our scratch ref: its loose file (the files backend), else through git."""
+    if common_dir and not os.path.isdir(os.path.join(common_dir, "reftable")):
+        try:
+            os.unlink(os.path.join(common_dir, scratch))
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            pass
+    from traces_git import gitcmd
+
+    gitcmd.fast([*_NO_HOOKS, "-c", "core.packedRefsTimeout=100", "update-ref", "-d", scratch],
+                cwd)
 
 
 # Our notes bookkeeping is nobody's business: no reference-transaction hook runs for the
@@ -434,7 +581,7 @@ def _notes_commit(cwd: str, old: str | None, commit: str, text: str, author: Sig
         if not (common_dir and _write_loose_scratch(common_dir, scratch, old)):
             gitcmd.fast_out([*_NO_HOOKS, "update-ref", scratch, old], cwd)
     else:
-        gitcmd.fast([*_NO_HOOKS, "update-ref", "-d", scratch], cwd)
+        _drop_scratch(cwd, common_dir, scratch)
     data = encode(text)
     if _stripspace_keeps(text):
         code, _ = gitcmd.fast(
@@ -452,6 +599,12 @@ def _notes_commit(cwd: str, old: str | None, commit: str, text: str, author: Sig
                 cwd, identity,
             )
     if code != 0:
+        if old:  # the usual cause: the notes ref names something that is not a commit
+            code, out = gitcmd.fast(["cat-file", "-t", old], cwd)
+            kind = out.decode("ascii", "replace").strip() if code == 0 else "missing object"
+            if kind != "commit":
+                raise NotesError(f"{NOTES_REF} points at a {kind}, not a notes commit: "
+                                 f"nothing written (see `git cat-file -t {NOTES_REF}`)")
         raise NotesError(f"git notes add failed (exit code {code})")
     return scratch
 
@@ -517,10 +670,16 @@ def _loose_ref(common_dir: str, ref: str):
 
 
 class _FileLock:
-    """An exclusive flock on a file next to the repository (POSIX); a no-op elsewhere."""
+    """An exclusive flock on a file next to the repository (POSIX); a no-op elsewhere.
 
-    def __init__(self, path: str | os.PathLike[str]):
+    The kernel drops a flock when its holder dies, however it dies: a killed writer
+    never leaves this lock held. ``timeout`` (seconds): give up with
+    :class:`~traces_git.errors.NotesBusy` instead of waiting longer.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], timeout: float | None = None):
         self.path = os.fspath(path)
+        self.timeout = timeout
         self.fd: int | None = None
 
     def __enter__(self) -> _FileLock:
@@ -529,8 +688,22 @@ class _FileLock:
         except ImportError:  # Windows: the compare-and-swap alone protects the ref
             return self
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
+        if self.timeout is None:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            return self
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(self.fd)
+                    self.fd = None
+                    from traces_git.errors import NotesBusy
+
+                    raise NotesBusy(f"another note writer holds {self.path}") from None
+                time.sleep(0.01)
 
     def __exit__(self, *exc: object) -> None:
         if self.fd is not None:
@@ -588,6 +761,11 @@ def merge_from(
 
         raise NotesError(f"notes commit {str(other)[:12]} is not in this repository") from exc
     _refuse_odd_ref(repo, ref)
+    problem = git_lock_problem(os.path.dirname(os.fspath(lock_path)), ref)
+    if problem is not None and problem.blocks:  # (it runs inside `git fetch`'s hook)
+        from traces_git.errors import NotesBusy
+
+        raise NotesBusy(problem.message)
     with _FileLock(lock_path):
         for attempt in range(attempts):
             try:

@@ -108,7 +108,7 @@ class NoteLine:
 
     def __eq__(self, other: object) -> bool:
         return type(other) is NoteLine and (self.kind, self.id, self.url, self.raw) == (
-            other.kind, other.id, other.url, other.raw)  # type: ignore[attr-defined]
+            other.kind, other.id, other.url, other.raw)
 
     def __hash__(self) -> int:
         return hash((self.kind, self.id, self.url, self.raw))
@@ -133,7 +133,7 @@ class TraceRef:
 
     def __eq__(self, other: object) -> bool:
         return type(other) is TraceRef and (self.id, self.url) == (
-            other.id, other.url)  # type: ignore[attr-defined]
+            other.id, other.url)
 
     def __hash__(self) -> int:
         return hash((self.id, self.url))
@@ -201,10 +201,10 @@ def attached(text: str | None) -> list[TraceRef]:
     detached = {line.id for line in lines if line.kind == "detach"}
     found: dict[str, TraceRef] = {}
     for line in lines:
-        if line.kind != "trace" or line.id in detached:
+        if line.kind != "trace" or line.id is None or line.id in detached:
             continue
         if line.id not in found or (line.url and not found[line.id].url):
-            found[line.id] = TraceRef(line.id, line.url)  # type: ignore[arg-type]
+            found[line.id] = TraceRef(line.id, line.url)
     return list(found.values())
 
 

@@ -273,11 +273,16 @@ def _unset_hooks_path(scope_args: list[str], cwd: str | None = None) -> None:
 
 def _sync_call(name: str, repo: RepoInfo, *args: object) -> str | None:
     """``traces_git.sync.transfer.ensure_configured`` or ``unconfigure``; a note when it failed."""
+    from traces_git.config import Config
     from traces_git.sync import transfer as sync
 
-    function = {"ensure_configured": sync.ensure_configured, "unconfigure": sync.unconfigure}[name]
     try:
-        function(repo, *args)  # type: ignore[arg-type]
+        if name == "ensure_configured":
+            (config,) = args
+            assert isinstance(config, Config)
+            sync.ensure_configured(repo, config)
+        else:
+            sync.unconfigure(repo)
     except Exception as exc:  # noqa: BLE001 - install must not fail on another module
         log.write(f"sync.{name} failed: {exc}", context=repo.display, exc=exc)
         return f"notes sync setup for {repo.display} failed: {exc}"

@@ -195,7 +195,7 @@ def remove(common_dir: str, git_dir: str, base: str, *, dry_run: bool = False) -
 
     done = []
     for action in actions:
-        kind, path = action["action"], action.get("path")
+        kind, path = action["action"], str(action.get("path") or "")
         if kind == "delete":
             os.unlink(path)
         elif kind == "delete-dir":

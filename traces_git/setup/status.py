@@ -51,7 +51,7 @@ def problems(report: dict) -> list[dict]:
         )
     elif store.get("error"):
         found.append({"id": "store-unreadable", "message": store["error"], "fix": "check the file"})
-    for name in ("notes_sync", "upload"):
+    for name in ("notes_sync", "upload", "note_writes"):
         section = report.get(name)
         if isinstance(section, dict) and section.get("error"):
             found.append(
@@ -105,7 +105,7 @@ def render(report: dict) -> str:
     else:
         lines.append(f"Traces store: not found at {store['path']}")
     for name, title in (("notes_sync", "notes sync"), ("notes_format", "notes"),
-                        ("upload", "upload")):
+                        ("upload", "upload"), ("note_writes", "note writes")):
         section = report.get(name)
         if section and section.get("summary"):
             # The section's own one-line summary; `--json` has every field.

@@ -21,6 +21,7 @@ from traces_git.config import Config, enabled
 from traces_git.constants import NOTES_REF
 from traces_git.errors import GitError, StoreError
 from traces_git.notes import check as notes_check
+from traces_git.notes import pending as pending_notes
 from traces_git.repo import RepoInfo
 from traces_git.setup import install, pre_commit_fix
 from traces_git.sync import transfer
@@ -98,6 +99,11 @@ def _upload(check: Check) -> dict | None:
     return handoff.status_section(check.info, check.config)
 
 
+def _note_writes(check: Check) -> dict | None:
+    # Queued notes, git's stale locks, dead writers' scratch refs: per repository.
+    return pending_notes.status_section(check.info, check.config) if check.info else None
+
+
 def _shortcut(check: Check) -> dict | None:
     """Post-commits the dispatcher let through without Python (they are not in runs.jsonl)."""
     if check.info is None:
@@ -120,6 +126,7 @@ SECTIONS: list[tuple[str, Callable[[Check], dict | None]]] = [
     ("notes_sync", _notes_sync),
     ("notes_format", _notes_format),
     ("upload", _upload),
+    ("note_writes", _note_writes),
     ("shortcut", _shortcut),
 ]
 

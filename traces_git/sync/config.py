@@ -8,10 +8,14 @@ the remote lacks, while a pattern that matches nothing is silently skipped.
 The pattern also matches ``refs/notes/traces-<x>`` refs; those land beside
 the tracking ref and are never merged (only ``.../traces`` is).
 
-``notes.rewriteRef=refs/notes/traces`` (added with ``--add``: the key is
+``notes.rewriteRef=refs/notes/trace[s]`` (added with ``--add``: the key is
 multi-valued) makes amend and rebase carry notes over, and
 ``notes.rewriteMode=cat_sort_uniq`` (set only when unset) de-duplicates the
-lines of squashed commits.
+lines of squashed commits. The value is a glob on purpose: git expands a glob to
+the refs that exist, so a repository with no notes yet rewrites silently, where
+the plain name makes every amend, rebase, cherry-pick and pull print "warning:
+notes ref refs/notes/traces is invalid". A plain ``refs/notes/traces`` that we
+added in an earlier version becomes the glob.
 
 What we added is remembered in the repository's state dir, so that
 ``unconfigure`` removes exactly that, and so that a refspec the user deleted
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
     from traces_git.config import Config
     from traces_git.repo import RepoInfo
 
+REWRITE_REF = "refs/notes/trace[s]"  # NOTES_REF as a glob: see the module's docstring
 REWRITE_MODE = "cat_sort_uniq"
 
 
@@ -64,14 +69,17 @@ def is_mirror(config: Config, remote: str) -> bool:
 
 
 def _wanted(config: Config) -> tuple[list[str], bool, bool]:
-    """(remotes lacking our refspec, rewriteRef missing, rewriteMode unset)."""
+    """(remotes lacking our refspec, rewriteRef missing or plain, rewriteMode unset).
+
+    The plain NOTES_REF counts as missing: if we added it (an earlier version), it
+    becomes the glob; if someone else did, that is remembered as declined."""
     missing = [
         name
         for name in remotes(config)
         if not is_mirror(config, name)
         and refspec(name) not in config.get_all(f"remote.{name}.fetch")
     ]
-    no_rewrite_ref = NOTES_REF not in config.get_all("notes.rewriteRef")
+    no_rewrite_ref = REWRITE_REF not in config.get_all("notes.rewriteRef")
     no_rewrite_mode = config.get("notes.rewriteMode") is None
     return missing, no_rewrite_ref, no_rewrite_mode
 
@@ -166,8 +174,13 @@ def ensure_configured(repo: RepoInfo, config: Config) -> bool:
             changed = True
         for name in remotes(fresh):
             seen.add(name)
-        if no_ref and not record.get("rewrite_ref_seen"):
-            _git_config(repo, "--add", "notes.rewriteRef", NOTES_REF)
+        plain = NOTES_REF in _local_config(repo).get_all("notes.rewriteRef") if no_ref else False
+        if no_ref and plain and record.get("rewrite_ref"):  # ours, from an earlier version
+            _git_config(repo, "--fixed-value", "--replace-all", "notes.rewriteRef",
+                        REWRITE_REF, NOTES_REF)
+            changed = True
+        elif no_ref and not plain and not record.get("rewrite_ref_seen"):
+            _git_config(repo, "--add", "notes.rewriteRef", REWRITE_REF)
             record["rewrite_ref"] = True
             changed = True
         if no_mode and not record.get("rewrite_mode_seen"):
@@ -215,10 +228,12 @@ def unconfigure(repo: RepoInfo) -> bool:
             _git_config(repo, "--fixed-value", "--unset-all", f"remote.{name}.fetch",
                         refspec(name), check=False)
             removed = True
-    if record.get("rewrite_ref") and NOTES_REF in local.get_all("notes.rewriteRef"):
-        _git_config(repo, "--fixed-value", "--unset-all", "notes.rewriteRef", NOTES_REF,
-                    check=False)
-        removed = True
+    for value in (REWRITE_REF, NOTES_REF):  # NOTES_REF: added by an earlier version
+        if record.get("rewrite_ref") and value in local.get_all("notes.rewriteRef"):
+            _git_config(repo, "--fixed-value", "--unset-all", "notes.rewriteRef", value,
+                        check=False)
+            removed = True
+            break
     if record.get("rewrite_mode") and local.get("notes.rewriteMode") == REWRITE_MODE:
         _git_config(repo, "--unset-all", "notes.rewriteMode", check=False)
         removed = True

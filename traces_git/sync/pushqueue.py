@@ -21,7 +21,7 @@ import os
 import sys
 import time
 
-from traces_git import paths
+from traces_git import paths, procs
 from traces_git.constants import GUARD_ENV
 
 # pre-push imports this module on every push: no json, pathlib or urllib at import
@@ -258,18 +258,6 @@ def due(common_dir: str, now: float | None = None) -> list[str]:
 # --- the push's pid: whose exit the worker waits for ------------------------
 
 
-def _proc_stat(pid: int) -> tuple[str, str, int, str] | None:
-    """(comm, state, ppid, starttime) from /proc (Linux); None elsewhere or when gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            raw = handle.read().decode("utf-8", "replace")
-    except OSError:
-        return None
-    comm = raw[raw.index("(") + 1 : raw.rindex(")")]
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return comm, fields[0], int(fields[1]), fields[19]
-
-
 def _ps_parent(pid: int) -> tuple[str, int] | None:
     import subprocess
 
@@ -288,7 +276,7 @@ def git_push_process() -> dict:
     for _ in range(8):
         if pid <= 1:
             break
-        stat = _proc_stat(pid)
+        stat = procs.proc_stat(pid)
         if stat is not None:
             comm, _state, ppid, start = stat
             if comm == "git":
@@ -305,7 +293,7 @@ def git_push_process() -> dict:
 
 
 def process_alive(pid: int, start: str | None = None) -> bool:
-    stat = _proc_stat(pid)
+    stat = procs.proc_stat(pid)
     if stat is not None:
         return stat[1] not in ("Z", "X") and (start is None or stat[3] == start)
     if os.path.isdir("/proc"):
@@ -339,13 +327,17 @@ def spawn(cwd: str, remote: str, *, fetch_only: bool = False) -> None:
     ``fetch_only``: fetch and merge the remote's notes (after a ``git pull
     <remote> <branch>``, which fetched no notes), push nothing.
     """
+    spawn_module(cwd, "traces_git.sync.push_worker",
+                 [cwd, remote, *(["--fetch-only"] if fetch_only else [])])
+
+
+def spawn_module(cwd: str, module: str, args: list[str]) -> None:
+    """Start ``python -I -m MODULE ARGS`` detached, logging to sync-worker.log."""
     from traces_git import detach, gitcmd
 
     log_path = paths.location("state", "sync-worker.log")
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
-    cmd = [sys.executable, "-I", "-m", "traces_git.sync.push_worker", cwd, remote]
-    if fetch_only:
-        cmd.append("--fetch-only")
+    cmd = [sys.executable, "-I", "-m", module, *args]
     detach.spawn(cmd, gitcmd.clean_env({GUARD_ENV: "1"}), cwd=cwd, output=log_path)
 
 

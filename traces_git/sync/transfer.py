@@ -46,7 +46,9 @@ def ensure_configured(repo: RepoInfo, config: Config) -> bool:
 def unconfigure(repo: RepoInfo) -> bool:
     """Remove exactly what ``ensure_configured`` added; True if something was removed."""
     from traces_git.sync import config as sync_config
+    from traces_git.sync import relink_worker
 
+    relink_worker.remove_files(repo.common_dir)
     return sync_config.unconfigure(repo)
 
 
@@ -112,10 +114,10 @@ def _last_line(data: bytes, fallback: str) -> str:
     ]
     if not lines:
         return fallback
-    import re
+    from traces_git import urls
 
     # git mostly hides credentials itself; make sure none reach our log or status.
-    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@", r"\1", lines[-1])
+    return urls.strip_credentials_in(lines[-1])
 
 
 def _lock_path(repo: RepoInfo) -> str:
@@ -262,16 +264,20 @@ def reference_transaction_hook(repo: RepoInfo, config: Config, args: list[str],
     if _guarded() or args[:1] != ["committed"]:
         return {"outcome": "skipped", "record": False}
     moved = []
-    for raw in stdin.decode("utf-8", "surrogateescape").splitlines():
-        fields = raw.split()
+    lines = [raw.split() for raw in stdin.decode("utf-8", "surrogateescape").splitlines()]
+    for fields in lines:
         if len(fields) != 3:
             continue
         _old, new, ref = fields
         remote = _tracking_remote(ref)
         if remote and new not in ZERO_SHA:
             moved.append((remote, new))
+    from traces_git.sync import relink_worker
+
+    relinking = relink_worker.after_fetch(repo, config, relink_worker.moved_branches(lines))
     if not moved:
-        return {"outcome": "skipped", "record": False}
+        return {"outcome": "ok", "detail": relinking["relink"]} if relinking else {
+            "outcome": "skipped", "record": False}
     details = []
     for remote, new in moved:
         result = merge_tracking(repo, config, remote, new)
@@ -297,7 +303,17 @@ def post_rewrite_hook(repo: RepoInfo, config: Config, args: list[str], stdin: by
 def merge_tracking(repo: RepoInfo, config: Config, remote: str, oid: str | None = None) -> dict:
     """Merge ``refs/notes/remotes/<remote>/traces`` (or ``oid``) into ``refs/notes/traces``."""
     from traces_git.notes import core as notes
+    from traces_git.repo import pygit2_can_open
 
+    if not pygit2_can_open(repo.common_dir):  # sha256 / reftable: git's own merge
+        from traces_git.notes import git as notes_git
+
+        oid = oid or notes_git.ref_value(_cwd(repo), tracking_ref(remote))
+        if oid is None:
+            return {"result": "none", "changed": 0}
+        return notes_git.merge(_cwd(repo), oid, message=f"traces-git: merge notes from {remote}",
+                               author=notes.parse_author(config.get("traces.notesAuthor")),
+                               lock_path=_lock_path(repo))
     pyrepo = repo.open()
     if oid is None:
         reference = pyrepo.references.get(tracking_ref(remote))
@@ -400,20 +416,18 @@ def transfer(repo: RepoInfo, config: Config, remote: str, *, fetch_first: bool =
             if not pushing:
                 result["outcome"] = "push disabled"
                 break
-            pyrepo = repo.open()
-            local = pyrepo.references.get(NOTES_REF)
-            if local is None:
+            local_oid = _ref_values(repo, [NOTES_REF]).get(NOTES_REF)
+            if local_oid is None:
                 result["outcome"] = "no notes"
                 break
-            ahead = unpushed(pyrepo, remote)
+            ahead = unpushed(repo, remote)
             if not ahead:  # every local note is on the remote already
                 result["outcome"] = "up to date"
                 break
             state, detail = _push_once(repo, remote, background)
             if state == "ok":
-                # libgit2 ref writes run no hooks
-                pyrepo.references.create(known_ref(remote), local.target, force=True)
-                result.update(outcome="pushed", pushed=len(ahead), commit=str(local.target))
+                _set_known(repo, remote, local_oid)
+                result.update(outcome="pushed", pushed=len(ahead), commit=local_oid)
                 break
             if state == "error":
                 raise GitError(f"pushing notes to {remote} failed: {detail}")
@@ -430,14 +444,38 @@ def transfer(repo: RepoInfo, config: Config, remote: str, *, fetch_first: bool =
     return result
 
 
-def unpushed(pyrepo, remote: str) -> list[str]:
+def unpushed(repo: RepoInfo, remote: str) -> list[str]:
     """Shas whose local note the remote lacks, as far as we know (tracking and known refs)."""
+    from traces_git.repo import pygit2_can_open
+
+    if not pygit2_can_open(repo.common_dir):
+        from traces_git.notes import git as notes_git
+
+        result = set(notes_git.unpushed(_cwd(repo), tracking_ref(remote)))
+        if result and notes_git.ref_value(_cwd(repo), known_ref(remote)) is not None:
+            result &= set(notes_git.unpushed(_cwd(repo), known_ref(remote)))
+        return sorted(result)
     from traces_git.notes import core as notes
 
+    pyrepo = repo.open()
     result = set(notes.unpushed(pyrepo, tracking_ref(remote)))
     if result and pyrepo.references.get(known_ref(remote)) is not None:
         result &= set(notes.unpushed(pyrepo, known_ref(remote)))
     return sorted(result)
+
+
+def _unpushed_count(repo: RepoInfo, remote: str) -> int | None:
+    try:
+        return len(unpushed(repo, remote))
+    except Exception:  # noqa: BLE001 - status must show what it can
+        return None
+
+
+def _set_known(repo: RepoInfo, remote: str, oid: str) -> None:
+    """Record what the remote now has (no hook runs for it: our bookkeeping)."""
+    from traces_git.notes import git as notes_git
+
+    notes_git.set_ref(_cwd(repo), known_ref(remote), oid)
 
 
 def push_notes(repo: RepoInfo, config: Config, remote: str, *, foreground: bool = True) -> dict:
@@ -476,11 +514,6 @@ def status_section(repo: RepoInfo | None, config: Config) -> dict:
         section["summary"] = "not in a repository"
         return section
     names = remotes(config)
-    pyrepo = None
-    try:
-        pyrepo = repo.open()
-    except Exception:  # noqa: BLE001 - status must show what it can
-        pass
     queue = {entry["remote"]: entry for entry in pushqueue.entries(repo.common_dir)}
     last = pushqueue.last_results(repo.common_dir)
     for name in names:
@@ -488,7 +521,7 @@ def status_section(repo: RepoInfo | None, config: Config) -> dict:
         info: dict = {
             "push": push_enabled(config, name),
             "fetch_configured": refspec(name) in config.get_all(f"remote.{name}.fetch"),
-            "unpushed": len(unpushed(pyrepo, name)) if pyrepo else None,
+            "unpushed": _unpushed_count(repo, name),
             "queued": bool(entry),
             "last_error": (entry or {}).get("last_error"),
         }

@@ -46,8 +46,15 @@ class AuthError(ApiError):
 
 
 class TransientError(ApiError):
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs):
-        super().__init__(message, **kwargs)
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status: int | None = None,
+        code: str | None = None,
+    ):
+        super().__init__(message, status=status, code=code)
         self.retry_after = retry_after
 
 
@@ -83,9 +90,9 @@ def _error_text(response: httpx.Response) -> tuple[str | None, str]:
     if isinstance(error, dict):
         # The server's words end up in status, doctor and the log: one line, no controls.
         code = error.get("code") if isinstance(error.get("code"), str) else None
-        message = error.get("message") if isinstance(error.get("message"), str) else ""
+        message = error.get("message")
         return (safe_text.for_terminal(code, 100) if code else None,
-                safe_text.for_terminal(message, 300))
+                safe_text.for_terminal(message if isinstance(message, str) else "", 300))
     return None, f"HTTP {response.status_code}"
 
 
@@ -147,6 +154,17 @@ class Client:
             raise ValueError(f"a batch holds 1 to {MAX_BATCH} messages, not {len(messages)}")
         path = f"/v1/traces/{quote(external_id, safe='')}/messages/batch"
         return self._request("POST", path, {"messages": messages})
+
+    def get_trace(self, external_id: str) -> dict | None:
+        """``data.trace`` of one trace, or None when the API does not know it (404)."""
+        try:
+            data = self._request("GET", f"/v1/traces/{quote(external_id, safe='')}", None)
+        except PermanentError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        trace = data.get("trace")
+        return trace if isinstance(trace, dict) else None
 
     def namespaces(self) -> list[dict]:
         """The namespaces this token can publish to (to turn a ``@slug`` into an id)."""

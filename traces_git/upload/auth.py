@@ -15,6 +15,7 @@ hides itself in ``repr``/``str``; status names only its source.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from traces_git import paths
 from traces_git.constants import PRODUCTION_API_URL
@@ -65,14 +66,14 @@ class TokenFileError(UsageError):
     pass
 
 
-def _env(name: str) -> Token | None:
-    value = os.environ.get(name, "").strip()
+def _env(name: str, env: Mapping[str, str] | None = None) -> Token | None:
+    value = (os.environ if env is None else env).get(name, "").strip()
     return Token(value, name) if value else None
 
 
-def from_env() -> Token | None:
+def from_env(env: Mapping[str, str] | None = None) -> Token | None:
     for name in ENV_VARS:
-        token = _env(name)
+        token = _env(name, env)
         if token is not None:
             return token
     return None
@@ -91,7 +92,7 @@ def has_token() -> bool:
     return any(n.startswith("credentials") and n.endswith(".json") for n in names)
 
 
-def _refuse_if_shared(path, info) -> None:
+def _refuse_if_shared(path: str | os.PathLike[str], info: os.stat_result) -> None:
     import stat
 
     if os.name == "posix" and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
@@ -148,15 +149,17 @@ def _own_login() -> Token | None:
     return Token(value.strip(), OWN_LOGIN)
 
 
-def load(api_url: str | None = None) -> Token | None:
-    """The token to use, or None when not logged in. Raises TokenFileError on an unsafe file."""
-    token = _env("TRACES_CLI_AUTH_TOKEN")
+def load(api_url: str | None = None, env: Mapping[str, str] | None = None) -> Token | None:
+    """The token to use, or None when not logged in. Raises TokenFileError on an unsafe file.
+
+    ``env``: the environment to read (default ``os.environ``)."""
+    token = _env("TRACES_CLI_AUTH_TOKEN", env)
     if token is not None:
         return token
     credentials = official_credentials(api_url or _default_api_url())
     if credentials is not None:
         return Token(credentials["deviceKey"].strip(), OFFICIAL_LOGIN)
-    token = _env("TRACES_API_KEY")
+    token = _env("TRACES_API_KEY", env)
     if token is not None:
         return token
     return _own_login()

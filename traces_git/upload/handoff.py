@@ -24,6 +24,10 @@ from traces_git.constants import PRODUCTION_API_URL
 from traces_git.upload import auth
 from traces_git.upload import queue as q
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from traces_git.repo import RepoInfo
+
 DEFAULT_API_URL = PRODUCTION_API_URL
 DEFAULT_WEB_URL = "https://www.traces.com"
 
@@ -78,7 +82,7 @@ def _branch(git_dir: str) -> str | None:
     return head[len(prefix) :] if head.startswith(prefix) else None
 
 
-def hand_off(repo, config: Config, commit: str, trace_ids: list[str]) -> None:
+def hand_off(repo: RepoInfo, config: Config, commit: str, trace_ids: list[str]) -> None:
     """Queue ``trace_ids`` of ``commit`` for upload and start a worker if none runs."""
     if not trace_ids or not upload_enabled(config):
         return
@@ -137,7 +141,7 @@ def auth_state(config: Config) -> str:
     return f"logged in ({token.source})"
 
 
-def status_section(repo, config: Config) -> dict:
+def status_section(repo: RepoInfo | None, config: Config) -> dict:
     """The upload part of ``traces-git status`` (no network, no secrets)."""
     from traces_git import urls
 

@@ -8,19 +8,31 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import httpx
+
 from traces_git import store, urls
 from traces_git.attribution import selection
+from traces_git.config import Config
 from traces_git.errors import UsageError
+from traces_git.repo import RepoInfo
 from traces_git.upload import api, auth, outgoing, redact
 from traces_git.upload import handoff as up
 from traces_git.upload import queue as q
 from traces_git.upload import worker as upload_worker
 
 
-def preview(repo, config, trace_id: str, *, transport=None) -> dict:
+def preview(
+    repo: RepoInfo,
+    config: Config,
+    trace_id: str,
+    *,
+    transport: httpx.BaseTransport | None = None,
+) -> dict:
     """What the next upload of ``trace_id`` from ``repo`` would send, built as the worker
     builds it (``traces-git upload --dry-run``). Sends nothing; with a token and a ``@slug``
-    destination it asks the API's namespace list (a GET, no trace content)."""
+    destination it asks the API's namespace list (a GET, no trace content). Without a
+    destination (``action`` hold or skip, and ``reason``) the redacted requests are
+    still there: what would be sent once a destination exists."""
     base_url = up.api_url(config)
     store_path = store.locate(config.get("traces.store"))
     if not store_path.is_file():
@@ -52,8 +64,8 @@ def preview(repo, config, trace_id: str, *, transport=None) -> dict:
         with api.Client(base_url, token, transport=transport) as client:
             dest = upload_worker.share_rules_lookup(client, dest, config)
     answer["destination"] = dest.as_json()
-    if dest.action != "publish":
-        return {**answer, "action": dest.action, "reason": dest.reason, "requests": []}
+    # Without a destination (no login, no share rule) the payload is still shown, exactly
+    # as it would be sent once one exists (then with the namespace/visibility added).
     entry = next((e for e in q.entries() if e.trace_id == trace_id), None)
     if entry is None:
         head = repo.open().head.target
@@ -74,4 +86,6 @@ def preview(repo, config, trace_id: str, *, transport=None) -> dict:
                     "body": {"messages": messages},
                 }
             )
+    if dest.action != "publish":
+        return {**answer, "action": dest.action, "reason": dest.reason, "requests": requests}
     return {**answer, "action": "publish", "reason": "", "requests": requests}

@@ -91,7 +91,7 @@ def _dumps(data: object) -> str:
     return json.dumps(data, sort_keys=True)
 
 
-def read_json(path: Path) -> dict | None:
+def read_json(path: str | os.PathLike[str]) -> dict | None:
     import json
 
     try:

@@ -24,9 +24,13 @@ Not on the hook path: only the worker and the upload command import it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from traces_git.errors import UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from traces_git.config import Config
 
 REDACTED = "[REDACTED]"
 SECRETS_FILE_OUTPUT = "[REDACTED: output of a tool that read a secrets file]"
@@ -34,7 +38,9 @@ SECRETS_FILE_OUTPUT = "[REDACTED: output of a tool that read a secrets file]"
 # (pattern, replacement, literals): the pattern runs only on a string holding one
 # of ``literals`` (a substring test is a fast C scan; most strings hold none).
 # The first block mirrors the official CLI, in its order.
-_OFFICIAL: list[tuple[str, int, str, tuple[str, ...]]] = [
+# (pattern or None for a hand-written pass, flags, replacement or pass name, literals)
+_Row = tuple[str | None, int, str, tuple[str, ...]]
+_OFFICIAL: list[_Row] = [
     (r"AKIA[0-9A-Z]{16}", 0, REDACTED, ("AKIA",)),
     (r"gh[pousr]_[A-Za-z0-9]{36,}", 0, REDACTED, ("gh",)),
     (r"github_pat_[A-Za-z0-9_]{20,}", 0, REDACTED, ("github_pat_",)),
@@ -83,7 +89,7 @@ _OFFICIAL: list[tuple[str, int, str, tuple[str, ...]]] = [
     ),
 ]
 
-_EXTRA: list[tuple[str, int, str, tuple[str, ...]]] = [
+_EXTRA: list[_Row] = [
     (r"glpat-[A-Za-z0-9_-]{20,}", 0, REDACTED, ("glpat-",)),
     # https://user:password@host: keep the user and the host, drop the password.
     (
@@ -199,7 +205,9 @@ _KEY_QUOTED = re.compile(
 )
 
 
-def _replace_values(text: str, rest: re.Pattern, replacement: str, slow) -> str:
+def _replace_values(
+    text: str, rest: re.Pattern, replacement: str, slow: Callable[[str], str]
+) -> str:
     """Replace the value after every secret-looking key, found from its keyword.
 
     Every name holding a keyword is found from the keyword on (the part of the
@@ -278,7 +286,13 @@ def _with_keyword(text: str) -> bool:
 class _Rule:
     __slots__ = ("regex", "replacement", "literals", "function")
 
-    def __init__(self, regex, replacement: str, literals: tuple[str, ...], function=None):
+    def __init__(
+        self,
+        regex: re.Pattern | None,
+        replacement: str,
+        literals: tuple[str, ...],
+        function: Callable[[str], str] | None = None,
+    ):
         self.regex = regex
         self.replacement = replacement
         self.literals = literals
@@ -287,6 +301,7 @@ class _Rule:
     def apply(self, text: str) -> str:
         if self.function is not None:
             return self.function(text)
+        assert self.regex is not None  # a rule is a function or a regex
         return self.regex.sub(self.replacement, text)
 
 
@@ -294,7 +309,7 @@ _FUNCTIONS = {"name=value": _name_value, "quoted": _quoted_value, "emails": _ema
 _KEYWORD_FUNCTIONS = (_name_value, _quoted_value)
 
 
-def _compile(table) -> list[_Rule]:
+def _compile(table: list[_Row]) -> list[_Rule]:
     return [
         _Rule(None, "", lits, _FUNCTIONS[repl])
         if pattern is None
@@ -345,7 +360,7 @@ class _OutOfTime(Exception):
     pass
 
 
-def _out_of_time(signum, frame):
+def _out_of_time(signum: int, frame: object) -> None:
     raise _OutOfTime
 
 
@@ -370,7 +385,8 @@ def _within_time(rules: list[_Rule], text: str, seconds: float) -> str:
             signal.setitimer(signal.ITIMER_REAL, 0)
     except _OutOfTime:
         raise RedactTimeout(
-            f"traces.redact pattern {rule.regex.pattern!r} ran longer than {seconds:g} s on "
+            f"traces.redact pattern {rule.regex.pattern if rule.regex else ''!r} ran longer "
+            f"than {seconds:g} s on "
             f"one text of {len(text)} characters (a pattern that backtracks without end); "
             "that trace waits until the pattern is fixed (`git config --unset-all "
             "traces.redact` removes the patterns; `traces.redactTimeout` sets the time)"
@@ -381,11 +397,11 @@ def _within_time(rules: list[_Rule], text: str, seconds: float) -> str:
     return text
 
 
-def user_patterns(config) -> list[str]:
+def user_patterns(config: Config) -> list[str]:
     return [p for p in config.get_all("traces.redact") if p.strip()]
 
 
-def check(config) -> str | None:
+def check(config: Config) -> str | None:
     """The problem with the configured patterns, or None (for status and doctor)."""
     try:
         compile_user_patterns(user_patterns(config))
@@ -421,12 +437,12 @@ class Redactor:
         self.user_rules = compile_user_patterns(patterns)
         self.rules = _BUILTIN
         self.user_seconds = user_seconds
-        self.secret_calls: set[str] = set()
+        self.secret_calls: set[object] = set()
         # A text message carries its text twice (textContent and the part): one pass.
         self._last: tuple[str, str] = ("", "")
 
     @classmethod
-    def for_config(cls, config) -> Redactor:
+    def for_config(cls, config: Config) -> Redactor:
         seconds = config.get("traces.redactTimeout")
         try:
             limit = float(seconds) if seconds is not None else DEFAULT_USER_PATTERN_SECONDS
@@ -471,7 +487,7 @@ class Redactor:
             return [self.value(item) for item in value]
         return value
 
-    def note_call(self, call_id: str, args: object) -> None:
+    def note_call(self, call_id: object, args: object) -> None:
         """Remember a tool call (sent in an earlier run) that read a secrets file."""
         if call_id and names_secrets_file(args):
             self.secret_calls.add(call_id)

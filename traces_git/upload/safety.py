@@ -8,6 +8,11 @@ import time
 
 from traces_git.upload import queue as q
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from traces_git.config import Config
+    from traces_git.repo import RepoInfo
+
 MAX_RULE_SKIPS_KEPT = 20
 
 
@@ -36,7 +41,7 @@ def hook_skip(worktree: str | None, base_url: str, trace_ids: list[str]) -> list
     return []
 
 
-def fields(repo, config, base_url: str) -> dict:
+def fields(repo: RepoInfo | None, config: Config, base_url: str) -> dict:
     """Extra fields for ``upload.status_section``; ``problems`` feeds doctor."""
     from traces_git.upload import auth, outgoing, redact, share_rules
 

@@ -78,13 +78,16 @@ def share(
     if answer is None:
         raise api.TransientError(f"`traces share` exited {proc.returncode} without a JSON answer")
     if answer.get("ok") is True:
-        data = answer.get("data") if isinstance(answer.get("data"), dict) else {}
         from traces_git.notes.format import clean_url
 
+        data = answer.get("data")
         # The CLI relays the server's answer: a URL that fails the check is not shown in
         # status nor written anywhere (the note writer checks it again).
-        return clean_url(data.get("sharedUrl"), source="the traces CLI's answer")
-    error = answer.get("error") if isinstance(answer.get("error"), dict) else {}
+        return clean_url(data.get("sharedUrl") if isinstance(data, dict) else None,
+                         source="the traces CLI's answer")
+    error = answer.get("error")
+    if not isinstance(error, dict):
+        error = {}
     code = safe_text.for_terminal(error.get("code") or "error", 100)
     message = safe_text.for_terminal(error.get("message") or "", 300)
     if code in ("AUTH_REQUIRED", "UNAUTHORIZED", "FORBIDDEN"):

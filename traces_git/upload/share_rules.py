@@ -250,7 +250,13 @@ def publish_to(namespace: dict, source: str, chosen_visibility: str | None) -> D
     )
 
 
-def _by_slug(slug, source, credentials, chosen_visibility, why) -> Destination:
+def _by_slug(
+    slug: str,
+    source: str,
+    credentials: dict | None,
+    chosen_visibility: str | None,
+    why: str,
+) -> Destination:
     if credentials and credentials.get("namespaceSlug") == slug and credentials.get("namespaceId"):
         namespace = {
             "id": credentials["namespaceId"],
@@ -290,7 +296,7 @@ def resolve(
                 return Destination("skip", source=source, reason=f'share rule "off" for {folder}')
             if isinstance(rule, str):
                 return _by_slug(rule[1:], source, credentials, chosen_visibility, source)
-            return publish_to(dict(rule), source, chosen_visibility)
+            return publish_to(dict(rule), source, chosen_visibility)  # type: ignore[call-overload]
         rc = find_tracesrc(directory)
         slug = tracesrc_namespace(rc) if rc else None
         if rc and slug:

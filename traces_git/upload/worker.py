@@ -293,9 +293,21 @@ class Worker:
             return notes.with_traces(old, [ref])
 
         commits = list(dict.fromkeys(e.commit for e in group))
+        common_dir = group[-1].common_dir
+        from traces_git.repo import pygit2_can_open
+
+        if not pygit2_can_open(common_dir):  # sha256 / reftable: git's own notes code
+            for commit in commits:
+                notes.update_one_with_git(
+                    common_dir, commit, edit,
+                    message=f"traces-git: shared URL for {trace_id}",
+                    author=notes.parse_author(config.get("traces.notesAuthor")),
+                    lock_path=os.path.join(common_dir, "traces-git-notes.lock"),
+                    common_dir=common_dir, budget_s=30.0,  # a background worker may wait
+                )
+            return
         import pygit2
 
-        common_dir = group[-1].common_dir
         notes.update(
             pygit2.Repository(common_dir),
             {commit: edit for commit in commits},

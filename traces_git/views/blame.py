@@ -1,9 +1,9 @@
 """``traces-git blame``: each line of a file with its commit and that commit's traces.
 
 One ``git blame --porcelain`` (git applies ``blame.ignoreRevsFile``,
-``--ignore-rev`` and move detection itself) runs while ``git notes list``
-reads the notes tree; then one ``git cat-file --batch`` reads the notes of
-the distinct commits blamed, never one lookup per line. Agents and titles
+``--ignore-rev`` and move detection itself) runs while ``git cat-file --batch``
+reads the notes tree's root; the same cat-file then reads the notes of the
+distinct commits blamed (only their fanout paths), never one lookup per line. Agents and titles
 come from the local Traces store, when it knows the traces.
 """
 
@@ -19,7 +19,7 @@ from traces_git.errors import UsageError
 from traces_git.notes import batch as notes_batch
 from traces_git.notes import core as notes
 
-UNCOMMITTED = "0" * 40
+UNCOMMITTED = "0" * 40  # git's name for "not committed yet" (64 zeros in a sha256 repository)
 # git's own test for binary content (buffer_is_binary): a NUL in the first 8000 bytes.
 BINARY_PROBE = 8000
 
@@ -60,6 +60,32 @@ class BlameOptions:
                 raise UsageError(f"not a revision: {self.rev}")
             args.append(self.rev)
         return args + ["--", path]
+
+
+def rev_and_path(cwd: str, before: list[str], after: list[str] | None) -> tuple[str | None, str]:
+    """(REV, FILE) from the arguments as ``git blame`` reads them: ``FILE``, ``REV FILE``,
+    ``REV -- FILE``, ``-- FILE REV``, or the older ``FILE REV`` when REV is a revision."""
+    usage = "usage: traces-git blame [REV] [--] FILE"
+    if after is not None:
+        if len(before) == 1 and len(after) == 1:
+            return before[0], after[0]
+        if not before and len(after) == 1:
+            return None, after[0]
+        if not before and len(after) == 2:
+            return after[1], after[0]
+        raise UsageError(usage)
+    if len(before) == 1:
+        return None, before[0]
+    if len(before) != 2:
+        raise UsageError(usage)
+    first, second = before
+    code, _ = gitcmd.fast(["rev-parse", "-q", "--verify", "--end-of-options",
+                           f"{second}^{{commit}}"], cwd)
+    if code == 0 and not second.startswith("-"):
+        return second, first  # git blame FILE REV
+    if os.path.lexists(os.path.join(cwd, first)) and not os.path.lexists(os.path.join(cwd, second)):
+        return second, first  # FILE and a bad REV: say which revision is bad
+    return first, second
 
 
 def parse_porcelain(data: bytes) -> tuple[list[dict], dict[str, dict]]:
@@ -173,24 +199,19 @@ def blame(cwd: str, path: str, options: BlameOptions | None = None) -> dict:
         stderr=subprocess.PIPE,
         env=gitcmd.clean_env({"LC_ALL": "C"}),
     )
-    listing = notes_batch.start_listing(cwd)
-    try:
+    with notes_batch.NotesReader(cwd) as reader:
+        reader.prepare()  # the notes root, while git blames
         out, err = proc.communicate()
-    finally:
         if proc.returncode != 0:
-            listing.kill()
-            listing.communicate()
-    if proc.returncode != 0:
-        raise _git_failure(err, f"git blame failed with exit code {proc.returncode}")
-    lines, commits = parse_porcelain(out)
-    try:
+            raise _git_failure(err, f"git blame failed with exit code {proc.returncode}")
+        lines, commits = parse_porcelain(out)
         _check_not_binary(cwd, path, options.rev, lines)
-    except UsageError:
-        listing.kill()
-        listing.communicate()
-        raise
-    texts = notes_batch.finish(listing, cwd, [sha for sha in commits if sha != UNCOMMITTED])
+        texts = reader.read(sha for sha in commits if not is_uncommitted(sha))
     return build_report(path, options.rev, lines, commits, texts)
+
+
+def is_uncommitted(sha: str) -> bool:
+    return not sha.strip("0")
 
 
 def build_report(path: str, rev: str | None, lines: list[dict], commits: dict[str, dict],
@@ -198,7 +219,7 @@ def build_report(path: str, rev: str | None, lines: list[dict], commits: dict[st
     traces: dict[str, dict] = {}
     report_commits = []
     for sha, info in commits.items():
-        committed = sha != UNCOMMITTED
+        committed = not is_uncommitted(sha)
         refs = notes.attached(texts.get(sha)) if committed else []
         for ref in refs:
             trace = traces.setdefault(ref.id, {"id": ref.id, "url": ref.url, "agent": None,
@@ -217,7 +238,7 @@ def build_report(path: str, rev: str | None, lines: list[dict], commits: dict[st
             "filename": info.get("filename"),
             "traces": [ref.id for ref in refs],
         })
-    by_sha = {c["sha"] or UNCOMMITTED: c for c in report_commits}
+    by_sha = {sha: c for sha, c in zip(commits, report_commits, strict=True)}
     report_lines = []
     for line in lines:
         commit = by_sha[line["commit"]]

@@ -12,7 +12,7 @@ their changes come from the commits they merge. Binary files count no lines.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from traces_git import gitcmd, safe_text
 from traces_git.errors import UsageError
@@ -22,16 +22,52 @@ from traces_git.notes import core as notes
 FIELDS = ("added", "removed", "traced_added", "traced_removed")
 
 
-def numstat(cwd: str, rev_args: list[str]) -> list[tuple[str, list[tuple[str, int, int, bool]]]]:
-    """[(sha, [(path, added, removed, binary)])] for the non-merge commits, oldest first."""
+def numstat(cwd: str, rev_args: list[str], on_shas: Callable[[list[str]], None] | None = None,
+            ) -> list[tuple[str, list[tuple[str, int, int, bool]]]]:
+    """[(sha, [(path, added, removed, binary)])] for the non-merge commits, oldest first.
+
+    ``rev_args``: git log's revisions and options (checked by :mod:`traces_git.views.revargs`),
+    with ``-- PATHS`` at the end when the user gave paths. ``on_shas`` gets the commits
+    as git prints them, so their notes are read while git still computes diffs.
+    """
+    import subprocess
+
     args = ["log", "-z", "--numstat", "-M", "--no-merges", "--reverse", "--topo-order",
-            "--format=%x01%H", *rev_args, "--"]
-    proc = gitcmd.run(args, cwd, check=False, env={"LC_ALL": "C"})
-    if proc.returncode != 0:
-        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            "--no-show-signature", "--format=%x01%H", *rev_args]
+    if "--" not in rev_args:
+        args.append("--")
+    proc = subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=gitcmd.clean_env({"LC_ALL": "C"}))
+    chunks: list[bytes] = []
+    pending = b""
+    seen: list[str] = []
+    fd = proc.stdout.fileno()  # type: ignore[union-attr]
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+        if on_shas is None:
+            continue
+        data = pending + chunk
+        cut = data.rfind(b"\0") + 1
+        pending = data[cut:]
+        seen += [token.lstrip(b"\n")[1:].decode("ascii").strip()
+                 for token in data[:cut].split(b"\0") if token.lstrip(b"\n")[:1] == b"\x01"]
+        if len(seen) >= 64:
+            on_shas(seen)
+            seen = []
+    stderr = proc.stderr.read()  # type: ignore[union-attr]
+    proc.stdout.close()  # type: ignore[union-attr]
+    proc.stderr.close()  # type: ignore[union-attr]
+    if proc.wait() != 0:
+        lines = stderr.decode("utf-8", "replace").strip().splitlines()
         reason = (lines[0] if lines else "git log failed").removeprefix("fatal: ")
         raise UsageError(f"bad revision range {' '.join(rev_args)}: {reason}")
-    tokens = proc.stdout.split(b"\0")
+    tokens = b"".join(chunks).split(b"\0")
+    if on_shas is not None:
+        seen += [token.lstrip(b"\n")[1:].decode("ascii").strip()
+                 for token in pending.split(b"\0") if token.lstrip(b"\n")[:1] == b"\x01"]
+        if seen:
+            on_shas(seen)
     commits: list[tuple[str, list[tuple[str, int, int, bool]]]] = []
     i = 0
     while i < len(tokens):
@@ -107,11 +143,16 @@ def file_table(cwd: str, base: str | None, head: str, note_texts: Mapping[str, s
     return count(numstat(cwd, rev_args), note_texts)["files"]
 
 
-def default_range(cwd: str) -> str:
-    """``@{upstream}..HEAD``, else ``<default branch>..HEAD``; a UsageError when neither exists."""
+WHOLE_BRANCH = ("the whole branch, as git log shows it: no upstream and no default branch "
+                "to compare with")
+
+
+def default_range(cwd: str) -> tuple[str, str]:
+    """(range, why): ``@{upstream}..HEAD``, else ``<default branch>..HEAD``, else ``HEAD``
+    (what ``git log`` would show: the whole branch)."""
     upstream = _symbolic(cwd, "@{upstream}")
     if upstream:
-        return f"{upstream}..HEAD"
+        return f"{upstream}..HEAD", "the branch against its upstream"
     current = _symbolic(cwd, "HEAD")
     code, out = gitcmd.fast(["symbolic-ref", "-q", "refs/remotes/origin/HEAD"], cwd)
     candidates = [out.decode().strip()] if code == 0 and out.strip() else []
@@ -122,9 +163,9 @@ def default_range(cwd: str) -> str:
             continue
         code, _ = gitcmd.fast(["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], cwd)
         if code == 0:
-            return f"{ref.removeprefix('refs/heads/').removeprefix('refs/remotes/')}..HEAD"
-    raise UsageError("no upstream and no default branch to compare with: pass a RANGE "
-                     "(e.g. main..HEAD)")
+            name = ref.removeprefix("refs/heads/").removeprefix("refs/remotes/")
+            return f"{name}..HEAD", "the branch against the default branch"
+    return "HEAD", WHOLE_BRANCH
 
 
 def _symbolic(cwd: str, rev: str) -> str | None:
@@ -133,18 +174,37 @@ def _symbolic(cwd: str, rev: str) -> str | None:
     return text if code == 0 and text else None
 
 
-def stats(cwd: str, revision_range: str | None = None) -> dict:
-    """The ``traces-git stats --json`` report (schema in docs/blame.md)."""
-    if revision_range is not None and revision_range.startswith("-"):
-        raise UsageError(f"not a revision range: {revision_range}")
+def stats(cwd: str, git_args: Sequence[str] | None = None) -> dict:
+    """The ``traces-git stats --json`` report (schema in docs/blame.md).
+
+    ``git_args``: what ``git log`` takes (revisions, ranges, ``--all``, ``--since``,
+    ``-n``, ``-- PATHS``); without a revision, the default range.
+    """
+    from traces_git.views import revargs
+
+    rev = revargs.parse(list(git_args or ()), command="stats")
     code, _ = gitcmd.fast(["rev-parse", "--git-dir"], cwd)
     if code != 0:
         raise UsageError(f"not a git repository: {cwd}")
-    chosen = revision_range or default_range(cwd)
-    listing = notes_batch.start_listing(cwd)
-    changes = numstat(cwd, chosen.split())
-    texts = notes_batch.finish(listing, cwd, [sha for sha, _ in changes])
-    report = {"range": chosen, **count(changes, texts)}
+    why = "the revisions given"
+    args = list(rev.args)
+    if not rev.has_revision:
+        chosen, why = default_range(cwd)
+        args.insert(0, chosen)
+    if rev.max_count is not None:  # one more, to say whether -n cut the range
+        args.insert(0, f"--max-count={rev.skip + rev.max_count + 1}")
+    if rev.skip:
+        args.insert(0, f"--skip={rev.skip}")
+    texts: dict[str, str] = {}
+    with notes_batch.NotesReader(cwd) as reader:
+        changes = numstat(cwd, args, lambda shas: texts.update(reader.read(shas)))
+    truncated = rev.max_count is not None and len(changes) > rev.max_count
+    if truncated:
+        changes = changes[1:]  # oldest first: the extra one is the oldest
+    given = list(git_args or ())
+    described = " ".join(given if rev.has_revision else [chosen, *given])
+    report = {"range": described, "range_reason": why, "truncated": truncated,
+              **count(changes, texts)}
     for trace in report["traces"]:
         trace.update(agent=None, title=None)
     return report
@@ -205,6 +265,10 @@ def render(report: Mapping) -> str:
     total = report["total"]
     out = [f"{report['range']}: {report['commits']} commits, "
            f"{report['commits_with_traces']} with traces"]
+    if report.get("range_reason") == WHOLE_BRANCH:
+        out[0] += f" ({WHOLE_BRANCH})"
+    if report.get("truncated"):
+        out[0] += " (cut by -n: older commits left out)"
     if not report["files"]:
         return out[0] + "\n"
     # A path may hold any byte but / and NUL (git log -z): shown without controls.
