@@ -11,8 +11,9 @@ and note contents are written by anyone. Before they are shown:
   so cmark-gfm reads no HTML, emphasis, link, image, table pipe or ``http://``,
   ``https://`` and ``www.`` autolink, and puts a word joiner after ``@`` so no
   e-mail (or ``@mention``) autolink forms, and after ``#`` and ``GH-`` so GitHub
-  makes no issue reference (a link, and a cross-reference in that issue). Only :func:`markdown_link` makes a
-  link, and only from a URL that passes :func:`urls.is_url`.
+  makes no issue reference (a link, and a cross-reference in that issue). Only
+  :func:`markdown_link` makes a link, and only from a URL that passes
+  :func:`urls.is_url`.
 - :func:`bounded` caps a JSON string field.
 """
 

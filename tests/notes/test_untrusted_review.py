@@ -51,7 +51,8 @@ def test_a_store_trace_whose_id_fails_the_check_is_never_attached_or_uploaded(
     by_id = {c["id"]: c for c in explained["candidates"]}
     assert (by_id[bad]["kept"], by_id[bad]["reason"]) == (False, "invalid-id")
     assert ("  dropped ../../v1/admin [store, claude-code]: its ID is not a trace ID "
-            "(letters, digits, - and _ only)") in traces_git("explain", cwd=repo).stdout.splitlines()
+            "(letters, digits, - and _ only)") in traces_git(
+                "explain", cwd=repo).stdout.splitlines()
 
 
 
@@ -209,7 +210,8 @@ def test_the_hook_keeps_a_nul_byte_of_a_note_head_already_has(repo: Path) -> Non
     note: the hook must read it byte for byte (git log's %N turns a NUL into a newline)."""
     from tests.helpers import head
 
-    dates = {"GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}
+    when = "2026-01-01T00:00:00Z"
+    dates = {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
     (repo / "f.txt").write_text("f\n")
     git("add", "f.txt", cwd=repo)
     git("commit", "-qm", "same", cwd=repo, env=dates)

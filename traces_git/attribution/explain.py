@@ -224,8 +224,8 @@ def render(result: dict) -> str:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(item["last_activity_ms"] / 1000))
         agent = f", {safe_text.for_terminal(item['agent'], 100)}" if item.get("agent") else ""
         lines.append(
-            f"  not a candidate: {safe_text.for_terminal(item['id'], 200)} [store{agent}]: last active {when}, "
-            "before the previous commit"
+            f"  not a candidate: {safe_text.for_terminal(item['id'], 200)} [store{agent}]: "
+            f"last active {when}, before the previous commit"
         )
     return "\n".join(lines)
 
