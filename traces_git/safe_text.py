@@ -10,8 +10,10 @@ and note contents are written by anyone. Before they are shown:
 - :func:`for_markdown` also backslash-escapes every ASCII punctuation mark,
   so cmark-gfm reads no HTML, emphasis, link, image, table pipe or ``http://``,
   ``https://`` and ``www.`` autolink, and puts a word joiner after ``@`` so no
-  e-mail (or ``@mention``) autolink forms. Only :func:`markdown_link` makes a
-  link, and only from a URL that passes :func:`urls.is_url`.
+  e-mail (or ``@mention``) autolink forms, and after ``#`` and ``GH-`` so GitHub
+  makes no issue reference (a link, and a cross-reference in that issue). Only
+  :func:`markdown_link` makes a link, and only from a URL that passes
+  :func:`urls.is_url`.
 - :func:`bounded` caps a JSON string field.
 """
 
@@ -62,11 +64,16 @@ def for_markdown(text: object, limit: int | None = None) -> str:
     value = " ".join(for_terminal(text).split())
     value = truncate(value, limit)
     out = []
-    for char in value:
-        if char in _PUNCTUATION:
+    for i, char in enumerate(value):
+        if char == "#":
+            out.append("\\#\u2060")  # GitHub links #123 and owner/repo#123 after rendering
+        elif char in _PUNCTUATION:
             out.append("\\" + char)
         elif char == "@":
             out.append("\\@\u2060")  # e-mail and @mention autolinks need @ then a name
+        elif char == "-" and value[max(i - 3, 0):i].lower().endswith("gh") and not (
+                i >= 3 and value[i - 3].isalnum()):
+            out.append("-\u2060")  # and GH-123
         else:
             out.append(char)
     return "".join(out)

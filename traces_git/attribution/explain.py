@@ -36,6 +36,7 @@ REASONS = {
     "no-events": "the store has its row but none of its events yet (`traces show ID` reads "
     "them; with the Traces CLI installed, traces-git refreshes after the commit)",
     "detached": "the note marks it traces-detach",
+    "invalid-id": "its ID is not a trace ID (letters, digits, - and _ only)",
 }
 REPLAYS = {
     "rebase": "a commit replayed by a rebase: it keeps its own note through "
@@ -204,20 +205,20 @@ def render(result: dict) -> str:
         if result.get("picked_from"):
             lines.append(f"  picked from {result['picked_from']}")
     if result.get("store"):
-        lines.append(f"  store: {result['store']}")
+        lines.append(f"  store: {safe_text.for_terminal(result['store'])}")
     late = result.get("late")
     if late:
         lines.append("  attached later, after refreshing the store through the official CLI: "
-                     + str(late.get("refresh", "")))
+                     + safe_text.for_terminal(str(late.get("refresh", ""))))
         for error in late.get("refresh_errors") or []:
-            lines.append(f"      refresh problem: {error}")
+            lines.append(f"      refresh problem: {safe_text.for_terminal(str(error))}")
         for reason in late.get("reasons") or []:
-            lines.append(f"      why: {reason}")
+            lines.append(f"      why: {safe_text.for_terminal(str(reason))}")
     elif result.get("late_pending"):
         lines.append("  late attach pending: the store may be stale; the commit is decided "
                      "again once the official CLI refreshed it")
         for reason in result["late_pending"]:
-            lines.append(f"      why: {reason}")
+            lines.append(f"      why: {safe_text.for_terminal(str(reason))}")
     for hint in result.get("hints_ignored", []):
         value = safe_text.for_terminal(hint["value"], 200)
         lines.append(f"  ignored {hint['variable']}={value}: {hint['why']}")
@@ -229,10 +230,10 @@ def render(result: dict) -> str:
         )
     for item in sorted(candidates, key=lambda c: not c.get("kept")):
         mark = "kept   " if item.get("kept") else "dropped"
-        label = item["id"] or "(no trace)"
+        label = safe_text.for_terminal(item["id"], 200) or "(no trace)"
         origin = item.get("source", "")
         if item.get("agent"):
-            origin += f", {item['agent']}"
+            origin += f", {safe_text.for_terminal(item['agent'], 100)}"
         lines.append(f"  {mark} {label} [{origin}]: {REASONS.get(item['reason'], item['reason'])}")
         if item.get("directory"):
             lines.append(f"      directory: {safe_text.for_terminal(item['directory'])}")
@@ -251,10 +252,10 @@ def render(result: dict) -> str:
         lines.append(f"  ... and {result['truncated']} more candidate(s) not recorded")
     for item in result.get("idle_before", []):
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(item["last_activity_ms"] / 1000))
-        agent = f", {item['agent']}" if item.get("agent") else ""
+        agent = f", {safe_text.for_terminal(item['agent'], 100)}" if item.get("agent") else ""
         lines.append(
-            f"  not a candidate: {item['id']} [store{agent}]: last active {when}, "
-            "before the previous commit"
+            f"  not a candidate: {safe_text.for_terminal(item['id'], 200)} [store{agent}]: "
+            f"last active {when}, before the previous commit"
         )
     if result.get("lines"):
         from traces_git.lines import explain as lines_explain
@@ -264,4 +265,5 @@ def render(result: dict) -> str:
 
 
 def _list(paths: list[str]) -> str:
-    return ", ".join(paths) if paths else "(nothing)"
+    # Paths come from transcripts and the commit: any byte but / and NUL.
+    return ", ".join(safe_text.for_terminal(p) for p in paths) if paths else "(nothing)"

@@ -57,8 +57,10 @@ class HeadReads:
         known = None
         if self.notes_ref is None:
             known = (None, None)
-        elif self.notes_ref:
-            known = (self.notes_ref, records[1] or None)
+        elif self.notes_ref and not records[1]:
+            # Only "no note" is trusted from %N: git prints a note's NUL as a newline, so
+            # a note HEAD already has (an amend that recreated it) is read exactly later.
+            known = (self.notes_ref, None)
         return head_fields[0], parents, parent_time, int(head_fields[1]), subject, known
 
     def changed_files(self, head: str, parents: list[str]) -> set[str]:

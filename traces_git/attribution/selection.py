@@ -324,10 +324,14 @@ def pick(
     picked: dict[str, Picked] = {}
 
     def add(trace_id: str, url: str | None, source: str) -> None:
-        if trace_id not in picked:
+        # An ID from the store or a session file is foreign text: one that fails the
+        # note format's check is never attached, uploaded or reported as attached.
+        if trace_id not in picked and _is_id(trace_id):
             picked[trace_id] = Picked(trace_id, url, source)
 
     def note(trace_id: str, source: str, kept: bool, reason: str, **extra: object) -> None:
+        if kept and not _is_id(trace_id):
+            kept, reason = False, "invalid-id"
         if reason == "deferred":
             ctx.deferred.append((trace_id, str(extra.get("stale"))))
         if considered is not None:

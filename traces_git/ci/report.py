@@ -331,7 +331,9 @@ def fetch_notes(cwd: str, remote: str, *, shallow: bool) -> bool:
     clone one notes commit is enough: its tree lists every note.
     """
     refspec = f"+{notes.NOTES_REF}:{tracking_ref(remote)}"
-    args = _fetch_args(*(["--depth=1"] if shallow else []), remote, refspec)
+    # --no-filter: a partial clone (actions/checkout's `filter: tree:0` or `blob:none`)
+    # would leave the notes trees or blobs behind, and pygit2 cannot fetch them later.
+    args = _fetch_args(*(["--depth=1"] if shallow else []), "--no-filter", remote, refspec)
     proc = gitcmd.run(args, cwd, check=False, env=C_LOCALE)
     if proc.returncode == 0:
         return True

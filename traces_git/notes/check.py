@@ -110,5 +110,8 @@ def invalid_lines(
             break
         read += 1
         for oid in ids:
-            invalid += note_format.count_invalid(note_format.decode(repo[oid].data))
+            blob = repo.get(oid)
+            if blob is None:  # a partial clone's note not fetched yet: status stays offline
+                continue
+            invalid += note_format.count_invalid(note_format.decode(blob.data))
     return invalid, read, len(blobs)

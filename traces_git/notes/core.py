@@ -128,11 +128,33 @@ def _notes_tree(repo, ref: str):
         target = repo.get(reference.resolve().target)
     except Exception:  # noqa: BLE001 - a broken ref reads as "no notes"
         return None
-    return target.tree if target is not None and target.type_str == "commit" else None
+    if target is None or target.type_str != "commit":
+        return None
+    try:
+        return target.tree
+    except Exception:  # noqa: BLE001 - its tree missing (a partial clone): as odd as a blob
+        return None
 
 
 def _blob_text(repo, oid) -> str:
-    return decode(repo[oid].data)
+    return decode(blob_data(repo, oid))
+
+
+def blob_data(repo, oid) -> bytes:
+    """A note blob's bytes. In a partial clone (``--filter=blob:none``, as CI checkouts
+    do) the blob may not be here yet: git fetches it from the promisor remote, pygit2
+    cannot."""
+    try:
+        return repo[oid].data
+    except KeyError:
+        from traces_git import gitcmd
+        from traces_git.errors import NotesError
+
+        proc = gitcmd.run(["cat-file", "blob", str(oid)], repo.path, check=False)
+        if proc.returncode != 0:
+            raise NotesError(f"note {str(oid)[:12]} is missing in this clone "
+                             "(see `git fsck`)") from None
+        return proc.stdout
 
 
 def _find(repo, tree, sha: str, depth: int = 0) -> str | None:
@@ -383,6 +405,11 @@ def update_one_with_git(
                 else:
                     old = _loose_ref(common_dir, ref) if common_dir and attempt == 0 else False
                     if old is False:
+                        # update-ref would follow a symbolic ref and move a branch to a
+                        # notes commit.
+                        symbolic = _symbolic_target(common_dir or _common_dir(cwd), ref)
+                        if symbolic:
+                            _refuse_symbolic(ref, symbolic)
                         code, out = gitcmd.fast(
                             ["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], cwd
                         )
@@ -588,6 +615,13 @@ def _stripspace_keeps(text: str) -> bool:
         line and line[-1] not in " \t\r" for line in text[:-1].split("\n"))
 
 
+def _common_dir(cwd: str) -> str | None:
+    from traces_git import gitcmd
+
+    code, out = gitcmd.fast(["rev-parse", "--path-format=absolute", "--git-common-dir"], cwd)
+    return out.decode("utf-8", "surrogateescape").strip() if code == 0 else None
+
+
 def _write_loose_scratch(common_dir: str, scratch: str, value: str) -> bool:
     """Point our scratch ref at ``value`` by writing its loose file (False: let git do it).
 
@@ -747,6 +781,11 @@ def _refuse_odd_ref(repo, ref: str) -> None:
     """A NotesError when ``ref`` exists but is not a commit (a blob, a tree, missing)."""
     try:
         reference = repo.references.get(ref)
+    except Exception:  # noqa: BLE001 - unreadable: the write's own checks answer
+        return
+    if reference is not None and isinstance(reference.target, str):
+        _refuse_symbolic(ref, reference.target)  # even to a ref that does not exist
+    try:
         target = repo.get(reference.resolve().target) if reference is not None else None
     except Exception:  # noqa: BLE001 - unreadable: the write's own checks answer
         return
@@ -756,6 +795,28 @@ def _refuse_odd_ref(repo, ref: str) -> None:
         what = f"a {target.type_str}" if target is not None else "a missing object"
         raise NotesError(f"{ref} points at {what}, not a notes commit: nothing written "
                          f"(see `git cat-file -t {ref}`)")
+
+
+def _refuse_symbolic(ref: str, to: str) -> None:
+    """A NotesError: writing through a symbolic notes ref would move what it points at
+    (a branch, another tool's notes)."""
+    from traces_git.errors import NotesError
+
+    raise NotesError(f"{ref} is a symbolic ref (to {to}), not a notes commit: nothing written")
+
+
+def _symbolic_target(common_dir: str | None, ref: str) -> str | None:
+    """Where ``ref`` points when its file is a symbolic ref (files backend), else None."""
+    if not common_dir:
+        return None
+    try:
+        with open(os.path.join(common_dir, ref), "rb") as handle:
+            value = handle.read(1024)
+    except OSError:
+        return None
+    if not value.startswith(b"ref:"):
+        return None
+    return value[4:].strip().decode("utf-8", "replace")
 
 
 def _is_ancestor(repo, ancestor, descendant) -> bool:

@@ -144,10 +144,12 @@ def attach_one(trace_id: str, rev: str = "HEAD", url: str | None = None) -> str:
         import sys
 
         from traces_git import safe_text
+        from traces_git.urls import strip_credentials_in
 
+        # Dropped for its user:token@ maybe: never echo the token.
         sys.stderr.write("traces-git: warning: --url dropped, not an absolute http(s) URL "
                          "without spaces, controls or credentials: "
-                         f"{safe_text.for_terminal(url, 200)}\n")
+                         f"{safe_text.for_terminal(strip_credentials_in(url), 200)}\n")
         url = None
     sha, state = edit_one(rev, "attach", trace_id, url)
     return _said(state, "attached", "already attached", f"{trace_id} to {sha[:12]}")

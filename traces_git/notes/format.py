@@ -70,7 +70,10 @@ _logged: set[str] = set()
 
 
 def _log_dropped(value: object, source: str) -> None:
-    shown = ascii(value)
+    from traces_git.urls import strip_credentials_in
+
+    # Rejected for its credentials maybe: never log them.
+    shown = ascii(strip_credentials_in(value) if isinstance(value, str) else value)
     if len(shown) > 200:
         shown = shown[:199] + "…"
     key = f"{source}\0{shown}"

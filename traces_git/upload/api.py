@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 import httpx
 
-from traces_git import __version__, log
+from traces_git import __version__, log, safe_text
 from traces_git.constants import PRODUCTION_API_URL
 from traces_git.errors import TracesGitError
 from traces_git.upload.auth import Token
@@ -88,9 +88,11 @@ def _error_text(response: httpx.Response) -> tuple[str | None, str]:
         return None, f"HTTP {response.status_code} (non-JSON answer)"
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
+        # The server's words end up in status, doctor and the log: one line, no controls.
         code = error.get("code") if isinstance(error.get("code"), str) else None
         message = error.get("message")
-        return code, message[:300] if isinstance(message, str) else ""
+        return (safe_text.for_terminal(code, 100) if code else None,
+                safe_text.for_terminal(message if isinstance(message, str) else "", 300))
     return None, f"HTTP {response.status_code}"
 
 

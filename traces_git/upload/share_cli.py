@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 
-from traces_git import gitcmd
+from traces_git import gitcmd, safe_text
 
 TIMEOUT_S = 300
 
@@ -78,14 +78,18 @@ def share(
     if answer is None:
         raise api.TransientError(f"`traces share` exited {proc.returncode} without a JSON answer")
     if answer.get("ok") is True:
+        from traces_git.notes.format import clean_url
+
         data = answer.get("data")
-        url = data.get("sharedUrl") if isinstance(data, dict) else None
-        return url if isinstance(url, str) and url else None
+        # The CLI relays the server's answer: a URL that fails the check is not shown in
+        # status nor written anywhere (the note writer checks it again).
+        return clean_url(data.get("sharedUrl") if isinstance(data, dict) else None,
+                         source="the traces CLI's answer")
     error = answer.get("error")
     if not isinstance(error, dict):
         error = {}
-    code = str(error.get("code") or "error")
-    message = str(error.get("message") or "")[:300]
+    code = safe_text.for_terminal(error.get("code") or "error", 100)
+    message = safe_text.for_terminal(error.get("message") or "", 300)
     if code in ("AUTH_REQUIRED", "UNAUTHORIZED", "FORBIDDEN"):
         raise api.AuthError(f"traces CLI: {code}: {message}", code=code)
     raise api.TransientError(f"traces CLI: {code}: {message}", code=code)
