@@ -87,7 +87,7 @@ def main() -> None:
         store = tmp / "store" / "traces.db"
         env = isolated_env(home, TRACES_EVENTSTORE=str(store))
         os.environ.update({k: env[k] for k in ("HOME", "XDG_DATA_HOME")})
-        from tests import agent_sessions as agents
+        from tests.helpers import agent_sessions as agents
 
         for i in range(30):  # other projects' sessions: what the freshness check walks past
             other = tmp / f"other-{i}"

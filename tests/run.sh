@@ -1,6 +1,7 @@
 #!/bin/sh
 # Run the whole test suite: a virtualenv in .venv with traces-git (editable) and
-# the test tools, the real third-party tools the coexistence tests use, then pytest.
+# the test and check tools (pinned in pyproject's [test] extra), the static checks
+# (tests/checks.sh), the real third-party tools the coexistence tests use, then pytest.
 #
 # How tests find the tools this script installs (one rule, the same on every
 # machine): explicitly, never through the caller's PATH.
@@ -17,7 +18,7 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install -qq --disable-pip-version-check -e '.[test]' pre-commit
+.venv/bin/python -m pip install -qq --disable-pip-version-check -e '.[test]'
 # Optional tiers (each test skips when its tool is missing): the official Traces
 # CLI, husky and lefthook from npm; git-lfs from Debian.
 TOOLS_DIR=${TRACES_GIT_TEST_TOOLS:-$PWD/.venv/tools}
@@ -33,4 +34,6 @@ if ! command -v git-lfs >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-
         || echo "tests/run.sh: git-lfs not installed; its tests will skip" >&2
 fi
 export TRACES_GIT_TEST_TOOLS="$TOOLS_DIR"
+# Lint, format, types and shell first (tests/checks.sh): a failure stops the run.
+sh tests/checks.sh
 exec .venv/bin/python -m pytest "$@"

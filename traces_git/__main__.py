@@ -21,9 +21,9 @@ def main(argv: list[str] | None = None) -> int:
         return code
     from traces_git import fastpath
 
-    code = fastpath.run(args)
-    if code is not None:
-        return code
+    fast_code = fastpath.run(args)
+    if fast_code is not None:
+        return fast_code
     from traces_git.cli import main as cli_main
 
     return cli_main(args)

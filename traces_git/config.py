@@ -98,7 +98,7 @@ class Config:
 class _Pending:
     __slots__ = ("_process", "_origins")
 
-    def __init__(self, process: gitcmd.Started, origins: bool):
+    def __init__(self, process: gitcmd.Started | gitcmd._Deferred, origins: bool):
         self._process = process
         self._origins = origins
 

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import sys
 
+TYPE_CHECKING = False  # typing and collections cost milliseconds per run
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 
 def run(args: list[str]) -> int | None:
     """The exit code, or None when the click CLI must handle ``args``."""
@@ -45,7 +49,7 @@ def run(args: list[str]) -> int | None:
     return _guarded(call)
 
 
-def _edit_call(command: str, rest: list[str]):
+def _edit_call(command: str, rest: list[str]) -> Callable[[], None] | None:
     positional: list[str] = []
     url = None
     i = 0
@@ -81,7 +85,7 @@ def _edit_call(command: str, rest: list[str]):
 _LOG_FLAGS = {"--untraced": "untraced", "--json": "as_json", "--no-pager": "no_pager"}
 
 
-def _log_call(rest: list[str]):
+def _log_call(rest: list[str]) -> Callable[[], None]:
     flags, git_args = _split_flags(rest, _LOG_FLAGS)
 
     def call() -> None:
@@ -95,7 +99,7 @@ def _log_call(rest: list[str]):
 _STATS_FLAGS = {"--json": "as_json", "--no-pager": "no_pager"}
 
 
-def _stats_call(rest: list[str]):
+def _stats_call(rest: list[str]) -> Callable[[], None]:
     flags, git_args = _split_flags(rest, _STATS_FLAGS)
 
     def call() -> None:
@@ -111,7 +115,7 @@ def _stats_call(rest: list[str]):
 _BLAME_FLAGS = {"--json": "as_json", "--no-pager": "no_pager", "--offline": "offline"}
 
 
-def _blame_call(rest: list[str]):
+def _blame_call(rest: list[str]) -> Callable[[], None] | None:
     """``blame [--json] [--no-pager] [--offline] [--no-color] [REV] [--] FILE`` only: any
     other option (-L, -M, --color ...) goes to click."""
     before = rest[: rest.index("--")] if "--" in rest else rest
@@ -157,7 +161,7 @@ def _split_flags(rest: list[str], names: dict[str, str]) -> tuple[dict, list[str
     return flags, git_args
 
 
-def _guarded(call) -> int:
+def _guarded(call: Callable[[], None]) -> int:
     """Run ``call`` with the CLI's error contract: one line on stderr, its exit code."""
     from traces_git.errors import TracesGitError
 

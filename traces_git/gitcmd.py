@@ -15,6 +15,7 @@ TYPE_CHECKING = False  # typing and collections cost milliseconds per hook run
 if TYPE_CHECKING:
     import subprocess
     from collections.abc import Mapping, Sequence
+    from typing import IO
 
 # Variables that tie a git process to one repository/worktree/index.
 _REPO_BOUND_VARS = (
@@ -94,9 +95,18 @@ def run(
     return proc
 
 
-def out(args: Sequence[str], cwd: str | os.PathLike[str] | None = None, **kwargs) -> str:
+def out(
+    args: Sequence[str],
+    cwd: str | os.PathLike[str] | None = None,
+    *,
+    input: bytes | None = None,
+    check: bool = True,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+) -> str:
     """Run git and return its stdout as text without the trailing newline."""
-    return run(args, cwd, **kwargs).stdout.decode("utf-8", "surrogateescape").rstrip("\n")
+    proc = run(args, cwd, input=input, check=check, env=env, timeout=timeout)
+    return proc.stdout.decode("utf-8", "surrogateescape").rstrip("\n")
 
 
 def fast(
@@ -142,12 +152,20 @@ class Started:
         return self._result
 
 
-class _Deferred:
-    __slots__ = ("_call", "_result")
+class _Deferred(Started):
+    """A :class:`Started` whose git runs only when waited for (no ``posix_spawnp``)."""
 
-    def __init__(self, *call):
-        self._call = call
-        self._result: tuple[int, bytes] | None = None
+    __slots__ = ("_call",)
+
+    def __init__(
+        self,
+        args: Sequence[str],
+        cwd: str | os.PathLike[str] | None,
+        env: Mapping[str, str] | None,
+        stdin: bytes | None,
+    ):
+        self._call = (args, cwd, env, stdin)
+        self._result = None
 
     def wait(self) -> tuple[int, bytes]:
         if self._result is None:
@@ -191,7 +209,7 @@ def start(
         os.close(devnull)
         if in_write is not None:
             os.close(in_read)
-    if in_write is not None:
+    if in_write is not None and stdin is not None:
         try:
             view = memoryview(stdin)
             while view:
@@ -223,7 +241,10 @@ class Piped:
 
     __slots__ = ("pid", "stdin", "stdout", "stderr", "returncode")
 
-    def __init__(self, pid: int, stdin, stdout, stderr):
+    def __init__(
+        self, pid: int, stdin: IO[bytes] | None, stdout: IO[bytes] | None,
+        stderr: IO[bytes] | None,
+    ):
         self.pid = pid
         self.stdin = stdin
         self.stdout = stdout
@@ -258,13 +279,14 @@ def piped(
     stdin: bool = False,
     stderr: bool = False,
     env: Mapping[str, str] | None = None,
-):
+) -> Piped:
     """Start ``git ARGS`` with stdout (and ``stdin``/``stderr`` if asked) as pipes; the
     others go to /dev/null. Without ``posix_spawnp`` (Windows): ``subprocess.Popen``."""
     if not hasattr(os, "posix_spawnp"):
         import subprocess
 
-        return subprocess.Popen(
+        # A Popen has all of Piped's interface (Piped copies it), though not its class.
+        return subprocess.Popen(  # type: ignore[return-value]
             ["git", *args], cwd=cwd, env=clean_env(env),
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,

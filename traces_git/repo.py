@@ -7,6 +7,10 @@ import os
 from traces_git import gitcmd
 from traces_git.errors import GitError
 
+TYPE_CHECKING = False  # typing costs milliseconds on the hook path
+if TYPE_CHECKING:
+    import pygit2
+
 
 class RepoInfo:
     # A plain class, not a dataclass: importing dataclasses costs ~8 ms per hook run.
@@ -99,7 +103,7 @@ class RepoInfo:
     def display(self) -> str:
         return self.worktree or self.common_dir
 
-    def open(self):
+    def open(self) -> pygit2.Repository:
         """The pygit2 repository (imports pygit2: keep it off the no-work path).
 
         A repository pygit2 cannot open (:func:`pygit2_can_open`) is a one-line error."""

@@ -13,11 +13,12 @@ from traces_git.errors import StoreError
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import on the hook path
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
+    from types import ModuleType
 
 
-def _load_sqlite3():
+def _load_sqlite3() -> ModuleType:
     """The C module ``_sqlite3``, imported without ``functools`` where that is safe.
 
     The ``sqlite3`` package adds only datetime adapters we never use (datetime,
@@ -30,18 +31,21 @@ def _load_sqlite3():
     """
     import sys
 
+    _sqlite3: ModuleType
     if "functools" not in sys.modules:
         try:
-            from _functools import _lru_cache_wrapper
+            from _functools import _lru_cache_wrapper  # type: ignore[import-not-found]
 
-            def lru_cache(maxsize=128, typed=False):
-                def decorate(function):
+            def lru_cache(
+                maxsize: int | None = 128, typed: bool = False
+            ) -> Callable[[Callable[..., object]], Callable[..., object]]:
+                def decorate(function: Callable[..., object]) -> Callable[..., object]:
                     return _lru_cache_wrapper(function, maxsize, typed, _cache_info)
 
                 return decorate
 
             stand_in = type(sys)("functools")
-            stand_in.lru_cache = lru_cache
+            vars(stand_in)["lru_cache"] = lru_cache
             sys.modules["functools"] = stand_in
             try:
                 import _sqlite3
@@ -58,7 +62,9 @@ def _load_sqlite3():
     return _sqlite3
 
 
-def _cache_info(hits, misses, maxsize, currsize):
+def _cache_info(
+    hits: int, misses: int, maxsize: int | None, currsize: int
+) -> tuple[int, int, int | None, int]:
     return (hits, misses, maxsize, currsize)
 
 
@@ -273,7 +279,7 @@ class Store:
 
     @staticmethod
     def _trace(row: tuple) -> Trace:
-        def number(value: object) -> float | None:
+        def number(value: float | str | bytes | None) -> float | None:
             try:
                 return float(value) if value is not None else None
             except (TypeError, ValueError):
@@ -470,7 +476,7 @@ class Store:
         if not rows:
             return None, None
 
-        def number(value: object) -> float | None:
+        def number(value: float | str | bytes | None) -> float | None:
             try:
                 return float(value) if value is not None else None
             except (TypeError, ValueError):
@@ -485,7 +491,8 @@ class Store:
         start: its last event says when it was last active). Most recent first."""
         if "timestamp" not in self.trace_columns or "directory" not in self.trace_columns:
             return []
-        where, params = [], [since_ms]
+        where: list[str] = []
+        params: list[float | str] = [since_ms]
         for root in roots:
             where.append("directory = ? OR substr(directory, 1, ?) = ?")
             params += [root, len(root) + 1, root.rstrip("/") + "/"]

@@ -19,12 +19,12 @@ import contextlib
 import os
 import sys
 
+from traces_git import gitcmd
+
 TYPE_CHECKING = False  # typing costs milliseconds; `log -n 1` should cost what git's does
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import TextIO
-
-from traces_git import gitcmd
 
 RESET = "\x1b[m"
 COLOURS = {"yellow": "\x1b[33m", "green": "\x1b[32m", "cyan": "\x1b[36m", "red": "\x1b[31m",

@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import agent_sessions as agents
 from tests.helpers import git, init_repo, tool_path
-from traces_git.attribution import edit_tools
+from traces_git import edit_tools
 
 TRACES = tool_path("traces")
 

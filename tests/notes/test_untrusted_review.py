@@ -119,8 +119,8 @@ def test_ci_show_and_status_in_a_partial_clone_read_notes_git_fetches_lazily(
         tmp_path: Path, fetch_filter: str) -> None:
     """actions/checkout with ``filter: blob:none``: the notes blobs arrive only when read;
     pygit2 cannot fetch them (a KeyError was 'unexpected error')."""
-    from tests.helpers.ci import bare_remote
     from tests.helpers import commit_file, init_repo
+    from tests.helpers.ci import bare_remote
 
     remote, url = bare_remote(tmp_path / "remote.git")
     git("config", "uploadpack.allowFilter", "true", cwd=remote)

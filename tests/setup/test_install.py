@@ -195,10 +195,19 @@ def test_commands_have_help(isolated):
 
 
 def test_hooks_survive_a_broken_store_and_never_block(repo, store, tmp_path):
+    """A store that is not a database: the commit is made, the chained hook still runs,
+    no note, and the reason is recorded where `status` shows it (not a crash)."""
     Path(store.path).write_bytes(b"not a database")
-    write_hook(repo / ".git/hooks/post-commit", "exit 0")
-    commit_file(repo, "a.py")
+    chained = tmp_path / "chained-hook-ran"
+    write_hook(repo / ".git/hooks/post-commit", f"touch '{chained}'")
+    sha = commit_file(repo, "a.py")
     assert note(repo) is None
+    assert chained.is_file()
+    status = json.loads(traces_git("status", "--json", cwd=repo).stdout)
+    assert "file is not a database" in status["store"]["error"]
+    [run] = [r for r in status["recent_runs"] if r.get("commit") == sha]
+    assert run["hook"] == "post-commit" and run["outcome"] == "warning"
+    assert "file is not a database" in run["store"]
 
 
 # ---------------------------------------------------------------- install.sh

@@ -147,12 +147,13 @@ def rerun(repo: RepoInfo, sha: str) -> dict:
         result["candidates"] = []
         result["caveats"].append("bare repository: no worktree to match traces against")
         return result
+    worktree = repo.worktree
     changed: set[str] | None = None
 
     def changed_files() -> set[str]:
         nonlocal changed
         if changed is None:
-            changed = files_of(repo.worktree, sha, parents)
+            changed = files_of(worktree, sha, parents)
         return changed
 
     ctx = selection.CommitContext(

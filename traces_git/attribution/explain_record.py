@@ -15,6 +15,10 @@ import time
 
 from traces_git import log, paths
 
+TYPE_CHECKING = False  # typing costs milliseconds per hook run
+if TYPE_CHECKING:
+    from traces_git.repo import RepoInfo
+
 FILE_NAME = "explain.jsonl"
 MAX_BYTES = 2_000_000  # then rotated to explain.jsonl.1: a few thousand commits in all
 VERSION = 1
@@ -24,7 +28,7 @@ def path() -> str:
     return paths.location("state", FILE_NAME)
 
 
-def record(repo, hook: str, explained: dict, summary: dict) -> None:
+def record(repo: RepoInfo, hook: str, explained: dict, summary: dict) -> None:
     commit = explained.get("commit")
     if not commit:
         return
@@ -78,7 +82,7 @@ def with_note_state(candidates: list[dict], note_text: str | None) -> list[dict]
     return out
 
 
-def record_opted_out(repo, hook: str) -> None:
+def record_opted_out(repo: RepoInfo, hook: str) -> None:
     """Switched off: remember that the hook saw the commit and stood aside."""
     try:
         from traces_git import gitcmd

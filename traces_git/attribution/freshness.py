@@ -24,6 +24,10 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False  # typing costs milliseconds per hook run
+if TYPE_CHECKING:
+    from traces_git.store import Store, Trace
+
 MAX_DAYS = 3  # Codex day directories looked at, counting back from today
 MAX_FILES = 5000  # entries read per directory at most (a bound on a pathological HOME)
 SLACK_MS = 1000  # mtime granularity, and the CLI writing the store right after reading
@@ -283,7 +287,7 @@ def watch_paths(worktree: str, now_ms: float) -> tuple[list[str], list[str]] | N
     return existing, absent
 
 
-def trace_stale(store, trace) -> str | None:
+def trace_stale(store: Store, trace: Trace) -> str | None:
     """Why the store's events of ``trace`` may be out of date, or None."""
     source, last_written_ms = store.index_state(trace.id)
     if last_written_ms is None:
@@ -295,7 +299,9 @@ def trace_stale(store, trace) -> str | None:
     return None
 
 
-def check(store, store_path: str, worktree: str, since_ms: float, now_ms: float) -> Stale:
+def check(
+    store: Store | None, store_path: str, worktree: str, since_ms: float, now_ms: float
+) -> Stale:
     """Is any session of this worktree, written since the previous commit, missing from
     the store or newer there than its events?"""
     stale = Stale()

@@ -14,6 +14,14 @@ from traces_git.config import Config
 from traces_git.errors import GitError
 from traces_git.repo import RepoInfo
 
+TYPE_CHECKING = False  # typing costs milliseconds per hook run
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from traces_git.attribution.selection import CommitContext
+    from traces_git.notes.core import TraceRef
+    from traces_git.store import Store
+
 FIRST_COMMIT_WINDOW_S = 24 * 60 * 60
 
 
@@ -54,7 +62,7 @@ class HeadReads:
         parent_time = None
         if len(records) > 2 and parents:
             parent_time = float(records[2].split()[1])
-        known = None
+        known: tuple[str | None, None] | None = None
         if self.notes_ref is None:
             known = (None, None)
         elif self.notes_ref and not records[1]:
@@ -114,12 +122,12 @@ def preload() -> None:
     from traces_git.sync import config as sync_config  # noqa: F401
 
 
-def _head_reads(repo: RepoInfo) -> HeadReads:
+def _head_reads(worktree: str, common_dir: str) -> HeadReads:
     global _prefetched
     reads, _prefetched = _prefetched, None
-    if reads is not None and reads.worktree == repo.worktree:
+    if reads is not None and reads.worktree == worktree:
         return reads
-    return HeadReads(repo.worktree, repo.common_dir)
+    return HeadReads(worktree, common_dir)
 
 
 def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False) -> dict:
@@ -141,7 +149,7 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
             "detail": "rebase in progress",
             "explain": {"commit": replay.head_sha(repo.git_dir), "replay": "rebase"},
         }
-    reads = _head_reads(repo)
+    reads = _head_reads(repo.worktree, repo.common_dir)
     head, parents, parent_time, head_time, subject, known = reads.head()
     if merges_only and len(parents) < 2:
         return {"outcome": "skipped", "record": False}
@@ -264,7 +272,8 @@ class Queued:
         self.reason = reason
 
 
-def write_or_queue(repo: RepoInfo, config: Config, commit: str, refs: list, seen=None,
+def write_or_queue(repo: RepoInfo, config: Config, commit: str, refs: list[TraceRef],
+                   seen: Callable[[str | None], None] | None = None,
                    known: tuple | None = None) -> bool | Queued:
     """:func:`write_refs`, or the edit queued durably when the notes ref is busy."""
     from traces_git.errors import GitError, NotesError
@@ -284,7 +293,8 @@ def write_or_queue(repo: RepoInfo, config: Config, commit: str, refs: list, seen
         return Queued(str(exc))
 
 
-def _stale(ctx, opened, store_path: str, replayed: str | None) -> list[str]:
+def _stale(ctx: CommitContext, opened: Store | None, store_path: str, replayed: str | None
+           ) -> list[str]:
     """Why this commit's store data may be stale: its deferred candidates, and the agents'
     session files of this worktree written since the previous commit that the store has
     not read (``freshness``). Empty when the store is current."""
@@ -300,7 +310,8 @@ def _stale(ctx, opened, store_path: str, replayed: str | None) -> list[str]:
     return reasons + [r for r in found.reasons if r not in reasons]
 
 
-def write_refs(repo: RepoInfo, config: Config, commit: str, refs: list, seen=None,
+def write_refs(repo: RepoInfo, config: Config, commit: str, refs: list[TraceRef],
+               seen: Callable[[str | None], None] | None = None,
                known: tuple | None = None) -> bool:
     """Add trace lines to one commit's note; False when the note already had them.
 
@@ -340,6 +351,7 @@ def _copy_note(repo: RepoInfo, config: Config, head: str, source: str) -> dict:
     from traces_git.notes import core as notes
     from traces_git.notes import git as notes_git
 
+    assert repo.worktree is not None  # attach_to_head returned early in a bare repository
     refs = notes.attached(notes_git.read_note(repo.worktree, source))
     explained = {
         "commit": head,
@@ -362,7 +374,7 @@ def _copy_note(repo: RepoInfo, config: Config, head: str, source: str) -> dict:
         "lines_job": (head, [source]),
         "attached": [r.id for r in refs] if written else [],
         "detail": f"copied {len(refs)} trace(s) from cherry-picked {source[:12]}"
-        + (f" (queued: {written.reason})" if queued else ""),
+        + (f" (queued: {written.reason})" if isinstance(written, Queued) else ""),
         "explain": explained,
         **({"queued": True} if queued else {}),
     }

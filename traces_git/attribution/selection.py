@@ -22,7 +22,7 @@ from traces_git.store import Store, Trace
 
 TYPE_CHECKING = False  # typing, collections and re cost milliseconds per hook run
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
 
 # Agents whose traces record tool calls with file paths. A trace of one of
 # these agents with no recorded edit is a chat; other agents are kept on
@@ -172,7 +172,7 @@ def active_sessions(
 def edited_paths(tool_calls: Iterable[dict], base_dir: str | None) -> set[str]:
     """Realpaths of the files a trace's tool calls edited (``edit_tools`` decides which
     calls edit); relative paths are joined to ``base_dir``."""
-    from traces_git.attribution import edit_tools
+    from traces_git import edit_tools
 
     found: set[str] = set()
     for call in tool_calls:
@@ -182,7 +182,7 @@ def edited_paths(tool_calls: Iterable[dict], base_dir: str | None) -> set[str]:
 
 def read_paths(tool_calls: Iterable[dict], base_dir: str | None) -> set[str]:
     """Realpaths of the files a trace's read-only tool calls named (for explain)."""
-    from traces_git.attribution import edit_tools
+    from traces_git import edit_tools
 
     found: set[str] = set()
     for call in tool_calls:
@@ -197,7 +197,7 @@ class Hints:
 
     __slots__ = ("explicit", "trace_ids", "source_paths", "ignored")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.explicit: list[str] = []  # TRACES_TRACE_ID: attached as named
         self.trace_ids: list[tuple[str, str]] = []  # (trace id, variable)
         self.source_paths: list[tuple[str, str]] = []  # (session file, variable)
@@ -207,7 +207,7 @@ class Hints:
         return bool(self.explicit or self.trace_ids or self.source_paths)
 
 
-def env_hints(environ) -> Hints:
+def env_hints(environ: Mapping[str, str]) -> Hints:
     """Read the committing session's hints from ``environ`` (``os.environ``).
 
     ``TRACES_CURRENT_TRACE_ID`` counts when ``TRACES_CURRENT_AGENT`` is one of
@@ -317,8 +317,9 @@ def pick(
     :class:`Hints`. ``automatic=False`` (a revert) keeps only what the hints
     name: no active session and no store trace is looked at.
     """
-    hints = env_ids if isinstance(env_ids, Hints) else None
-    if hints is None:
+    if isinstance(env_ids, Hints):
+        hints = env_ids
+    else:
         hints = Hints()
         hints.explicit = list(env_ids)
     picked: dict[str, Picked] = {}
@@ -432,11 +433,14 @@ def _agent(session: dict) -> str | None:
     return agent if isinstance(agent, str) else None
 
 
-def _session_verdict(ctx, store, trace, considered) -> tuple[bool, str, dict]:
+def _session_verdict(
+    ctx: CommitContext, store: Store | None, trace: Trace | None, considered: Considered | None
+) -> tuple[bool, str, dict]:
     if trace is None:
         if ctx.defer_stale:
             return _defer(ctx, None, "not indexed")
         return True, "not-indexed", {}
+    assert store is not None  # the trace was read from it
     return _verdict(ctx, store, trace, considered, require_edits=False)
 
 

@@ -275,9 +275,10 @@ def _next_link(response: httpx.Response) -> str | None:
 def find_comment(session: _Session) -> tuple[int, str] | None:
     """(id, body) of our comment: the first whose body starts with the marker."""
     target = session.target
-    url: str | None = f"{target.api_url}{target.comments_path}?per_page={PER_PAGE}"
+    first = f"{target.api_url}{target.comments_path}?per_page={PER_PAGE}"
     if target.forge == "gitlab":
-        url += "&sort=asc&order_by=created_at"
+        first += "&sort=asc&order_by=created_at"
+    url: str | None = first
     for _page in range(MAX_PAGES):
         if url is None:
             return None

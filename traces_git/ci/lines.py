@@ -5,6 +5,12 @@ from __future__ import annotations
 from traces_git import gitcmd
 from traces_git.constants import LINES_REF
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from traces_git.config import Config
+    from traces_git.notes.core import TraceRef
+    from traces_git.repo import RepoInfo
+
 
 def tracking_ref(remote: str) -> str:
     """Where the remote's line records land: the pattern refspec ``refs/notes/traces*``."""
@@ -28,8 +34,8 @@ def ci_texts(cwd: str, remote: str, *, fetch: bool, shallow: bool,
     return notes_batch.read_union(cwd, refs, shas)
 
 
-def remap_records(cwd: str, info, config, targets: list[str], pr_commits: list[dict],
-                  refs: list, remote: str) -> list[str]:
+def remap_records(cwd: str, info: RepoInfo, config: Config, targets: list[str],
+                  pr_commits: list[dict], refs: list[TraceRef], remote: str) -> list[str]:
     """``ci remap``: re-derive the line records of the host's new commits from the pull
     request's commits' records (the same code as a local rebase or squash)."""
     from traces_git.lines import compute

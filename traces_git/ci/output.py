@@ -8,6 +8,10 @@ from traces_git import safe_text
 from traces_git.ci.report import reason_of
 from traces_git.errors import UsageError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 # A hidden marker: a workflow finds (and updates) its one PR comment by it.
 MARKER = "<!-- traces-git:ci -->"
 # Rows per table; the character budget below may stop a table sooner.
@@ -48,7 +52,7 @@ class _Budget:
     def fits(self, line: str) -> bool:
         return self.used + len(line) + 1 <= MARKDOWN_MAX_CHARS - self.RESERVE
 
-    def rows(self, rows: list, render, noun: str) -> None:
+    def rows(self, rows: list[Mapping], render: Callable[[Mapping], str], noun: str) -> None:
         """Add one line per row while they fit (MARKDOWN_MAX_ROWS at most); count the rest."""
         shown = 0
         for row in rows[:MARKDOWN_MAX_ROWS]:

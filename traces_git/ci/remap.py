@@ -31,6 +31,11 @@ from traces_git.errors import GitError, UsageError
 from traces_git.notes import core as notes
 from traces_git.sync import relink
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from traces_git.ci.report import Result
+    from traces_git.repo import RepoInfo
+
 
 def union_refs(report: Mapping) -> list[notes.TraceRef]:
     """Every trace of the range once, with a URL when any note had one."""
@@ -98,8 +103,8 @@ def _is_ancestor(cwd: str, older: str, newer: str) -> bool:
                       check=False).returncode == 0
 
 
-def _plan(cwd: str, info, remote: str, result, shas: list[str], refs: list[notes.TraceRef],
-          *, fetch: bool) -> dict[str, relink.Match]:
+def _plan(cwd: str, info: RepoInfo, remote: str, result: Result, shas: list[str],
+          refs: list[notes.TraceRef], *, fetch: bool) -> dict[str, relink.Match]:
     """What each merge commit gets: its content match (``relink``), else the whole union.
 
     A commit the matcher pairs with some of the pull request's commits (a rebase
@@ -182,10 +187,13 @@ def remap(
     plan = _plan(cwd, info, remote, result, shas, refs, fetch=fetch)
     summary["matches"] = [m.as_json() for m in plan.values()]
 
+    def relinked(match: relink.Match) -> Callable[[str | None], str | None]:
+        return lambda old: relink.with_relink(old, match)
+
     def apply() -> None:
         changed = notes.update(
             info.open(),
-            {sha: (lambda old, m=plan[sha]: relink.with_relink(old, m)) for sha in shas},
+            {sha: relinked(plan[sha]) for sha in shas},
             message=f"traces-git ci remap: {len(refs)} trace(s) onto "
             + ", ".join(sha[:12] for sha in shas),
             author=notes.parse_author(config.get("traces.notesAuthor")),

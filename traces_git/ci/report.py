@@ -26,6 +26,14 @@ from traces_git.errors import GitError, UsageError
 from traces_git.notes import core as notes
 from traces_git.urls import strip_credentials_in
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import subprocess
+
+    import pygit2
+
+    from traces_git.views.revargs import RevArgs
+
 ZERO_SHA = re.compile(r"^0+$")
 FULL_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 
@@ -291,7 +299,8 @@ def commits_in_range(cwd: str, base: str | None, head: str | None,
     return _finish_commits(_start_commits(cwd, base, head, extra))
 
 
-def _start_commits(cwd: str, base: str | None, head: str | None, extra: list[str] | None):
+def _start_commits(cwd: str, base: str | None, head: str | None,
+                   extra: list[str] | None) -> subprocess.Popen[bytes]:
     """:func:`commits_in_range`'s git log, started (it runs beside ``git log --numstat``)."""
     import subprocess
 
@@ -307,7 +316,7 @@ def _start_commits(cwd: str, base: str | None, head: str | None, extra: list[str
                             env=gitcmd.clean_env(C_LOCALE))
 
 
-def _finish_commits(proc) -> list[tuple[str, str]]:
+def _finish_commits(proc: subprocess.Popen[bytes]) -> list[tuple[str, str]]:
     out, err = proc.communicate()
     if proc.returncode != 0:
         raise UsageError(f"git log: {git_reason(err).removeprefix('fatal: ')}")
@@ -350,7 +359,7 @@ def read_notes(cwd: str, refs: Iterable[str], shas: list[str]) -> dict[str, str]
     return notes_batch.read_union(cwd, list(refs), shas)
 
 
-def odd_ref_warnings(repo, refs: Iterable[str]) -> list[str]:
+def odd_ref_warnings(repo: pygit2.Repository, refs: Iterable[str]) -> list[str]:
     """One line per notes ref that is not a readable notes commit (it is skipped)."""
     from traces_git.notes import check as notes_check
 
@@ -365,10 +374,10 @@ def odd_ref_warnings(repo, refs: Iterable[str]) -> list[str]:
 # --- the report ---------------------------------------------------------------
 
 
-def build_report(base: str | None, head: str, commits: list[tuple[str, str]],
+def build_report(base: str | None, head: str | None, commits: list[tuple[str, str]],
                  note_texts: Mapping[str, str]) -> dict:
     """The JSON report: every commit with its traces, and every trace with its commits."""
-    report_commits = []
+    report_commits: list[dict] = []
     traces: dict[str, dict] = {}
     for sha, subject in commits:
         refs = notes.attached(note_texts.get(sha))
@@ -426,7 +435,8 @@ def collect(
         _check_remote(cwd, remote)
     spec = resolve_spec(cwd, remote, base=base, head=head, env=env, fetch=fetch)
     if spec.deleted:
-        empty = {"base": spec.base, "head": spec.head, "commits": [], "traces": [], "files": []}
+        empty: dict = {"base": spec.base, "head": spec.head, "commits": [], "traces": [],
+                       "files": []}
         return Result(empty, spec, [], None, worktree=cwd)
     warnings: list[str] = []
     shallow = is_shallow(cwd)
@@ -450,7 +460,7 @@ def collect(
     return Result(report, spec, warnings + odd, fetched, rounds, worktree=cwd)
 
 
-def _collect_revisions(cwd: str, rev, *, remote: str, fetch: bool) -> Result:
+def _collect_revisions(cwd: str, rev: RevArgs, *, remote: str, fetch: bool) -> Result:
     """``ci <revisions>``: the commits git log lists for them, in this clone as it is."""
     has_remote = gitcmd.run(["remote", "get-url", "--", remote], cwd,
                             check=False).returncode == 0
@@ -472,7 +482,7 @@ def _odd_refs(cwd: str, refs: list[str]) -> list[str]:
     return odd_ref_warnings(info.open(), refs)
 
 
-def _report(cwd: str, base: str | None, head: str | None, rev, remote: str,
+def _report(cwd: str, base: str | None, head: str | None, rev: RevArgs, remote: str,
             fetched: bool | None) -> tuple[dict, list[str]]:
     from traces_git.notes import batch as notes_batch
     from traces_git.views import linestats
@@ -486,7 +496,11 @@ def _report(cwd: str, base: str | None, head: str | None, rev, remote: str,
     if fetched or _ref_exists(cwd, tracking_ref(remote)):
         refs.append(tracking_ref(remote))
     warnings = _odd_refs(cwd, refs)
-    file_args = extra if rev.has_revision else [head, *([f"^{base}"] if base else []), *extra]
+    if rev.has_revision:
+        file_args = extra
+    else:
+        assert head is not None  # collect() resolves a head whenever no revision was given
+        file_args = [head, *([f"^{base}"] if base else []), *extra]
     texts: dict[str, str] = {}
     with notes_batch.NotesReader(cwd, refs) as reader:
         listing = _start_commits(cwd, base, head, extra)

@@ -9,6 +9,13 @@ import click
 
 from traces_git.ci import report as core
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TypeVar
+
+    _F = TypeVar("_F", bound=Callable[..., object])
+
 _range_options = [
     click.option("--base", metavar="REV", default=None,
                  help="Start of the range (excluded). Default: from $GITHUB_EVENT_PATH."),
@@ -21,7 +28,7 @@ _range_options = [
 ]
 
 
-def _with_range_options(func):
+def _with_range_options(func: _F) -> _F:
     for option in reversed(_range_options):
         func = option(func)
     return func
@@ -192,8 +199,8 @@ def remap(onto: tuple[str, ...], base: str | None, head: str | None, remote: str
         click.echo("no traces in the range: nothing to remap")
         return
     targets = ", ".join(sha[:12] for sha in summary["onto"])
-    push = summary["push"] or {}
-    outcome = push.get("outcome")
+    pushed = summary["push"] or {}
+    outcome = pushed.get("outcome")
     if outcome in ("pushed", "up to date"):
         tail = f"; notes {'pushed to' if outcome == 'pushed' else 'already on'} {remote}"
     elif outcome:

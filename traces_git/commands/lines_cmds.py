@@ -49,7 +49,8 @@ def backfill(revision_range: str | None, force: bool, as_json: bool) -> None:
     cwd = os.getcwd()
     repo = RepoInfo.discover(cwd)
     bar = None
-    show = not as_json and click.get_text_stream("stderr").isatty()
+    # click 8.5 deprecated get_text_stream: its module __getattr__ types it as object
+    show = not as_json and click.get_text_stream("stderr").isatty()  # type: ignore[operator]
 
     def on_start(total: int) -> None:
         nonlocal bar

@@ -82,7 +82,9 @@ def attach(trace_id: str | None, rev: str, url: str | None, from_stdin: bool) ->
     if from_stdin:
         if trace_id is not None or url is not None:
             raise UsageError("--stdin takes the commits and IDs from stdin, not as arguments")
-        click.echo(note_edits.attach_many(click.get_text_stream("stdin").read().splitlines()))
+        # click 8.5 deprecated get_text_stream: its module __getattr__ types it as object
+        stdin = click.get_text_stream("stdin")  # type: ignore[operator]
+        click.echo(note_edits.attach_many(stdin.read().splitlines()))
         return
     if trace_id is None:
         raise UsageError("attach needs a TRACE_ID (or --stdin)")
@@ -101,7 +103,9 @@ def detach(trace_id: str | None, rev: str, from_stdin: bool) -> None:
     if from_stdin:
         if trace_id is not None:
             raise UsageError("--stdin takes the commits and IDs from stdin, not as arguments")
-        click.echo(note_edits.detach_many(click.get_text_stream("stdin").read().splitlines()))
+        # click 8.5 deprecated get_text_stream: its module __getattr__ types it as object
+        stdin = click.get_text_stream("stdin")  # type: ignore[operator]
+        click.echo(note_edits.detach_many(stdin.read().splitlines()))
         return
     if trace_id is None:
         raise UsageError("detach needs a TRACE_ID (or --stdin)")

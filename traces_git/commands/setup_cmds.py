@@ -6,10 +6,14 @@ import json
 
 import click
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from traces_git.setup.install import Result
+
 _REPO_HELP = "Only the current repository (sets its local core.hooksPath)."
 
 
-def _echo_result(result, as_json: bool, verb: str) -> None:
+def _echo_result(result: Result, as_json: bool, verb: str) -> None:
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
         return

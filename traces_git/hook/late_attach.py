@@ -29,6 +29,7 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from traces_git.attribution.official_cli import Refresh
     from traces_git.config import Config
     from traces_git.repo import RepoInfo
 
@@ -67,7 +68,7 @@ def cli_for(config: Config) -> str | None:
 # --- the hook side ------------------------------------------------------------------
 
 
-def queue(repo, commit: str, since_ms: float, now_ms: float, automatic: bool,
+def queue(repo: RepoInfo, commit: str, since_ms: float, now_ms: float, automatic: bool,
           reasons: list[str]) -> bool:
     """Write the pending record of ``commit`` and start the worker; False if it could not."""
     record = {
@@ -197,6 +198,8 @@ def _process_group(common_dir: str, pending: list[dict]) -> int:
         for record in group:
             _finish(common_dir, record, "failed", {"error": f"worktree unusable: {exc}"})
         return len(group)
+    # the hook queues records only for a worktree (attach_to_head skips a bare repository)
+    assert repo.worktree is not None
     config = Config.load(repo.worktree or repo.common_dir)
     refresh = official_cli.Refresh()
     started = time.time()
@@ -207,11 +210,12 @@ def _process_group(common_dir: str, pending: list[dict]) -> int:
         _refresh(exe, repo.worktree, group, config, refresh)
     refresh.seconds = time.time() - started
     for record in group:
-        _decide(repo, config, common_dir, record, refresh)
+        _decide(repo, repo.worktree, config, common_dir, record, refresh)
     return len(group)
 
 
-def _refresh(exe: str, worktree: str, group: list[dict], config, refresh) -> None:
+def _refresh(exe: str, worktree: str, group: list[dict], config: Config, refresh: Refresh
+             ) -> None:
     """``traces list`` for the worktree, ``traces show`` for what may concern the commits."""
     from traces_git import store
     from traces_git.attribution import official_cli
@@ -261,7 +265,8 @@ def _active_ids(group: list[dict]) -> set[str]:
     return found
 
 
-def _decide(repo, config, common_dir: str, record: dict, refresh) -> None:
+def _decide(repo: RepoInfo, worktree: str, config: Config, common_dir: str, record: dict,
+            refresh: Refresh) -> None:
     """The selection for the record's commit against the refreshed store; the note."""
     from traces_git import gitcmd, store
     from traces_git.attribution import explain_record, postcommit, selection
@@ -272,7 +277,7 @@ def _decide(repo, config, common_dir: str, record: dict, refresh) -> None:
             return  # moved to another commit by an amend or a rebase: decided there
         record = current
         commit = record["commit"]
-        code, out = gitcmd.fast(["rev-list", "--parents", "-n", "1", commit], repo.worktree)
+        code, out = gitcmd.fast(["rev-list", "--parents", "-n", "1", commit], worktree)
         if code != 0:
             _finish(common_dir, record, "failed", {"error": "the commit no longer exists"})
             return
@@ -282,18 +287,18 @@ def _decide(repo, config, common_dir: str, record: dict, refresh) -> None:
         def changed_files() -> set[str]:
             nonlocal changed
             if changed is None:
-                changed = postcommit.changed_files(repo.worktree, commit, parents)
+                changed = postcommit.changed_files(worktree, commit, parents)
             return changed
 
         ctx = selection.CommitContext(
-            worktree=repo.worktree,
+            worktree=worktree,
             git_dir=record.get("git_dir") or repo.git_dir,
             since_ms=float(record["since_ms"]),
             now_ms=float(record["now_ms"]),
             changed_files=changed_files,
         )
         hints = selection.env_hints(record.get("env") or {})
-        considered = selection.Considered(repo.worktree)
+        considered = selection.Considered(worktree)
         path = store.locate_path(config.get("traces.store"))
         store_problem = ""
         opened = None
@@ -378,7 +383,7 @@ def _prune(common_dir: str) -> None:
 # --- push and rewrite -------------------------------------------------------------------
 
 
-def wait_before_push(repo, config, shas: list[str]) -> dict | None:
+def wait_before_push(repo: RepoInfo, config: Config, shas: list[str]) -> dict | None:
     """Wait (at most ``traces.lateAttachPushWait`` s, default :data:`PUSH_WAIT_S`) for the
     pending late attaches of the commits this push sends; None when there were none."""
     if not os.path.isdir(os.path.join(base_dir(repo.common_dir), "pending")):
@@ -393,7 +398,8 @@ def wait_before_push(repo, config, shas: list[str]) -> dict | None:
     waiting = list(pushed)
     while waiting and time.time() < deadline:
         time.sleep(0.05)
-        waiting = [c for c in waiting if os.path.exists(_record_path(repo.common_dir, "pending", c))]
+        waiting = [c for c in waiting
+                   if os.path.exists(_record_path(repo.common_dir, "pending", c))]
     return {"waited_s": round(time.time() - started, 3), "still_pending": waiting}
 
 
@@ -404,7 +410,7 @@ def _float(value: str | None, default: float) -> float:
         return default
 
 
-def _reachable(repo, commit: str, shas: list[str]) -> bool:
+def _reachable(repo: RepoInfo, commit: str, shas: list[str]) -> bool:
     from traces_git import gitcmd
 
     base = repo.worktree or repo.common_dir
@@ -417,7 +423,7 @@ def _reachable(repo, commit: str, shas: list[str]) -> bool:
     return False
 
 
-def after_rewrite(repo, config, stdin: bytes) -> dict | None:
+def after_rewrite(repo: RepoInfo, config: Config, stdin: bytes) -> dict | None:
     """post-rewrite (amend, rebase): move pending records to the new commits; copy what a
     late attach wrote to an old commit after git had copied its notes."""
     if not os.path.isdir(base_dir(repo.common_dir)):
@@ -427,7 +433,8 @@ def after_rewrite(repo, config, stdin: bytes) -> dict | None:
         fields = line.split()
         if len(fields) >= 2 and all(len(f) in (40, 64) for f in fields[:2]):
             pairs.append((fields[0], fields[1]))
-    moved, copied = [], []
+    moved: list[str] = []
+    copied: list[str] = []
     restart = False
     with _Lock(repo.common_dir, "records.lock"):
         for old, new in pairs:
@@ -460,7 +467,7 @@ def after_rewrite(repo, config, stdin: bytes) -> dict | None:
 # --- status ---------------------------------------------------------------------------
 
 
-def status_section(repo, config) -> dict | None:
+def status_section(repo: RepoInfo | None, config: Config) -> dict | None:
     """Pending and failed late attaches of this repository (None when there were none)."""
     if repo is None:
         return None

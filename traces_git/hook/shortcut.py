@@ -34,6 +34,11 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False  # typing costs milliseconds per hook run
+if TYPE_CHECKING:
+    from traces_git.config import Config
+    from traces_git.repo import RepoInfo
+
 STAMP = "traces-git-post-commit.stamp"
 TIP = "traces-git-post-commit.tip"  # written by the sh: the last commit it skipped (mode head)
 SKIPPED = "traces-git-post-commit.skipped"  # written by the sh: "<count> <sha>" since the stamp
@@ -75,7 +80,7 @@ def discard(git_dir: str) -> None:
             pass
 
 
-def config_files(repo, config) -> tuple[list[str], list[str]]:
+def config_files(repo: RepoInfo, config: Config) -> tuple[list[str], list[str]]:
     """(existing, absent) config files whose change could change what the hook reads."""
     candidates = [os.path.join(repo.common_dir, "config"), os.path.join(repo.git_dir,
                                                                          "config.worktree")]
@@ -90,7 +95,8 @@ def config_files(repo, config) -> tuple[list[str], list[str]]:
     if not env.get("GIT_CONFIG_NOSYSTEM"):
         candidates.append(env.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig")
     candidates += getattr(config, "origins", [])  # included files
-    existing, absent = [], []
+    existing: list[str] = []
+    absent: list[str] = []
     for path in candidates:
         path = os.path.abspath(os.path.join(repo.worktree or repo.common_dir, path))
         if path in existing or path in absent:
@@ -99,7 +105,7 @@ def config_files(repo, config) -> tuple[list[str], list[str]]:
     return existing, absent
 
 
-def store_candidates(config) -> list[str]:
+def store_candidates(config: Config) -> list[str]:
     """Every file whose appearance would change which store ``store.locate_path`` picks."""
     from traces_git import store
 
@@ -139,7 +145,9 @@ def quote(value: str) -> str:
     return "'" + value.replace("'", "'\"'\"'") + "'"
 
 
-def write(repo, config, started: float, head: str, head_time_s: int | None) -> bool:
+def write(
+    repo: RepoInfo, config: Config, started: float, head: str, head_time_s: int | None
+) -> bool:
     """Write the stamp after a full run that attached nothing; False when none may be written."""
     if repo.worktree is None:
         return False
@@ -149,17 +157,18 @@ def write(repo, config, started: float, head: str, head_time_s: int | None) -> b
         checks.append(f"tg_env_is {name}" + ("" if value is None else f" {quote(value)}"))
     from traces_git.hook import late_attach
 
-    watched: tuple[list[str], list[str]] | None = ([], [])
+    watched: tuple[list[str], list[str]] = ([], [])
     if late_attach.cli_for(config):
         # Agents write session files the store has not read yet; the full run's freshness
         # check looks at them (late attach): the next commit may skip it only while none
         # of them, nor the directories new ones would appear in, changed.
         from traces_git.attribution import freshness
 
-        watched = freshness.watch_paths(repo.worktree, started * 1000)
-        if watched is None:
+        sessions = freshness.watch_paths(repo.worktree, started * 1000)
+        if sessions is None:
             discard(repo.git_dir)
             return False
+        watched = sessions
     stores = store_candidates(config)
     kind = mode(stores[-1], head_time_s)
     if kind is None:

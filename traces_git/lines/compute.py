@@ -12,6 +12,11 @@ from traces_git.lines import derive as derive_rule
 from traces_git.lines import diff, record, tools
 from traces_git.notes import core as notes
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from traces_git.notes.core import Signature, TraceRef
+    from traces_git.store import Store
+
 # A tool call made up to this long after the commit's time still counts (clock skew).
 CALL_SLACK_MS = 5_000
 
@@ -38,7 +43,8 @@ def commit_info(cwd: str, sha: str) -> tuple[str, list[str], int]:
     return fields[0], fields[2:], int(fields[1])
 
 
-def read_writes(db, trace_id: str, worktree: str, until_ms: float | None) -> TraceWrites | None:
+def read_writes(db: Store, trace_id: str, worktree: str, until_ms: float | None
+                ) -> TraceWrites | None:
     """The trace's written text per repository path; None when the store has no events."""
     found = db.get([trace_id]).get(trace_id)
     if found is None:
@@ -74,7 +80,8 @@ def read_writes(db, trace_id: str, worktree: str, until_ms: float | None) -> Tra
     return writes if seen_events else None
 
 
-def derive(cwd: str, worktree: str | None, sha: str, trace_refs: Sequence, db,
+def derive(cwd: str, worktree: str | None, sha: str, trace_refs: Sequence[TraceRef],
+           db: Store | None,
            olds: Sequence[str] = (), old_notes: Mapping[str, str] | None = None,
            old_traced: Mapping[str, bool] | None = None
            ) -> tuple[dict | None, dict[str, TraceWrites]]:
@@ -139,7 +146,7 @@ def derive(cwd: str, worktree: str | None, sha: str, trace_refs: Sequence, db,
     return record.build(full, when, files, traces_info, method, __version__), writes
 
 
-def own_added(cwd: str, commit: str, parents: Sequence[str]) -> list:
+def own_added(cwd: str, commit: str, parents: Sequence[str]) -> list[diff.FileChange]:
     """The lines ``commit`` itself added: against its parent; for a merge, the lines new
     against every parent (its resolutions), not the merged branch's lines."""
     changes = diff.added_lines(cwd, commit, parents[0] if parents else None)
@@ -165,7 +172,7 @@ def show_note(cwd: str, commit: str, ref: str) -> str | None:
     return out.decode("utf-8", "replace") if code == 0 else None
 
 
-def store_record(cwd: str, common_dir: str, sha: str, rec: dict, author) -> bool:
+def store_record(cwd: str, common_dir: str, sha: str, rec: dict, author: Signature) -> bool:
     """Write ``rec`` as ``sha``'s record (replacing ours, keeping other tools' lines), with
     the same locked compare-and-swap note writer as the post-commit hook."""
     line = record.serialise(rec)

@@ -14,6 +14,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from traces_git.lines.diff import FileChange
+
 TRIVIAL_CHARS = frozenset("{}()[];,")
 
 
@@ -73,7 +77,8 @@ def _runs(added: Sequence[tuple[int, str]]) -> Iterable[tuple[int, int]]:
             start = i
 
 
-def attribute_files(changes, written_by_trace: Mapping[str, Mapping[str, list[str]]],
+def attribute_files(changes: Iterable[FileChange],
+                    written_by_trace: Mapping[str, Mapping[str, list[str]]],
                     order: Sequence[str]) -> dict[str, list[str | None]]:
     """{path: owners} for each FileChange; ``written_by_trace`` = {trace: {path: lines}}."""
     result = {}

@@ -9,8 +9,13 @@ from traces_git.constants import LINES_REF
 from traces_git.lines import compute, derive, record
 from traces_git.notes import core as notes
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from traces_git.config import Config
+    from traces_git.repo import RepoInfo
 
-def explain_lines(repo, config, sha: str) -> dict:
+
+def explain_lines(repo: RepoInfo, config: Config, sha: str) -> dict:
     from traces_git import store
 
     cwd = repo.worktree or repo.common_dir
@@ -39,7 +44,7 @@ def explain_lines(repo, config, sha: str) -> dict:
             out["unknown_tools"].append({"trace": trace_id, "tool": name, "calls": count})
     for file_path, counts in sorted(rec.counts().items()):
         content = compute._blob_lines(cwd, sha, file_path) or []
-        row = {"path": file_path, "human": counts["human"], "untraced": counts["untraced"],
+        row: dict = {"path": file_path, "human": counts["human"], "untraced": counts["untraced"],
                "traces": []}
         for trace_id, by_path in rec.agent_lines().items():
             spans = by_path.get(file_path, [])

@@ -11,6 +11,11 @@ from traces_git.lines import record
 from traces_git.notes import batch as notes_batch
 from traces_git.notes import core as notes
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from traces_git.config import Config
+    from traces_git.repo import RepoInfo
+
 
 def commits(cwd: str, revision_range: str | None) -> list[str]:
     """The commits of ``revision_range`` (default: HEAD's history), oldest first."""
@@ -36,7 +41,7 @@ def export(cwd: str, revision_range: str | None) -> Iterator[str]:
             yield record.serialise(found.raw)
 
 
-def backfill(repo, config, revision_range: str | None, *, force: bool = False,
+def backfill(repo: RepoInfo, config: Config, revision_range: str | None, *, force: bool = False,
              on_start: Callable[[int], None] | None = None,
              on_commit: Callable[[str, str], None] | None = None) -> dict:
     """Compute the records of the range's commits with traces that have none (all with

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from traces_git.repo import RepoInfo
 
-def post_rewrite(repo, stdin: bytes) -> dict:
+
+def post_rewrite(repo: RepoInfo, stdin: bytes) -> dict:
     """post-rewrite (amend, rebase): queue each new commit with the commits it replaces
     (a squash: several); the worker re-derives its record."""
     from traces_git.lines import queue

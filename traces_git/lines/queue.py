@@ -14,6 +14,10 @@ import sys
 
 from traces_git import paths
 
+TYPE_CHECKING = False  # typing costs milliseconds on the post-commit path
+if TYPE_CHECKING:
+    from traces_git.repo import RepoInfo
+
 
 def queue_dir(common_dir: str) -> str:
     """Beside the repository's other traces-git bookkeeping in its git dir (the notes lock):
@@ -119,7 +123,7 @@ def worker_running(common_dir: str) -> bool:
     return False
 
 
-def hand_off(repo, commit: str, rewritten_from: list[str] | None = None) -> None:
+def hand_off(repo: RepoInfo, commit: str, rewritten_from: list[str] | None = None) -> None:
     """From a hook: queue ``commit`` and start a worker unless one runs. Never raises."""
     try:
         if enqueue(repo.common_dir, [(commit, list(rewritten_from or []))]) and \

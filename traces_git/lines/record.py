@@ -15,6 +15,10 @@ from collections.abc import Mapping, Sequence
 from traces_git.lines.derive import normalise
 from traces_git.notes.core import is_trace_id
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Literal
+
 VERSION = "0.1.0"
 META_KEY = "com.traces"  # reverse-domain vendor key (Agent Trace section 7.2)
 MAX_NOTE_BYTES = 5_000_000
@@ -229,7 +233,7 @@ def parse_record(line: str, revision: str | None) -> Record | None:
     return Record(sha.lower(), files, traces, method, raw)
 
 
-def _trace_of(conversation: object) -> str | None | bool:
+def _trace_of(conversation: object) -> str | None | Literal[False]:
     """The trace ID of an ``ai`` conversation, None for a ``human`` one, False otherwise."""
     if not isinstance(conversation, dict) or not isinstance(conversation.get("ranges"), list):
         return False

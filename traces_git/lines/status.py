@@ -5,8 +5,12 @@ from __future__ import annotations
 from traces_git import log
 from traces_git.lines import queue
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from traces_git.repo import RepoInfo
 
-def section(info) -> dict | None:
+
+def section(info: RepoInfo | None) -> dict | None:
     """None where there is nothing to say (no job queued, no line record computed yet)."""
     if info is None:
         return None

@@ -3,7 +3,8 @@
 A tool's name is normalised as the official CLI does for its edit-tool list
 (lower-case, separators removed): ``apply_patch`` -> ``applypatch``. This module
 only knows where each tool's args carry the *written text*; which tools count as
-edits at all is the shared edit-tool table's business.
+edits at all, and where their path is, is the one edit-tool table's business
+(:mod:`traces_git.edit_tools`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Iterator
+
+from traces_git import edit_tools
 
 # normalised tool name -> the arg keys that carry text the tool wrote into the file.
 # ``edits`` (a list of objects with one of these keys) and patch bodies are read too.
@@ -40,22 +43,18 @@ TEXT_KEYS: dict[str, tuple[str, ...]] = {
 }
 # Edit-type tools (the official list) whose written text we cannot read: `explain`
 # reports them, their files' lines are not attributed to the agent.
-TEXTLESS_EDIT_TOOLS = frozenset({
-    "delete", "deletefile", "movefile", "notebookedit", "removefile", "renamefile",
-    "replacefilecontent",
-})
-# Shell tools whose command may be Codex's `apply_patch` with the patch inline.
-SHELL_TOOLS = frozenset({"shell", "localshell", "execcommand", "bash"})
-PATH_KEYS = ("file_path", "filePath", "path", "target_file", "targetFile", "TargetFile",
-             "effectiveUri", "file", "filename", "absPath", "absolutePath", "AbsolutePath",
-             "relativeWorkspacePath", "notebook_path", "notebookPath")
+TEXTLESS_EDIT_TOOLS = edit_tools.EDIT_TOOLS - TEXT_KEYS.keys()
+# Shell tools whose command may be Codex's `apply_patch` with the patch inline
+# (Codex's local_shell too, which the official list does not name).
+SHELL_TOOLS = edit_tools.SHELL_TOOLS | {"localshell"}
+PATH_KEYS = edit_tools.PATH_KEYS
 _PATCH_KEYS = ("raw", "patch", "input", "diff")
 _PATCH_HEADER = re.compile(r"^\*\*\* (Add|Update|Delete) File: (.+?)\s*$")
 _MOVE_TO = re.compile(r"^\*\*\* Move to: (.+?)\s*$")
 
 
 def normalise_name(name: object) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower()) if isinstance(name, str) else ""
+    return edit_tools.normalise(name) if isinstance(name, str) else ""
 
 
 class Written:

@@ -13,11 +13,17 @@ from collections.abc import Sequence
 
 from traces_git.constants import LINES_REF
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from traces_git.config import Config
+    from traces_git.repo import RepoInfo
+    from traces_git.store import Store
+
 
 class Session:
     """What computing many commits' records shares: the repo, the store, the author."""
 
-    def __init__(self, repo, config):
+    def __init__(self, repo: RepoInfo, config: Config) -> None:
         from traces_git import store
         from traces_git.notes import core as notes
 
@@ -25,7 +31,7 @@ class Session:
         self.cwd = repo.worktree or repo.common_dir
         self.author = notes.parse_author(config.get("traces.notesAuthor"))
         path = store.locate_path(config.get("traces.store"))
-        self.db = None
+        self.db: Store | None = None
         if os.path.isfile(path):
             try:
                 self.db = store.Store(path)
@@ -57,7 +63,7 @@ class Session:
 SETTLE_S = 1.0
 
 
-def drain(repo, config) -> int:
+def drain(repo: RepoInfo, config: Config) -> int:
     """Work through the queue until it is empty; the number of commits processed.
 
     Holds the worker lock while it works; after letting it go it looks again, so a
@@ -76,7 +82,7 @@ def drain(repo, config) -> int:
     return done
 
 
-def _drain_locked(repo, config) -> int:
+def _drain_locked(repo: RepoInfo, config: Config) -> int:
     from traces_git import log
     from traces_git.lines import queue
 

@@ -42,7 +42,11 @@ from traces_git.notes.format import (  # noqa: F401 - re-exported
 # (together ~20 ms per hook run).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping  # noqa: F401 - Callable: Edit
+    from collections.abc import Callable, Iterable, Mapping
+    from types import ModuleType
+    from typing import Literal, TypeAlias
+
+    import pygit2
 
 DEFAULT_AUTHOR = ("traces-git", "traces-git@users.noreply.traces.com")
 _HEX = frozenset("0123456789abcdef")
@@ -67,7 +71,7 @@ class _Value:
         return tuple(getattr(self, name) for name in self.__slots__)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self._fields() == other._fields()  # type: ignore[attr-defined]
+        return type(other) is type(self) and self._fields() == other._fields()
 
     def __hash__(self) -> int:
         return hash(self._fields())
@@ -88,17 +92,19 @@ def _is_hex(name: str) -> bool:
     return all(c in _HEX for c in name)
 
 
-def _note_paths(tree, prefix: str = "", depth: int = 0) -> Iterable[tuple[str, object]]:
+def _note_paths(
+    tree: pygit2.Tree, prefix: str = "", depth: int = 0
+) -> Iterable[tuple[str, pygit2.Object]]:
     """(annotated sha, blob entry) for every note in a tree of any fanout."""
     for entry in tree:
         name = entry.name
         if entry.type_str == "tree" and len(name) == 2 and _is_hex(name) and depth < 19:
-            yield from _note_paths(entry, prefix + name, depth + 1)  # type: ignore[arg-type]
+            yield from _note_paths(entry, prefix + name, depth + 1)
         elif entry.type_str == "blob" and _is_hex(name) and len(prefix + name) in (40, 64):
             yield prefix + name, entry
 
 
-def read_all(repo, ref: str = NOTES_REF) -> dict[str, str]:
+def read_all(repo: pygit2.Repository, ref: str = NOTES_REF) -> dict[str, str]:
     """Every note in ``ref``: {annotated commit sha: note text}."""
     tree = _notes_tree(repo, ref)
     if tree is None:
@@ -110,7 +116,7 @@ def read_all(repo, ref: str = NOTES_REF) -> dict[str, str]:
     return notes
 
 
-def read_note(repo, commit: str, ref: str = NOTES_REF) -> str | None:
+def read_note(repo: pygit2.Repository, commit: str, ref: str = NOTES_REF) -> str | None:
     """One commit's note text, or None; walks only the fanout path of that sha."""
     tree = _notes_tree(repo, ref)
     if tree is None:
@@ -118,7 +124,7 @@ def read_note(repo, commit: str, ref: str = NOTES_REF) -> str | None:
     return _find(repo, tree, commit.lower())
 
 
-def _notes_tree(repo, ref: str):
+def _notes_tree(repo: pygit2.Repository, ref: str) -> pygit2.Tree | None:
     """The notes tree of ``ref``; None when there is none, or when the ref is odd (a blob,
     a tree, a missing object: ``notes_check.ref_problem`` says which)."""
     try:
@@ -136,11 +142,11 @@ def _notes_tree(repo, ref: str):
         return None
 
 
-def _blob_text(repo, oid) -> str:
+def _blob_text(repo: pygit2.Repository, oid: pygit2.Oid) -> str:
     return decode(blob_data(repo, oid))
 
 
-def blob_data(repo, oid) -> bytes:
+def blob_data(repo: pygit2.Repository, oid: pygit2.Oid) -> bytes:
     """A note blob's bytes. In a partial clone (``--filter=blob:none``, as CI checkouts
     do) the blob may not be here yet: git fetches it from the promisor remote, pygit2
     cannot."""
@@ -157,7 +163,7 @@ def blob_data(repo, oid) -> bytes:
         return proc.stdout
 
 
-def _find(repo, tree, sha: str, depth: int = 0) -> str | None:
+def _find(repo: pygit2.Repository, tree: pygit2.Tree, sha: str, depth: int = 0) -> str | None:
     texts = []
     rest = sha[2 * depth :]
     if rest in tree:
@@ -174,13 +180,19 @@ def _find(repo, tree, sha: str, depth: int = 0) -> str | None:
     return "".join(texts) if texts else None
 
 
-def _pygit2():
+def _pygit2() -> ModuleType:
     import pygit2
 
     return pygit2
 
 
-def _tree_put(repo, tree, sha: str, blob_oid, depth: int = 0):
+def _tree_put(
+    repo: pygit2.Repository,
+    tree: pygit2.Tree | None,
+    sha: str,
+    blob_oid: pygit2.Oid | None,
+    depth: int = 0,
+) -> pygit2.Oid | None:
     """A new tree id with ``sha``'s note set to ``blob_oid`` (None removes it).
 
     A copy of the note left flat in a fanned-out level is removed, so each
@@ -197,6 +209,7 @@ def _tree_put(repo, tree, sha: str, blob_oid, depth: int = 0):
         e.type_str == "tree" and len(e.name) == 2 and _is_hex(e.name) for e in tree
     )
     if fanned:
+        assert tree is not None  # fanned: tree has subtrees
         subtree = repo[tree[head].id] if head in tree and tree[head].type_str == "tree" else None
         new_sub = _tree_put(repo, subtree, sha, blob_oid, depth + 1)
         if new_sub is not None:
@@ -213,7 +226,7 @@ def _tree_put(repo, tree, sha: str, blob_oid, depth: int = 0):
     return new_id
 
 
-def _split(repo, tree):
+def _split(repo: pygit2.Repository, tree: pygit2.Tree) -> pygit2.Oid:
     """Move a flat level's notes into 2-hex-digit subtrees."""
     pygit2 = _pygit2()
     groups: dict[str, list] = {}
@@ -234,7 +247,7 @@ def _split(repo, tree):
     return root.write()
 
 
-def fanout_depth(repo, ref: str = NOTES_REF) -> int:
+def fanout_depth(repo: pygit2.Repository, ref: str = NOTES_REF) -> int:
     """How many 2-hex levels the notes tree uses (0 = flat)."""
     tree = _notes_tree(repo, ref)
     depth = 0
@@ -250,7 +263,7 @@ def fanout_depth(repo, ref: str = NOTES_REF) -> int:
     return depth
 
 
-Edit = "Callable[[str | None], str | None]"  # an edit: old note text -> new text or None
+Edit: TypeAlias = "Callable[[str | None], str | None]"  # an edit: old note text -> new text or None
 
 
 class Signature(_Value):
@@ -270,7 +283,7 @@ def parse_author(value: str | None) -> Signature:
 
 
 def update(
-    repo,
+    repo: pygit2.Repository,
     edits: Mapping[str, Edit],
     *,
     message: str,
@@ -305,7 +318,14 @@ def update(
     raise NotesError(f"{ref} kept moving; gave up after {attempts} attempts")
 
 
-def _update_once(repo, edits, message, author, ref, pygit2) -> dict[str, str]:
+def _update_once(
+    repo: pygit2.Repository,
+    edits: Mapping[str, Edit],
+    message: str,
+    author: Signature,
+    ref: str,
+    pygit2: ModuleType,
+) -> dict[str, str]:
     reference = repo.references.get(ref)
     old_commit = repo[reference.target] if reference is not None else None
     tree = old_commit.peel(pygit2.Tree) if old_commit is not None else None
@@ -398,6 +418,7 @@ def update_one_with_git(
         clean_dead_scratch(common_dir, cwd)
     with _FileLock(lock_path, timeout=max(deadline - time.monotonic(), 0.0)):
         attempt = 0
+        old: str | Literal[False] | None
         try:
             while True:
                 if attempt == 0 and known is not None:
@@ -644,12 +665,12 @@ def _write_loose_scratch(common_dir: str, scratch: str, value: str) -> bool:
     return True
 
 
-def loose_ref(common_dir: str, ref: str = NOTES_REF):
+def loose_ref(common_dir: str, ref: str = NOTES_REF) -> str | Literal[False] | None:
     """The value of ``ref`` read from the files (see :func:`_loose_ref`)."""
     return _loose_ref(common_dir, ref)
 
 
-def _loose_ref(common_dir: str, ref: str):
+def _loose_ref(common_dir: str, ref: str) -> str | Literal[False] | None:
     """The sha a loose ref file holds, None when neither it nor packed-refs has the ref,
     False when unsure (symbolic, or anything unexpected): then ask git."""
     try:
@@ -714,9 +735,11 @@ class _FileLock:
 # --- merging another clone's notes (cat_sort_uniq, never losing a note) -----
 
 
-def note_blobs(repo, tree) -> dict[str, tuple]:
+def note_blobs(
+    repo: pygit2.Repository, tree: pygit2.Tree | None
+) -> dict[str, tuple[pygit2.Oid, ...]]:
     """{annotated sha: blob ids} for a notes tree of any fanout; reads no blob."""
-    found: dict[str, tuple] = {}
+    found: dict[str, tuple[pygit2.Oid, ...]] = {}
     if tree is None:
         return found
     for sha, entry in _note_paths(tree):
@@ -724,13 +747,13 @@ def note_blobs(repo, tree) -> dict[str, tuple]:
     return found
 
 
-def _blobs_text(repo, blobs: tuple) -> str:
+def _blobs_text(repo: pygit2.Repository, blobs: tuple[pygit2.Oid, ...]) -> str:
     return "".join(_blob_text(repo, oid) for oid in blobs)
 
 
 def merge_from(
-    repo,
-    other,
+    repo: pygit2.Repository,
+    other: pygit2.Oid | str,
     *,
     message: str,
     author: Signature | None = None,
@@ -777,7 +800,7 @@ def merge_from(
     raise NotesError(f"{ref} kept moving; gave up after {attempts} attempts")
 
 
-def _refuse_odd_ref(repo, ref: str) -> None:
+def _refuse_odd_ref(repo: pygit2.Repository, ref: str) -> None:
     """A NotesError when ``ref`` exists but is not a commit (a blob, a tree, missing)."""
     try:
         reference = repo.references.get(ref)
@@ -819,14 +842,23 @@ def _symbolic_target(common_dir: str | None, ref: str) -> str | None:
     return value[4:].strip().decode("utf-8", "replace")
 
 
-def _is_ancestor(repo, ancestor, descendant) -> bool:
+def _is_ancestor(
+    repo: pygit2.Repository, ancestor: pygit2.Oid, descendant: pygit2.Oid
+) -> bool:
     try:
         return ancestor == descendant or repo.descendant_of(descendant, ancestor)
     except Exception:  # noqa: BLE001 - a shallow history reads as "not known to be"
         return False
 
 
-def _move_ref(repo, reference, ref: str, target, log_message: str, pygit2) -> None:
+def _move_ref(
+    repo: pygit2.Repository,
+    reference: pygit2.Reference | None,
+    ref: str,
+    target: pygit2.Oid,
+    log_message: str,
+    pygit2: ModuleType,
+) -> None:
     try:
         if reference is None:
             repo.references.create(ref, target, force=False)
@@ -836,7 +868,14 @@ def _move_ref(repo, reference, ref: str, target, log_message: str, pygit2) -> No
         raise NotesConflict(str(exc)) from exc
 
 
-def _merge_once(repo, theirs, message, author, ref, pygit2) -> dict:
+def _merge_once(
+    repo: pygit2.Repository,
+    theirs: pygit2.Commit,
+    message: str,
+    author: Signature,
+    ref: str,
+    pygit2: ModuleType,
+) -> dict:
     reference = repo.references.get(ref)
     if reference is None:
         _move_ref(repo, None, ref, theirs.id, message, pygit2)
@@ -898,7 +937,7 @@ def _merge_once(repo, theirs, message, author, ref, pygit2) -> dict:
     return {"result": "merged", "commit": str(commit), "changed": len(vs_ours)}
 
 
-def unpushed(repo, remote_ref: str, ref: str = NOTES_REF) -> list[str]:
+def unpushed(repo: pygit2.Repository, remote_ref: str, ref: str = NOTES_REF) -> list[str]:
     """Shas whose local note differs from (or is missing in) ``remote_ref``'s notes."""
     local = _notes_tree(repo, ref)
     if local is None:

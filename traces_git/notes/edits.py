@@ -10,6 +10,12 @@ from traces_git.errors import UsageError
 from traces_git.notes import core as notes
 from traces_git.repo import RepoInfo
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from traces_git.notes.bulk import BulkEntry
+
 
 def resolve(rev: str) -> str:
     proc = gitcmd.run(["rev-parse", "--verify", "--quiet", "--end-of-options",
@@ -29,7 +35,7 @@ def _start_author() -> gitcmd.Started:
     return gitcmd.start(["config", "--get", "traces.notesAuthor"])
 
 
-def attach_edit(trace_id: str, url: str | None):
+def attach_edit(trace_id: str, url: str | None) -> notes.Edit:
     def edit(old: str | None) -> str | None:
         base = notes.without_detach(old, trace_id)
         text = base if base is not None else old
@@ -39,7 +45,7 @@ def attach_edit(trace_id: str, url: str | None):
     return edit
 
 
-def detach_edit(trace_id: str):
+def detach_edit(trace_id: str) -> notes.Edit:
     return lambda old: notes.with_detached(old, trace_id)
 
 
@@ -110,7 +116,8 @@ def _discover_and_resolve(rev: str) -> tuple[RepoInfo, str]:
                      os.path.normpath(os.path.join(base, common_dir))), sha)
 
 
-def edit_many(lines: list[str], verb: str, make_edit) -> tuple[int, int]:
+def edit_many(lines: list[str], verb: str, make_edit: Callable[[BulkEntry], notes.Edit]
+              ) -> tuple[int, int]:
     """``--stdin``: every ``<commit> <id>`` line checked first, then one notes commit."""
     from traces_git.notes import bulk as bulk_edits
 

@@ -72,11 +72,11 @@ def merge(cwd: str, other: str, *, message: str, author: Signature | None = None
                         "GIT_COMMITTER_NAME": author.name, "GIT_COMMITTER_EMAIL": author.email}
             code, _ = gitcmd.fast([*_NO_HOOKS, "notes", f"--ref={ref}", "merge", "-q",
                                    "-s", "cat_sort_uniq", other], cwd, identity)
-            new = ref_value(cwd, ref)
-            if code != 0 or new is None:
+            merged = ref_value(cwd, ref)
+            if code != 0 or merged is None:
                 raise NotesError(f"git notes merge of {other[:12]} failed (exit code {code})")
-            return {"result": "merged", "commit": new,
-                    "changed": len(_changed_paths(cwd, old, new))}
+            return {"result": "merged", "commit": merged,
+                    "changed": len(_changed_paths(cwd, old, merged))}
         expected = old or "0" * len(other)
         code, _ = gitcmd.fast([*_NO_HOOKS, "update-ref", "-m", message, ref, new, expected], cwd)
         if code != 0:

@@ -27,6 +27,7 @@ import time
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from traces_git.config import Config
+    from traces_git.notes.core import Edit
     from traces_git.repo import RepoInfo
 
 QUEUE_DIR = "traces-git-pending-notes"
@@ -124,7 +125,7 @@ def _valid(data: object) -> bool:
     )
 
 
-def edit_for(ops: list) -> object:
+def edit_for(ops: list) -> Edit:
     """The note edit (old text -> new text or None) that applies ``ops`` in order."""
     from traces_git.notes import core as notes
 

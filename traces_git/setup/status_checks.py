@@ -198,7 +198,7 @@ def installed_section(info: RepoInfo | None) -> dict:
             "previous_hooks_path": (global_record or {}).get("previous"),
             "chained_hooks_path": (global_record or {}).get("chain"),
             "python": python,
-            "python_present": bool(python) and os.access(python, os.X_OK),
+            "python_present": bool(python and os.access(python, os.X_OK)),
         }
     if info is not None:
         key = os.path.realpath(info.common_dir)
@@ -214,7 +214,7 @@ def installed_section(info: RepoInfo | None) -> dict:
                 and install._same_dir(local, repo_dir, info.worktree or info.common_dir),
                 "previous_hooks_path": record.get("previous"),
                 "python": python,
-                "python_present": bool(python) and os.access(python, os.X_OK),
+                "python_present": bool(python and os.access(python, os.X_OK)),
             }
     return section
 
@@ -246,7 +246,7 @@ def repo_section(info: RepoInfo, config: Config) -> dict:
         "hooks_path_setting": value,
         "hooks_path_scope": scope,
         "our_hooks_run": ours,
-        "husky": bool(value) and _is_husky(value),
+        "husky": bool(value and _is_husky(value)),
         "enabled": config.get_bool("traces.enabled", True),
         "explanation": "",
     }

@@ -32,6 +32,7 @@ from traces_git.constants import NOTES_REF
 # nothing but the config snapshot, so everything else is imported when used.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import subprocess
     from pathlib import Path
 
     from traces_git.config import Config
@@ -110,7 +111,8 @@ def _save_record(common_dir: str, record: dict) -> None:
     os.replace(tmp, path)
 
 
-def _git_config(repo: RepoInfo, *args: str, check: bool = True):
+def _git_config(repo: RepoInfo, *args: str, check: bool = True
+                ) -> subprocess.CompletedProcess[bytes]:
     from traces_git import gitcmd
 
     return gitcmd.run(["--git-dir", repo.common_dir, "config", "--local", *args], check=check)

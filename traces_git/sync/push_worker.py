@@ -10,8 +10,12 @@ import sys
 
 from traces_git.sync.pushqueue import GUARD_ENV, _lock, quote, read_entry, settle, wait_for_exit
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from traces_git.repo import RepoInfo
 
-def _refs_moved(repo, remote: str, triggers: list[dict]) -> bool:
+
+def _refs_moved(repo: RepoInfo, remote: str, triggers: list[dict]) -> bool:
     """Did any ref these pushes sent change on the remote? (No for dry runs and rejections.)
 
     "Changed" rather than "is the pushed sha": when someone else pushed over

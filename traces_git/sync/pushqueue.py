@@ -26,6 +26,9 @@ from traces_git.constants import GUARD_ENV
 
 # pre-push imports this module on every push: no json, pathlib or urllib at import
 # time (~10 ms together). It knows nothing of sync (push_worker uses both).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from traces_git.notes.core import _FileLock
 
 MAX_WAIT_FOR_PUSH_S = 2 * 60 * 60
 RETRY_BACKOFF_S = (60, 300, 900, 3600)
@@ -79,7 +82,7 @@ def _entry_path(common_dir: str, remote: str) -> str:
     return os.path.join(queue_dir(common_dir), f"{quote(remote, safe='')}.json")
 
 
-def _lock(common_dir: str, name: str):
+def _lock(common_dir: str, name: str) -> _FileLock:
     from traces_git.notes.core import _FileLock
 
     os.makedirs(sync_dir(common_dir), exist_ok=True)

@@ -33,6 +33,10 @@ from dataclasses import dataclass, field
 from traces_git import gitcmd
 from traces_git.notes import core as notes
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import pygit2
+
 PROVENANCE = "traces-relinked:"
 # Share of added lines that must agree, both ways, for a match by added lines.
 THRESHOLD = 0.9
@@ -201,8 +205,8 @@ class _Group:
     members: tuple[str, ...]
 
 
-def _groups(repo, sources: Sequence[str], heads: Sequence[str], tips: Iterable[str],
-            known: Sequence[tuple[str, str]] = ()) -> list[_Group]:
+def _groups(repo: pygit2.Repository, sources: Sequence[str], heads: Sequence[str],
+            tips: Iterable[str], known: Sequence[tuple[str, str]] = ()) -> list[_Group]:
     """Branches of noted commits: fork point (with a head) .. tip, with their noted members.
 
     ``known``: (tip, base) pairs given by the caller (a pull request's range).
@@ -223,7 +227,7 @@ def _groups(repo, sources: Sequence[str], heads: Sequence[str], tips: Iterable[s
             break
     groups: list[_Group] = []
     for tip, base in pairs:
-        members = []
+        members: list[str] = []
         try:
             walker = repo.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL)
             walker.hide(base)
@@ -246,8 +250,8 @@ def _ref_tips(cwd: str) -> list[str]:
     return list(dict.fromkeys(out.split()))
 
 
-def match(cwd: str, repo, candidates: Sequence[str], note_texts: Mapping[str, str],
-          heads: Sequence[str], *, threshold: float = THRESHOLD,
+def match(cwd: str, repo: pygit2.Repository, candidates: Sequence[str],
+          note_texts: Mapping[str, str], heads: Sequence[str], *, threshold: float = THRESHOLD,
           known: Sequence[tuple[str, str]] = ()) -> tuple[int, list[Match]]:
     """(sources considered, which ``candidates`` take which noted commits' traces).
 
@@ -302,7 +306,8 @@ def match(cwd: str, repo, candidates: Sequence[str], note_texts: Mapping[str, st
     return len(sources), matches
 
 
-def _by_added_lines(added: Counter, bags, index, threshold: float
+def _by_added_lines(added: Counter, bags: Sequence[tuple[tuple[str, ...], Counter]],
+                    index: Mapping[tuple[str, str], list[tuple[int, int]]], threshold: float
                     ) -> tuple[tuple[str, ...], str, float] | None:
     total = sum(added.values())
     if total < MIN_FUZZY_LINES:

@@ -11,19 +11,28 @@ from __future__ import annotations
 
 from traces_git.upload import auth, convert, redact, share_rules
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from traces_git.config import Config
+    from traces_git.store import Event
+
 # Metadata strings computed by traces-git itself, not read from the transcript:
 # the remote URL is already stripped of credentials (and an e-mail pattern would turn
 # git@host:org/repo into [REDACTED]:org/repo), the ref is a commit sha.
 _NOT_FROM_TRANSCRIPT = ("agentId", "gitRemoteUrl", "gitRef", "targetNamespaceId")
 
 
-def chosen_visibility(config) -> str | None:
+def chosen_visibility(config: Config) -> str | None:
     """``traces.visibility`` when set to a value the API takes, else None."""
     value = (config.get("traces.visibility") or "").strip().lower()
     return value if value in ("private", "public", "direct") else None
 
 
-def destination(config, directory: str | None, base_url: str, token) -> share_rules.Destination:
+def destination(
+    config: Config, directory: str | None, base_url: str, token: auth.Token | None
+) -> share_rules.Destination:
     """Where the trace goes (TokenFileError propagates: an unsafe login file stops the run)."""
     return share_rules.resolve(
         directory,
@@ -34,9 +43,10 @@ def destination(config, directory: str | None, base_url: str, token) -> share_ru
     )
 
 
-def missing_calls(events) -> set[str]:
+def missing_calls(events: Iterable[Event]) -> set[str]:
     """callIds of tool results whose tool call is not among ``events`` (sent in an earlier run)."""
-    calls, results = set(), set()
+    calls: set[str] = set()
+    results: set[str] = set()
     for event in events:
         kind = event.data.get("type")
         call_id = event.data.get("callId")
@@ -49,7 +59,9 @@ def missing_calls(events) -> set[str]:
     return results - calls
 
 
-def note_earlier_calls(redactor: redact.Redactor, events, wanted: set[str]) -> None:
+def note_earlier_calls(
+    redactor: redact.Redactor, events: Iterable[Event], wanted: set[str]
+) -> None:
     for event in events:
         data = event.data
         if data.get("type") == "tool_call" and data.get("callId") in wanted:
@@ -70,6 +82,8 @@ def trace_body(metadata: dict, dest: share_rules.Destination, redactor: redact.R
     return body
 
 
-def batches(events, redactor: redact.Redactor):
+def batches(
+    events: Iterable[Event], redactor: redact.Redactor
+) -> list[tuple[list[dict], int]]:
     """(messages, last row) of the events, every message redacted before it is sized."""
     return list(convert.batches(events, redact=redactor.message))

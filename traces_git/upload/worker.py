@@ -17,6 +17,15 @@ from traces_git.upload import auth
 from traces_git.upload import queue as q
 from traces_git.upload.handoff import api_url, shared_url, upload_enabled, uploader
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import httpx
+
+    from traces_git.store import Event, Trace
+    from traces_git.upload import api, redact, share_rules
+
 # A trace named by TRACES_TRACE_ID or an active session may reach the store a
 # little after the commit; after this long without it, the entry is dropped.
 STORE_WAIT_S = 24 * 60 * 60
@@ -56,22 +65,22 @@ class Worker:
         self,
         *,
         force: bool,
-        transport=None,
+        transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_group: Callable[[str], None] | None = None,
-    ):
+    ) -> None:
         self.force = force
         self.transport = transport
         self.sleep = sleep
         self.on_group = on_group
         self.result = Result()
-        self._clients: dict = {}
+        self._clients: dict[tuple[str, str], api.Client] = {}
 
     def close(self) -> None:
         for client in self._clients.values():
             client.close()
 
-    def _client(self, base_url: str, token: auth.Token):
+    def _client(self, base_url: str, token: auth.Token) -> api.Client:
         from traces_git.upload import api
 
         key = (base_url, token.value)
@@ -219,6 +228,7 @@ class Worker:
                 return self._hold(group, str(exc))
             if earlier_calls:
                 outgoing.note_earlier_calls(redactor, earlier_calls, wanted)
+            assert token is not None  # mode "api": without a token it dropped or stopped above
             client = self._client(base_url, token)
             if dest.action == "hold" and dest.lookup_slug:
                 dest = share_rules_lookup(client, dest, config)
@@ -253,7 +263,15 @@ class Worker:
         )
 
     def _send(
-        self, config, client, trace, latest: q.Entry, events, progress, dest, redactor
+        self,
+        config: Config,
+        client: api.Client,
+        trace: Trace,
+        latest: q.Entry,
+        events: Iterable[Event],
+        progress: dict,
+        dest: share_rules.Destination,
+        redactor: redact.Redactor,
     ) -> tuple[str | None, int]:
         from traces_git.upload import outgoing
 
@@ -329,13 +347,15 @@ def visibility(config: Config) -> str | None:
     return None
 
 
-def convert_model(chunks) -> str | None:
+def convert_model(chunks: Iterable[tuple[list[dict], int]]) -> str | None:
     from traces_git.upload import convert
 
     return convert.model_of(m for chunk, _ in chunks for m in chunk)
 
 
-def share_rules_lookup(client, dest, config):
+def share_rules_lookup(
+    client: api.Client, dest: share_rules.Destination, config: Config
+) -> share_rules.Destination:
     """A ``@slug`` (rule, .tracesrc, auto-share) made an id with the API's namespace list."""
     from traces_git.upload import outgoing, share_rules
 
@@ -370,7 +390,7 @@ def remote_url(config: Config, branch: str | None) -> str | None:
     return None
 
 
-def metadata(config: Config, trace, entry: q.Entry, model: str | None) -> dict:
+def metadata(config: Config, trace: Trace, entry: q.Entry, model: str | None) -> dict:
     """The body of ``PUT /v1/traces/{id}``: the trace and its git context, no credentials."""
 
     worktree = entry.worktree or ""
@@ -391,7 +411,7 @@ def metadata(config: Config, trace, entry: q.Entry, model: str | None) -> dict:
 def drain(
     *,
     force: bool = False,
-    transport=None,
+    transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
     on_group: Callable[[str], None] | None = None,
     on_start: Callable[[int], None] | None = None,

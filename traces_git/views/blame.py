@@ -22,6 +22,10 @@ from traces_git.lines import view as line_view
 from traces_git.notes import batch as notes_batch
 from traces_git.notes import core as notes
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from traces_git.ci.enrich import ApiSettings
+
 UNCOMMITTED = "0" * 40  # git's name for "not committed yet" (64 zeros in a sha256 repository)
 # git's own test for binary content (buffer_is_binary): a NUL in the first 8000 bytes.
 BINARY_PROBE = 8000
@@ -266,7 +270,7 @@ def add_store_details(report: dict, store_path: str | None) -> list[str]:
     return []
 
 
-def add_api_details(report: dict, settings, *, timeout: float = 3.0) -> list[str]:
+def add_api_details(report: dict, settings: ApiSettings, *, timeout: float = 3.0) -> list[str]:
     """``agent``/``title`` from the Traces API for the traces the store did not know."""
     from traces_git.ci import enrich as ci_api
 

@@ -19,6 +19,10 @@ from traces_git.notes import batch as notes_batch
 from traces_git.notes import core as notes
 from traces_git.views.revargs import RevArgs
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Generator
+
 FIRST_BATCH = 16
 LARGEST_BATCH = 2048
 
@@ -78,8 +82,9 @@ class Walk:
             args.append(f"--max-count={self.rev.skip + self.rev.max_count + 1}")
         return args + self.rev.args
 
-    def _matching(self) -> Iterator[Entry]:
+    def _matching(self) -> Generator[Entry, None, None]:
         proc = gitcmd.piped(self._git_args(), self.cwd, stderr=True, env={"LC_ALL": "C"})
+        assert proc.stdout is not None and proc.stderr is not None  # both piped: stderr=True
         finished = False
         try:
             with notes_batch.NotesReader(self.cwd) as reader:
@@ -95,17 +100,20 @@ class Walk:
         finally:
             if not finished and proc.poll() is None:
                 proc.kill()
-            err = proc.stderr.read() if finished else b""  # type: ignore[union-attr]
-            proc.stdout.close()  # type: ignore[union-attr]
-            proc.stderr.close()  # type: ignore[union-attr]
+            err = proc.stderr.read() if finished else b""
+            proc.stdout.close()
+            proc.stderr.close()
             code = proc.wait()
         if finished and code != 0:
             raise _failure(err, code)
 
 
-def _records(proc: gitcmd.Piped, size) -> Iterator[list[tuple[str, str]]]:
+def _records(
+    proc: gitcmd.Piped, size: Callable[[], int]
+) -> Iterator[list[tuple[str, str]]]:
     """(sha, subject) records of ``git log -z --format=%H%x00%s``, in lists of up to size()."""
-    fd = proc.stdout.fileno()  # type: ignore[union-attr]
+    assert proc.stdout is not None  # piped() always pipes stdout
+    fd = proc.stdout.fileno()
     pending = b""
     tokens: list[bytes] = []
     while True:

@@ -6,6 +6,10 @@ from __future__ import annotations
 import os
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from traces_git.views.blame import BlameOptions
+
 API_TIMEOUT_S = 3.0
 
 
@@ -20,8 +24,8 @@ def _json_out(report: dict) -> None:
     sys.stdout.write(json.dumps(report) + "\n")
 
 
-def show_blame(cwd: str, file: str, options, *, as_json: bool = False, offline: bool = False,
-               no_pager: bool = False, colour: str | None = None) -> None:
+def show_blame(cwd: str, file: str, options: BlameOptions, *, as_json: bool = False,
+               offline: bool = False, no_pager: bool = False, colour: str | None = None) -> None:
     """``traces-git blame``: the report, its agents and titles, printed."""
     from traces_git import terminal
     from traces_git.views import blame as core
