@@ -81,8 +81,13 @@ def build(env: dict, repo: Path) -> None:
         chunks.append(f"N inline :{mark}\n".encode())
         data(f"traces:trace-{mark:05d} https://www.traces.com/s/trace-{mark:05d}\n".encode())
     chunks.append(b"done\n")
-    subprocess.run(["git", "fast-import", "--quiet", "--done"], cwd=repo, env=env,
-                   input=b"".join(chunks), check=True)
+    subprocess.run(
+        ["git", "fast-import", "--quiet", "--done"],
+        cwd=repo,
+        env=env,
+        input=b"".join(chunks),
+        check=True,
+    )
     subprocess.run(["git", "checkout", "-q", "main"], cwd=repo, env=env, check=True)
     subprocess.run(["git", "gc", "-q"], cwd=repo, env=env, check=True)
 
@@ -111,20 +116,39 @@ def main() -> int:
             started = time.perf_counter()
             build(env, repo)
             print(f"fixture built in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        notes = subprocess.run(["git", "notes", "--ref=traces", "list"], cwd=repo, env=env,
-                               capture_output=True, check=True).stdout.count(b"\n")
-        touching = subprocess.run(["git", "rev-list", "--count", "main", "--", "big.txt"],
-                                  cwd=repo, env=env, capture_output=True, check=True)
-        check = subprocess.run([args.python, "-m", "traces_git", "blame", "--json", "big.txt"],
-                               cwd=repo, env=env, capture_output=True, check=True, text=True)
+        notes = subprocess.run(
+            ["git", "notes", "--ref=traces", "list"],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            check=True,
+        ).stdout.count(b"\n")
+        touching = subprocess.run(
+            ["git", "rev-list", "--count", "main", "--", "big.txt"],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            check=True,
+        )
+        check = subprocess.run(
+            [args.python, "-m", "traces_git", "blame", "--json", "big.txt"],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            check=True,
+            text=True,
+        )
         import json
 
         report = json.loads(check.stdout)
         traced = sum(1 for line in report["lines"] if line["traces"])
         touching = touching.stdout.decode().strip()
-        print(f"{len(report['lines'])} lines, {touching} commits touch the file, "
-              f"{len(report['commits'])} distinct commits blamed, {notes} notes, "
-              f"{traced} lines with traces", file=sys.stderr)
+        print(
+            f"{len(report['lines'])} lines, {touching} commits touch the file, "
+            f"{len(report['commits'])} distinct commits blamed, {notes} notes, "
+            f"{traced} lines with traces",
+            file=sys.stderr,
+        )
         tg = [args.python, "-m", "traces_git", "blame"]
         scenarios = {
             "git blame FILE": ["git", "blame", "big.txt"],
@@ -141,13 +165,17 @@ def main() -> int:
                 samples[name].append(timed(argv, repo, env))
         base = statistics.median(samples["git blame FILE"])
         base_m = statistics.median(samples["git blame -M FILE"])
-        print(f"| scenario ({args.runs} runs each, interleaved) | median | ratio to git blame "
-              "| ratio to git blame -M |")
+        print(
+            f"| scenario ({args.runs} runs each, interleaved) | median | ratio to git blame "
+            "| ratio to git blame -M |"
+        )
         print("|---|---:|---:|---:|")
         for name, values in samples.items():
             median = statistics.median(values)
-            print(f"| `{name}` | {median * 1000:.0f} ms | {median / base:.2f} "
-                  f"| {median / base_m:.2f} |")
+            print(
+                f"| `{name}` | {median * 1000:.0f} ms | {median / base:.2f} "
+                f"| {median / base_m:.2f} |"
+            )
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)

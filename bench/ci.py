@@ -59,8 +59,10 @@ def build_history(env: dict, repo: Path, commits: int, main_after: int) -> tuple
     t = 1_700_000_000
 
     def commit(branch: str, mark: int, subject: str, parent: int | None, path: str) -> None:
-        out.append(f"commit refs/heads/{branch}\nmark :{mark}\n"
-                   f"committer Bench <b@example.com> {t + mark} +0000\n".encode())
+        out.append(
+            f"commit refs/heads/{branch}\nmark :{mark}\n"
+            f"committer Bench <b@example.com> {t + mark} +0000\n".encode()
+        )
         data(subject + "\n")
         if parent is not None:
             out.append(f"from :{parent}\n".encode())
@@ -73,8 +75,9 @@ def build_history(env: dict, repo: Path, commits: int, main_after: int) -> tuple
     for j in range(1, main_after + 1):
         mark = commits + 1 + j
         commit("main", mark, f"main commit {j}", 1 if j == 1 else mark - 1, "main.txt")
-    out.append(b"commit refs/notes/traces\n"
-               + f"committer Bench <b@example.com> {t} +0000\n".encode())
+    out.append(
+        b"commit refs/notes/traces\n" + f"committer Bench <b@example.com> {t} +0000\n".encode()
+    )
     data("notes\n")
     for i in range(1, commits + 1):
         out.append(f"N inline :{1 + i}\n".encode())
@@ -86,8 +89,13 @@ def build_history(env: dict, repo: Path, commits: int, main_after: int) -> tuple
 
 def run_ci(env: dict, cwd: Path, *args: str, extra_env: dict | None = None) -> tuple[float, dict]:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "traces_git", "ci", "--format", "json", *args],
-                          cwd=cwd, env={**env, **(extra_env or {})}, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "traces_git", "ci", "--format", "json", *args],
+        cwd=cwd,
+        env={**env, **(extra_env or {})},
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"traces-git ci failed: {proc.stderr}")
@@ -114,8 +122,10 @@ def main() -> None:
         base, head = build_history(env, work, args.commits, args.main_after)
         git(env, "init", "-q", "--bare", str(remote))
         git(env, "push", "-q", remote.as_uri(), "main", "feature", "refs/notes/traces", cwd=work)
-        print(f"built {args.commits} commits + {args.commits} notes and pushed them "
-              f"in {time.perf_counter() - start:.1f} s")
+        print(
+            f"built {args.commits} commits + {args.commits} notes and pushed them "
+            f"in {time.perf_counter() - start:.1f} s"
+        )
         expect = args.commits
         flags = ("--base", base, "--head", head)
 
@@ -124,13 +134,22 @@ def main() -> None:
             assert len(report["traces"]) == expect, len(report["traces"])
 
         event = tmp / "event.json"
-        event.write_text(json.dumps({"pull_request": {
-            "base": {"sha": base, "ref": "main"}, "head": {"sha": head, "ref": "feature"},
-            "commits": args.commits}}))
+        event.write_text(
+            json.dumps(
+                {
+                    "pull_request": {
+                        "base": {"sha": base, "ref": "main"},
+                        "head": {"sha": head, "ref": "feature"},
+                        "commits": args.commits,
+                    }
+                }
+            )
+        )
         cold, cold_pr, warm, offline = [], [], [], []
         full = tmp / "full"
         git(env, "clone", "-q", remote.as_uri(), str(full))
         git(env, "fetch", "-q", "origin", "refs/notes/traces:refs/notes/traces", cwd=full)
+
         def shallow_clone(name: str) -> Path:
             clone = tmp / name
             shutil.rmtree(clone, ignore_errors=True)
@@ -155,12 +174,20 @@ def main() -> None:
             seconds, report = run_ci(env, full, "--no-fetch", *flags)
             check(report)
             offline.append(seconds)
-        print(f"{git(env, 'version')}, python {sys.version.split()[0]}, "
-              f"{os.cpu_count()} cpus, median of {args.runs}")
-        for name, values in (("cold", cold), ("cold-pr", cold_pr), ("warm", warm),
-                             ("no-fetch", offline)):
-            print(f"  {name:9s} {statistics.median(values):6.2f} s   "
-                  f"(runs: {', '.join(f'{v:.2f}' for v in values)})")
+        print(
+            f"{git(env, 'version')}, python {sys.version.split()[0]}, "
+            f"{os.cpu_count()} cpus, median of {args.runs}"
+        )
+        for name, values in (
+            ("cold", cold),
+            ("cold-pr", cold_pr),
+            ("warm", warm),
+            ("no-fetch", offline),
+        ):
+            print(
+                f"  {name:9s} {statistics.median(values):6.2f} s   "
+                f"(runs: {', '.join(f'{v:.2f}' for v in values)})"
+            )
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -154,8 +154,14 @@ def find_official(explicit: str | None) -> str | None:
 
 # What `git commit` runs: post-index-change, pre-commit, prepare-commit-msg, commit-msg,
 # reference-transaction (prepared, committed), post-commit.
-COMMIT_HOOKS = ("post-index-change", "pre-commit", "prepare-commit-msg", "commit-msg",
-                "reference-transaction", "post-commit")
+COMMIT_HOOKS = (
+    "post-index-change",
+    "pre-commit",
+    "prepare-commit-msg",
+    "commit-msg",
+    "reference-transaction",
+    "post-commit",
+)
 HOOKS_PER_COMMIT = 7
 
 
@@ -168,8 +174,9 @@ def main() -> None:
     parser.add_argument("--traces", type=int, default=10_000)
     parser.add_argument("--events-per-trace", type=int, default=20)
     parser.add_argument("--traces-bin", default=None, help="the official traces binary")
-    parser.add_argument("--python", default=None,
-                        help="Python that runs the hook (default: the checkout's .venv)")
+    parser.add_argument(
+        "--python", default=None, help="Python that runs the hook (default: the checkout's .venv)"
+    )
     args = parser.parse_args()
     if args.python is None:
         venv = ROOT / ".venv" / "bin" / "python"
@@ -242,8 +249,9 @@ def main() -> None:
         paired: dict[str, list[float]] = {}  # the bare commit taken right before each sample
         bare_n = [0]
 
-        def measure(row: str, run_env, repo: Path, n: int, file: str = "app.py",
-                    hooks: tuple[str, ...] = ()) -> None:
+        def measure(
+            row: str, run_env, repo: Path, n: int, file: str = "app.py", hooks: tuple[str, ...] = ()
+        ) -> None:
             bare_n[0] += 1
             paired.setdefault(row, []).append(timed_commit(env, base_repo, bare_n[0], *no_hooks))
             results.setdefault(row, []).append(timed_commit(run_env, repo, n, *hooks, name=file))
@@ -262,8 +270,12 @@ def main() -> None:
             linked_skips.append(skipped_count(linked))
         # Phase 2, an agent writing to the store: each commit runs the full selection.
         for n in range(args.runs):
-            touch_trace(store, f"elsewhere-{n}", tmp / "elsewhere" / "project-0",
-                        tmp / "elsewhere" / "project-0" / "x.py")
+            touch_trace(
+                store,
+                f"elsewhere-{n}",
+                tmp / "elsewhere" / "project-0",
+                tmp / "elsewhere" / "project-0" / "x.py",
+            )
             measure("no trace, store changed (full selection)", env, busy_repo, n)
             # a file of its own: the previous commit's trace does not match this one
             touch_trace(store, f"live-{n}", attach_repo, attach_repo / f"live{n}.py")
@@ -277,9 +289,11 @@ def main() -> None:
                 touch_trace(store, f"official-{n}", official_repo, official_repo / "app.py")
                 bare_n[0] += 1
                 paired.setdefault("official Traces CLI hook 0.6.31", []).append(
-                    timed_commit(env, base_repo, bare_n[0], *no_hooks))
+                    timed_commit(env, base_repo, bare_n[0], *no_hooks)
+                )
                 results.setdefault("official Traces CLI hook 0.6.31", []).append(
-                    timed_commit(official_env, official_repo, n, *hooks))
+                    timed_commit(official_env, official_repo, n, *hooks)
+                )
 
         notes = git(env, "notes", "--ref=traces", "list", cwd=attach_repo).stdout.count("\n")
         stray = sum(
@@ -292,24 +306,34 @@ def main() -> None:
         )
         load = os.getloadavg()
         print(f"runs: {args.runs} each, interleaved per phase; hook Python: {args.python}")
-        print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
-              f"({os.cpu_count()} cores)")
-        print("each row: median of the commits, the median of the bare commits (no hooks)"
-              " made right before each of them, and the difference")
+        print(
+            f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+            f"({os.cpu_count()} cores)"
+        )
+        print(
+            "each row: median of the commits, the median of the bare commits (no hooks)"
+            " made right before each of them, and the difference"
+        )
         print(f"{'scenario':<40} {'median':>10} {'bare':>9} {'added':>10} {'ratio':>6}")
         for name, samples in results.items():
             median = statistics.median(samples)
             base = statistics.median(paired[name])
-            print(f"{name:<40} {median * 1000:>8.1f}ms {base * 1000:>7.1f}ms "
-                  f"{(median - base) * 1000:>+8.1f}ms {median / base:>6.1f}")
+            print(
+                f"{name:<40} {median * 1000:>8.1f}ms {base * 1000:>7.1f}ms "
+                f"{(median - base) * 1000:>+8.1f}ms {median / base:>6.1f}"
+            )
         dispatch = "dispatch only (TRACES_GIT=0)"
-        added = {row: statistics.median(results[row]) - statistics.median(paired[row])
-                 for row in (FLOOR, dispatch)}
+        added = {
+            row: statistics.median(results[row]) - statistics.median(paired[row])
+            for row in (FLOOR, dispatch)
+        }
         per_hook = added[dispatch] / HOOKS_PER_COMMIT
         over_floor = (added[dispatch] - added[FLOOR]) / HOOKS_PER_COMMIT
-        print(f"dispatcher per hook with no work: {per_hook * 1000:.1f} ms "
-              f"({HOOKS_PER_COMMIT} hooks per commit), {over_floor * 1000:.2f} ms of it over "
-              "an `exit 0` hook")
+        print(
+            f"dispatcher per hook with no work: {per_hook * 1000:.1f} ms "
+            f"({HOOKS_PER_COMMIT} hooks per commit), {over_floor * 1000:.2f} ms of it over "
+            "an `exit 0` hook"
+        )
         print(
             f"check: attached repo has {notes} notes (expect {args.runs}); no-trace repos have "
             f"{stray} (expect 0); the shortcut skipped Python on {skipped} of {args.runs} "

@@ -30,8 +30,10 @@ sys.path.insert(0, str(ROOT))
 
 from bench.isolation import isolated_env  # noqa: E402
 
-_HOLD = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT);"
-         "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.read()")
+_HOLD = (
+    "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT);"
+    "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.read()"
+)
 
 
 def main() -> int:
@@ -40,8 +42,9 @@ def main() -> int:
     parser.add_argument("--write")
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="traces-git-bench-crash-"))
-    env = isolated_env(work / "home", TRACES_EVENTSTORE=str(work / "no-store.db"),
-                       TRACES_TRACE_ID="bench-trace")
+    env = isolated_env(
+        work / "home", TRACES_EVENTSTORE=str(work / "no-store.db"), TRACES_TRACE_ID="bench-trace"
+    )
     os.environ.update(env)
     from traces_git.setup import install
 
@@ -64,8 +67,14 @@ def main() -> int:
     commit()  # configured, notes ref exists
     dead = subprocess.Popen(["true"])
     dead.wait()
-    sha = subprocess.run(["git", "rev-parse", "refs/notes/traces"], cwd=repo, env=env,
-                         capture_output=True, text=True, check=True).stdout.strip()
+    sha = subprocess.run(
+        ["git", "rev-parse", "refs/notes/traces"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     scratch = git_dir / "refs" / "notes" / "tmp-traces-git"
     old = time.time() - 60
 
@@ -79,6 +88,7 @@ def main() -> int:
         def make() -> None:
             path.write_text("")
             os.utime(path, (old, old))
+
         return make
 
     def undo(path: Path):
@@ -109,8 +119,12 @@ def main() -> int:
             samples.append(commit())
             after()
         rows.append((name, statistics.median(samples)))
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(git_dir / "traces-git-notes.lock")],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(git_dir / "traces-git-notes.lock")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     holder.stdout.readline()
     samples = [commit() for _ in range(3)]
     holder.stdin.close()
@@ -124,8 +138,10 @@ def main() -> int:
     lines = ["| state left behind | next `git commit` ms | vs clean |", "|---|---:|---:|"]
     lines += [f"| {name} | {ms:.0f} | {ms - base:+.0f} |" for name, ms in rows]
     lines.append("")
-    lines.append(f"Notes queued during the run: {queued}; still queued after one more commit: "
-                 f"{left}. Medians of {options.runs} commits (3 for the live writer).")
+    lines.append(
+        f"Notes queued during the run: {queued}; still queued after one more commit: "
+        f"{left}. Medians of {options.runs} commits (3 for the live writer)."
+    )
     report = "\n".join(lines) + "\n"
     print(report)
     if options.write:

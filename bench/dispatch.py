@@ -38,8 +38,9 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str], runs: int) -> float:
     samples = []
     for i in range(runs + 5):
         start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+        proc = subprocess.run(
+            cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         elapsed = (time.perf_counter() - start) * 1000
         if proc.returncode != 0:
             raise RuntimeError(f"{cmd} failed in {cwd}")
@@ -67,14 +68,21 @@ def main() -> int:
     home = work / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "XDG_"))}
-    env.update({
-        "HOME": str(home), "XDG_DATA_HOME": str(home / "data"),
-        "XDG_STATE_HOME": str(home / "state"), "XDG_CONFIG_HOME": str(home / "config"),
-        "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"), "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-        "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
-        "TRACES_EVENTSTORE": str(work / "no-store.db"),
-    })
+    env.update(
+        {
+            "HOME": str(home),
+            "XDG_DATA_HOME": str(home / "data"),
+            "XDG_STATE_HOME": str(home / "state"),
+            "XDG_CONFIG_HOME": str(home / "config"),
+            "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_AUTHOR_NAME": "Bench",
+            "GIT_AUTHOR_EMAIL": "bench@example.com",
+            "GIT_COMMITTER_NAME": "Bench",
+            "GIT_COMMITTER_EMAIL": "bench@example.com",
+            "TRACES_EVENTSTORE": str(work / "no-store.db"),
+        }
+    )
     os.environ.update(env)  # the installer below runs in-process
 
     from traces_git.setup import install
@@ -101,14 +109,14 @@ def main() -> int:
     }
 
     def base(path: Path, hook: str) -> float:
-        return timed(["git", "-c", f"core.hooksPath={empty}", *hook_cmd[hook][1:]], path, env,
-                     runs)
+        return timed(["git", "-c", f"core.hooksPath={empty}", *hook_cmd[hook][1:]], path, env, runs)
 
     for hook in ("pre-commit", "commit-msg"):
         none = base(plain, hook)
         rows.append(("no hook (baseline)", hook, none))
-        rows.append(("traces-git, nothing to chain", hook,
-                     timed(hook_cmd[hook], plain, env, runs) - none))
+        rows.append(
+            ("traces-git, nothing to chain", hook, timed(hook_cmd[hook], plain, env, runs) - none)
+        )
 
     chained = repo("chained")
     for hook in ("pre-commit", "commit-msg"):
@@ -116,18 +124,31 @@ def main() -> int:
         target.write_text("#!/bin/sh\n:\n")
         target.chmod(0o755)
         none = base(chained, hook)
-        direct = timed(["git", "-c", f"core.hooksPath={chained / '.git' / 'hooks'}",
-                        *hook_cmd[hook][1:]], chained, env, runs) - none
+        direct = (
+            timed(
+                ["git", "-c", f"core.hooksPath={chained / '.git' / 'hooks'}", *hook_cmd[hook][1:]],
+                chained,
+                env,
+                runs,
+            )
+            - none
+        )
         rows.append(("repo's own no-op hook, run by git directly", hook, direct))
-        rows.append(("traces-git chaining the repo's own no-op hook", hook,
-                     timed(hook_cmd[hook], chained, env, runs) - none))
+        rows.append(
+            (
+                "traces-git chaining the repo's own no-op hook",
+                hook,
+                timed(hook_cmd[hook], chained, env, runs) - none,
+            )
+        )
 
     lefthook = tool("lefthook")
     if lefthook:
         lh = repo("lefthook")
         (lh / "lefthook.yml").write_text(
             "pre-commit:\n  commands:\n    noop:\n      run: 'true'\n"
-            "commit-msg:\n  commands:\n    noop:\n      run: 'true'\n")
+            "commit-msg:\n  commands:\n    noop:\n      run: 'true'\n"
+        )
         sh([lefthook, "install"], lh, {**env, "GIT_CONFIG_GLOBAL": "/dev/null"})
         for hook in ("pre-commit", "commit-msg"):
             none = base(lh, hook)
@@ -141,16 +162,22 @@ def main() -> int:
         for hook in ("pre-commit", "commit-msg"):
             (hu / ".husky" / hook).write_text(":\n")
             none = base(hu, hook)
-            rows.append(("husky, a no-op hook script", hook,
-                         timed(hook_cmd[hook][:], hu, env, runs) - none))
+            rows.append(
+                ("husky, a no-op hook script", hook, timed(hook_cmd[hook][:], hu, env, runs) - none)
+            )
 
     # The whole `git commit`: no store here, so after the first commit the post-commit
     # shortcut applies and no hook of the commit starts Python (issue 11).
     commit = ["git", "commit", "-q", "--allow-empty", "-m", "bench"]
     none = timed(["git", "-c", f"core.hooksPath={empty}", *commit[1:]], plain, env, runs // 4)
     rows.append(("`git commit`, no hooks (baseline)", "commit", none))
-    rows.append(("`git commit` with traces-git (all 6 hooks dispatched, no Python)", "commit",
-                 timed(commit, plain, env, runs // 4) - none))
+    rows.append(
+        (
+            "`git commit` with traces-git (all 6 hooks dispatched, no Python)",
+            "commit",
+            timed(commit, plain, env, runs // 4) - none,
+        )
+    )
 
     report = render(rows, runs, ours)
     print(report)

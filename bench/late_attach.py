@@ -34,8 +34,9 @@ from bench.isolation import isolated_env  # noqa: E402
 
 
 def git(env, *args, cwd) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def make_repo(env, path: Path) -> Path:
@@ -60,8 +61,9 @@ def timed_commit(env, repo: Path, name: str, *config: str) -> float:
 def wait_note(env, repo: Path, timeout: float = 60.0) -> float | None:
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
-        proc = subprocess.run(["git", "notes", "--ref=traces", "show", "HEAD"], cwd=repo,
-                              env=env, capture_output=True)
+        proc = subprocess.run(
+            ["git", "notes", "--ref=traces", "show", "HEAD"], cwd=repo, env=env, capture_output=True
+        )
         if proc.returncode == 0:
             return time.perf_counter() - started
         time.sleep(0.02)
@@ -95,8 +97,13 @@ def main() -> None:
             agents.claude_session(other, [("Write", {"file_path": str(other / "x.py")})])
             agents.codex_session(other, "*** Begin Patch\n*** Add File: x.py\n+x\n*** End Patch\n")
             agents.opencode_session(other, [("write", {"filePath": str(other / "x.py")})])
-        subprocess.run([python, "-m", "traces_git", "install"], env=env, cwd=tmp, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [python, "-m", "traces_git", "install"],
+            env=env,
+            cwd=tmp,
+            check=True,
+            capture_output=True,
+        )
         git(env, "config", "--global", "traces.cliPath", official, cwd=tmp)
         bare_hooks = tmp / "no-hooks"
         bare_hooks.mkdir()
@@ -116,18 +123,24 @@ def main() -> None:
         for n in range(args.runs):
             paired("commit, nothing stale, late attach off", quiet, f"off{n}.py", *off)
             paired("commit, nothing stale, late attach on", quiet, f"on{n}.py")
-            for row, listed in (("commit, store never built", False),
-                                ("commit, store only listed", True)):
+            for row, listed in (
+                ("commit, store never built", False),
+                ("commit, store only listed", True),
+            ):
                 repo = make_repo(env, tmp / f"{'listed' if listed else 'never'}-{n}")
                 if not listed and store.exists():
                     for suffix in ("", "-wal", "-shm"):
                         Path(f"{store}{suffix}").unlink(missing_ok=True)
                 time.sleep(1.05)
-                agents.claude_session(repo, [("Write", {"file_path": str(repo / "new.py")})],
-                                      start_ms=time.time() * 1000)
+                agents.claude_session(
+                    repo,
+                    [("Write", {"file_path": str(repo / "new.py")})],
+                    start_ms=time.time() * 1000,
+                )
                 if listed:
-                    subprocess.run([official, "list", "--json"], cwd=repo, env=env,
-                                   capture_output=True)
+                    subprocess.run(
+                        [official, "list", "--json"], cwd=repo, env=env, capture_output=True
+                    )
                 paired(row, repo, "new.py")
                 waited = wait_note(env, repo)
                 to_note.setdefault(row, []).append(float("nan") if waited is None else waited)

@@ -45,8 +45,9 @@ TOUCHED = 10
 
 
 def git(env, *args, cwd=None, data: bytes | None = None) -> bytes:
-    return subprocess.run(["git", *args], cwd=cwd, env=env, input=data, check=True,
-                          capture_output=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, input=data, check=True, capture_output=True
+    ).stdout
 
 
 def timed(argv: list[str], cwd: Path, env: dict) -> float:
@@ -59,20 +60,41 @@ def timed(argv: list[str], cwd: Path, env: dict) -> float:
 def worker_case(tmp: Path, env: dict, python: str, size: int, runs: int) -> tuple[float, int]:
     repo = tmp / f"worker-{size}"
     git(env, "init", "-q", str(repo))
-    git(env, "-c", "core.hooksPath=/dev/null", "commit", "-q", "--allow-empty", "-m", "root",
-        cwd=repo)
+    git(
+        env,
+        "-c",
+        "core.hooksPath=/dev/null",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "root",
+        cwd=repo,
+    )
     store = tmp / f"store-{size}.db"
     db = sqlite3.connect(store)
     db.executescript((FIXTURES / "schema_v16.sql").read_text())
     now = time.time() * 1000
-    db.execute("INSERT INTO traces (id, agent_id, title, timestamp, directory, created_at)"
-               " VALUES ('bench', 'claude-code', 'bench', ?, ?, ?)", (now, str(repo), int(now)))
+    db.execute(
+        "INSERT INTO traces (id, agent_id, title, timestamp, directory, created_at)"
+        " VALUES ('bench', 'claude-code', 'bench', ?, ?, ?)",
+        (now, str(repo), int(now)),
+    )
     written = [f"value_{i} = compute({i}, 'generated')" for i in range(size)]
-    event = {"id": "e1", "type": "tool_call", "timestamp": now, "order": 1, "callId": "c1",
-             "toolName": "Write", "args": {"file_path": str(repo / "gen.py"),
-                                           "content": "\n".join(written) + "\n"}}
-    db.execute("INSERT INTO events (trace_id, event_id, event_json, created_at)"
-               " VALUES ('bench', 'e1', ?, ?)", (json.dumps(event), int(now)))
+    event = {
+        "id": "e1",
+        "type": "tool_call",
+        "timestamp": now,
+        "order": 1,
+        "callId": "c1",
+        "toolName": "Write",
+        "args": {"file_path": str(repo / "gen.py"), "content": "\n".join(written) + "\n"},
+    }
+    db.execute(
+        "INSERT INTO events (trace_id, event_id, event_json, created_at)"
+        " VALUES ('bench', 'e1', ?, ?)",
+        (json.dumps(event), int(now)),
+    )
     db.commit()
     db.close()
     final = [line if i % 10 else line + "  # edited" for i, line in enumerate(written)]
@@ -85,9 +107,10 @@ def worker_case(tmp: Path, env: dict, python: str, size: int, runs: int) -> tupl
     samples = [timed(argv, repo, run_env) for _ in range(runs)]
     blob = git(env, "notes", "--ref=traces-lines", "list", "HEAD", cwd=repo).decode().strip()
     size_bytes = int(git(env, "cat-file", "-s", blob, cwd=repo))
-    rec = record.parse_note(git(env, "notes", "--ref=traces-lines", "show", "HEAD",
-                                cwd=repo).decode(), git(env, "rev-parse", "HEAD",
-                                                        cwd=repo).decode().strip())
+    rec = record.parse_note(
+        git(env, "notes", "--ref=traces-lines", "show", "HEAD", cwd=repo).decode(),
+        git(env, "rev-parse", "HEAD", cwd=repo).decode().strip(),
+    )
     counts = rec.counts()["gen.py"]
     assert counts["agent"] == size - size // 10 - (1 if size % 10 else 0) or counts["agent"] > 0
     return statistics.median(samples), size_bytes
@@ -129,9 +152,14 @@ def build_blame(env: dict, repo: Path) -> None:
                 replay[n] = f"line {n} v{i} rewritten by commit {i}"
         added = [(n + 1, replay[n]) for n in touched]
         owners = [f"trace-{i}" if (k % 5) else None for k, _ in enumerate(added)]
-        rec = record.build(sha, start + i, {"big.txt": (added, owners)},
-                           {f"trace-{i}": {"url": None, "agent": "claude-code", "model": None}},
-                           "transcript", "bench")
+        rec = record.build(
+            sha,
+            start + i,
+            {"big.txt": (added, owners)},
+            {f"trace-{i}": {"url": None, "agent": "claude-code", "model": None}},
+            "transcript",
+            "bench",
+        )
         contents[sha] = (f"traces:trace-{i}\n", record.serialise(rec) + "\n")
     for ref, index in (("refs/notes/traces", 0), ("refs/notes/traces-lines", 1)):
         stream = [f"commit {ref}\ncommitter Dev <d@example.com> {start} +0000\n".encode()]
@@ -152,8 +180,13 @@ def commit_latency(tmp: Path, env: dict, python: str, runs: int) -> None:
     db.executescript((FIXTURES / "schema_v16.sql").read_text())
     db.close()
     run_env = {**env, "TRACES_EVENTSTORE": str(store)}
-    subprocess.run([python, "-m", "traces_git", "install"], env=run_env, check=True,
-                   capture_output=True, cwd=str(tmp))
+    subprocess.run(
+        [python, "-m", "traces_git", "install"],
+        env=run_env,
+        check=True,
+        capture_output=True,
+        cwd=str(tmp),
+    )
     repo = make_repo(run_env, tmp / "commits")
     samples: dict[str, list[float]] = {"on": [], "off": []}
     for n in range(-1, runs):
@@ -193,18 +226,29 @@ def main() -> int:
         started = time.perf_counter()
         build_blame(env, repo)
         print(f"\nblame fixture built in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        check = json.loads(subprocess.run([args.python, "-m", "traces_git", "blame", "--json",
-                                           "--offline", "big.txt"], cwd=repo, env=env,
-                                          capture_output=True, check=True).stdout)
+        check = json.loads(
+            subprocess.run(
+                [args.python, "-m", "traces_git", "blame", "--json", "--offline", "big.txt"],
+                cwd=repo,
+                env=env,
+                capture_output=True,
+                check=True,
+            ).stdout
+        )
         origins: dict[str, int] = {}
         for line in check["lines"]:
             origins[line["origin"]] = origins.get(line["origin"], 0) + 1
-        print(f"{len(check['lines'])} lines, {len(check['commits'])} commits blamed, "
-              f"origins {origins}", file=sys.stderr)
+        print(
+            f"{len(check['lines'])} lines, {len(check['commits'])} commits blamed, "
+            f"origins {origins}",
+            file=sys.stderr,
+        )
         tg = [args.python, "-m", "traces_git", "blame", "--offline"]
-        scenarios = {"git blame FILE": ["git", "blame", "big.txt"],
-                     "traces-git blame FILE": [*tg, "big.txt"],
-                     "traces-git blame --json FILE": [*tg, "--json", "big.txt"]}
+        scenarios = {
+            "git blame FILE": ["git", "blame", "big.txt"],
+            "traces-git blame FILE": [*tg, "big.txt"],
+            "traces-git blame --json FILE": [*tg, "--json", "big.txt"],
+        }
         samples: dict[str, list[float]] = {name: [] for name in scenarios}
         for argv in scenarios.values():
             timed(argv, repo, env)
@@ -212,8 +256,10 @@ def main() -> int:
             for name, argv in scenarios.items():
                 samples[name].append(timed(argv, repo, env))
         base = statistics.median(samples["git blame FILE"])
-        print(f"\n| blame, {BLAME_LINES:,}-line file, {BLAME_COMMITS} commits with records "
-              f"({args.runs} runs, interleaved) | median | ratio to git blame |")
+        print(
+            f"\n| blame, {BLAME_LINES:,}-line file, {BLAME_COMMITS} commits with records "
+            f"({args.runs} runs, interleaved) | median | ratio to git blame |"
+        )
         print("|---|---:|---:|")
         for name, values in samples.items():
             median = statistics.median(values)

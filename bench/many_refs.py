@@ -49,13 +49,18 @@ def timed(setup, cmd: list[str], cwd: Path, env: dict[str, str], runs: int) -> f
 
 def make_source(path: Path, refs: int, env: dict[str, str]) -> None:
     run(["git", "init", "-q", str(path)], path.parent, env)
-    run(["git", "-c", "core.hooksPath=/dev/null", "commit", "-q", "--allow-empty", "-m", "x"],
-        path, env)
-    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, env=env, capture_output=True,
-                         text=True, check=True).stdout.strip()
+    run(
+        ["git", "-c", "core.hooksPath=/dev/null", "commit", "-q", "--allow-empty", "-m", "x"],
+        path,
+        env,
+    )
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=path, env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
     lines = "".join(f"{sha} refs/tags/t{i:06d}\n" for i in range(refs))
-    (path / ".git" / "packed-refs").write_text("# pack-refs with: peeled fully-peeled sorted \n"
-                                               + lines)
+    (path / ".git" / "packed-refs").write_text(
+        "# pack-refs with: peeled fully-peeled sorted \n" + lines
+    )
 
 
 def main() -> int:
@@ -87,11 +92,10 @@ def main() -> int:
         make_source(source, size, env)
         dst = work / "dst"
 
-        def fresh() -> None:
+        def fresh(dst: Path = dst) -> None:
             shutil.rmtree(dst, ignore_errors=True)
 
-        base = timed(fresh, ["git", *plain, "clone", "-q", str(source), str(dst)], work, env,
-                     runs)
+        base = timed(fresh, ["git", *plain, "clone", "-q", str(source), str(dst)], work, env, runs)
         ours = timed(fresh, ["git", "clone", "-q", str(source), str(dst)], work, env, runs)
         rows.append((f"`git clone`, {size:,} tags", base, ours))
         fresh()
@@ -110,19 +114,23 @@ def main() -> int:
     run(["git", "clone", "-q", "--no-tags", "--single-branch", str(source), str(dst)], work, env)
 
     def drop_tags() -> None:
-        listed = subprocess.run(["git", "for-each-ref", "--format=delete %(refname)",
-                                 "refs/tags"], cwd=dst, env=env, capture_output=True,
-                                check=True).stdout
+        listed = subprocess.run(
+            ["git", "for-each-ref", "--format=delete %(refname)", "refs/tags"],
+            cwd=dst,
+            env=env,
+            capture_output=True,
+            check=True,
+        ).stdout
         run(["git", *plain, "update-ref", "--stdin"], dst, env, input=listed)
 
     fetch_tags = ["fetch", "-q", "origin", "+refs/tags/*:refs/tags/*"]
     base = timed(drop_tags, ["git", *plain, *fetch_tags], dst, env, runs)
     ours = timed(drop_tags, ["git", *fetch_tags], dst, env, runs)
     rows.append((f"`git fetch` of {new:,} new tags (one transaction per ref)", base, ours))
-    base = timed(drop_tags, ["git", *plain, *fetch_tags[:2], "--atomic", *fetch_tags[2:]], dst,
-                 env, runs)
-    ours = timed(drop_tags, ["git", *fetch_tags[:2], "--atomic", *fetch_tags[2:]], dst, env,
-                 runs)
+    base = timed(
+        drop_tags, ["git", *plain, *fetch_tags[:2], "--atomic", *fetch_tags[2:]], dst, env, runs
+    )
+    ours = timed(drop_tags, ["git", *fetch_tags[:2], "--atomic", *fetch_tags[2:]], dst, env, runs)
     rows.append((f"`git fetch --atomic` of {new:,} new tags", base, ours))
 
     report = render(rows, runs)
@@ -148,8 +156,9 @@ def render(rows: list[tuple[str, float, float]], runs: int) -> str:
         "|---|---:|---:|---:|---:|",
     ]
     for case, base, ours in rows:
-        lines.append(f"| {case} | {base:.0f} | {ours:.0f} | {ours / base:.2f} | "
-                     f"{ours - base:+.0f} |")
+        lines.append(
+            f"| {case} | {base:.0f} | {ours:.0f} | {ours / base:.2f} | {ours - base:+.0f} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from traces_git.store import Event  # noqa: E402
-from traces_git.upload import (
+from traces_git.upload import (  # noqa: E402
     convert,
     redact,  # noqa: E402
 )

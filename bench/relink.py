@@ -59,8 +59,7 @@ def build(env: dict, repo: Path, commits: int) -> None:
         raw = text.encode()
         out.append(b"data %d\n" % len(raw) + raw + b"\n")
 
-    def commit(ref: str, message: str, changes: dict[str, str], parent: str | None = None
-               ) -> int:
+    def commit(ref: str, message: str, changes: dict[str, str], parent: str | None = None) -> int:
         nonlocal mark, t
         mark += 1
         t += 1
@@ -77,7 +76,8 @@ def build(env: dict, repo: Path, commits: int) -> None:
     for i in range(1, commits + 1):
         path = f"src/file{i % 200}.py"
         files[path] = files.get(path, "") + "".join(
-            f"value_{i}_{k} = compute({i}, {k})\n" for k in range(3))
+            f"value_{i}_{k} = compute({i}, {k})\n" for k in range(3)
+        )
         number = commit("refs/heads/main", f"main {i}\n", {path: files[path]})
         if i % 2 == 0:
             noted.append((number, f"traces:main-{i}"))
@@ -86,21 +86,27 @@ def build(env: dict, repo: Path, commits: int) -> None:
     def branch_states(b: int) -> list[str]:
         states, text = [], ""
         for c in range(BRANCH_COMMITS):
-            text += "".join(f"def feature_{b}_{c}_{k}(): return {b * 100 + c * 10 + k}\n"
-                            for k in range(5))
+            text += "".join(
+                f"def feature_{b}_{c}_{k}(): return {b * 100 + c * 10 + k}\n" for k in range(5)
+            )
             states.append(text)
         return states
 
     for b in range(BRANCHES + REBASED):
         parent = fork
         for c, state in enumerate(branch_states(b)):
-            number = commit(f"refs/heads/feature-{b}", f"feature {b} part {c}\n",
-                            {f"features/f{b}.py": state}, parent)
+            number = commit(
+                f"refs/heads/feature-{b}",
+                f"feature {b} part {c}\n",
+                {f"features/f{b}.py": state},
+                parent,
+            )
             parent = None
             noted.append((number, f"traces:feature-{b}-{c}"))
     for b in range(SQUASHED):
-        commit("refs/heads/main", f"Feature {b} (#{b})\n",
-               {f"features/f{b}.py": branch_states(b)[-1]})
+        commit(
+            "refs/heads/main", f"Feature {b} (#{b})\n", {f"features/f{b}.py": branch_states(b)[-1]}
+        )
     for b in range(BRANCHES, BRANCHES + REBASED):
         for c, state in enumerate(branch_states(b)):
             commit("refs/heads/main", f"feature {b} part {c}\n", {f"features/f{b}.py": state})
@@ -116,8 +122,13 @@ def build(env: dict, repo: Path, commits: int) -> None:
 
 def timed(env: dict, cwd: Path, *args: str) -> tuple[float, dict]:
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "traces_git", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "traces_git", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"traces-git {' '.join(args)} failed: {proc.stderr}")
@@ -126,10 +137,20 @@ def timed(env: dict, cwd: Path, *args: str) -> tuple[float, dict]:
 
 def baseline(env: dict, cwd: Path, commits: int) -> float:
     started = time.perf_counter()
-    log = subprocess.Popen(["git", "log", "-p", "--no-merges", f"-{commits}", "main"], cwd=cwd,
-                           env=env, stdout=subprocess.PIPE)
-    subprocess.run(["git", "patch-id", "--stable"], cwd=cwd, env=env, stdin=log.stdout,
-                   capture_output=True, check=True)
+    log = subprocess.Popen(
+        ["git", "log", "-p", "--no-merges", f"-{commits}", "main"],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+    )
+    subprocess.run(
+        ["git", "patch-id", "--stable"],
+        cwd=cwd,
+        env=env,
+        stdin=log.stdout,
+        capture_output=True,
+        check=True,
+    )
     log.wait()
     return time.perf_counter() - started
 
@@ -148,17 +169,20 @@ def main() -> None:
     git(env, "init", "-q", "-b", "main", str(repo), cwd=work)
     started = time.perf_counter()
     build(env, repo, options.commits)
-    print(f"history: {options.commits} commits on main, {BRANCHES + REBASED} noted branches, "
-          f"{SQUASHED} squash + {REBASED * BRANCH_COMMITS} rebased commits to relink "
-          f"(built in {time.perf_counter() - started:.1f} s)")
+    print(
+        f"history: {options.commits} commits on main, {BRANCHES + REBASED} noted branches, "
+        f"{SQUASHED} squash + {REBASED * BRANCH_COMMITS} rebased commits to relink "
+        f"(built in {time.perf_counter() - started:.1f} s)"
+    )
     expected = SQUASHED + REBASED * BRANCH_COMMITS
     rows: dict[str, list[float]] = {"all": [], "fetched": [], "baseline": []}
     for _ in range(options.runs):
         elapsed, result = timed(env, repo, "relink", "--dry-run", "--json")
         assert len(result["matches"]) == expected, result["matches"][:3]
         rows["all"].append(elapsed)
-        elapsed, result = timed(env, repo, "relink", "--dry-run", "--json",
-                                f"main~{expected}..main")
+        elapsed, result = timed(
+            env, repo, "relink", "--dry-run", "--json", f"main~{expected}..main"
+        )
         assert len(result["matches"]) == expected
         rows["fetched"].append(elapsed)
         rows["baseline"].append(baseline(env, repo, options.commits))
@@ -168,8 +192,10 @@ def main() -> None:
     base = statistics.median(rows["baseline"])
     for name, values in rows.items():
         median = statistics.median(values)
-        print(f"{name:9} median {median:6.2f} s  ({median / base:4.1f}x baseline)  "
-              f"runs: {', '.join(f'{v:.2f}' for v in values)}")
+        print(
+            f"{name:9} median {median:6.2f} s  ({median / base:4.1f}x baseline)  "
+            f"runs: {', '.join(f'{v:.2f}' for v in values)}"
+        )
     if options.keep is None:
         shutil.rmtree(work, ignore_errors=True)
 

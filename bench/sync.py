@@ -63,17 +63,26 @@ def main() -> None:
     home = root / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "XDG_", "TRACES_"))}
-    env.update(HOME=str(home), XDG_STATE_HOME=str(home / "state"), XDG_DATA_HOME=str(home / "data"),
-               XDG_CONFIG_HOME=str(home / "config"), GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
-               GIT_CONFIG_NOSYSTEM="1", TRACES_EVENTSTORE=str(root / "none.db"),
-               GIT_AUTHOR_NAME="B", GIT_AUTHOR_EMAIL="b@e", GIT_COMMITTER_NAME="B",
-               GIT_COMMITTER_EMAIL="b@e")
+    env.update(
+        HOME=str(home),
+        XDG_STATE_HOME=str(home / "state"),
+        XDG_DATA_HOME=str(home / "data"),
+        XDG_CONFIG_HOME=str(home / "config"),
+        GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
+        GIT_CONFIG_NOSYSTEM="1",
+        TRACES_EVENTSTORE=str(root / "none.db"),
+        GIT_AUTHOR_NAME="B",
+        GIT_AUTHOR_EMAIL="b@e",
+        GIT_COMMITTER_NAME="B",
+        GIT_COMMITTER_EMAIL="b@e",
+    )
     (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
     os.environ.clear()
     os.environ.update(env)
     # cwd outside any repository: a global install also configures the repo it runs in
-    subprocess.run([sys.executable, "-m", "traces_git", "install"], check=True,
-                   capture_output=True, cwd=root)
+    subprocess.run(
+        [sys.executable, "-m", "traces_git", "install"], check=True, capture_output=True, cwd=root
+    )
     hooks_dir = Path(git("config", "--global", "core.hooksPath"))
     no_filter = root / "hooks-without-reference-transaction"
     shutil.copytree(hooks_dir, no_filter, symlinks=True)
@@ -82,10 +91,17 @@ def main() -> None:
     for stub in no_filter.iterdir():
         text = stub.read_text()
         stub.write_text(text.replace(str(hooks_dir), str(no_filter)))
-    without_hooks = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "core.hooksPath",
-                     "GIT_CONFIG_VALUE_0": str(root / "no-hooks")}
-    no_filter_env = {**env, "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "core.hooksPath",
-                     "GIT_CONFIG_VALUE_0": str(no_filter)}
+    without_hooks = {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "core.hooksPath",
+        "GIT_CONFIG_VALUE_0": str(root / "no-hooks"),
+    }
+    no_filter_env = {
+        **env,
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "core.hooksPath",
+        "GIT_CONFIG_VALUE_0": str(no_filter),
+    }
 
     remote = root / "remote.git"
     git("init", "-q", "--bare", str(remote))
@@ -109,8 +125,11 @@ def main() -> None:
         git("commit", "-q", "-m", f"c{i}", cwd=repo, env=cenv)
 
     def remote_notes() -> str | None:
-        proc = subprocess.run(["git", "--git-dir", str(remote), "rev-parse", "-q", "--verify",
-                               "refs/notes/traces"], capture_output=True, text=True)
+        proc = subprocess.run(
+            ["git", "--git-dir", str(remote), "rev-parse", "-q", "--verify", "refs/notes/traces"],
+            capture_output=True,
+            text=True,
+        )
         return proc.stdout.strip() or None
 
     push_plain, push_ours, delivered = [], [], []
@@ -123,7 +142,8 @@ def main() -> None:
         fetch_relink.append(timed(lambda: git("fetch", "-q", cwd=b, env=env)))
         git("update-ref", "refs/remotes/origin/main", "origin/main~1", cwd=b)
         fetch_moved_plain.append(
-            timed(lambda: git("fetch", "-q", cwd=b, env={**env, **without_hooks})))
+            timed(lambda: git("fetch", "-q", cwd=b, env={**env, **without_hooks}))
+        )
         time.sleep(0.3)  # let the relink worker finish
         commit(a, 1000 + i)
         local_notes = git("rev-parse", "refs/notes/traces", cwd=a)
@@ -144,11 +164,14 @@ def main() -> None:
         commit_plain.append(timed(lambda n=i: commit(b, 4000 + n, without_hooks, trace=False)))
 
     def row(label: str, values: list[float]) -> str:
-        return (f"| {label} | {statistics.median(values):.0f} | {min(values):.0f} | "
-                f"{max(values):.0f} |")
+        return (
+            f"| {label} | {statistics.median(values):.0f} | {min(values):.0f} | {max(values):.0f} |"
+        )
 
-    print(f"git {git('--version').split()[-1]}, Python {sys.version.split()[0]}, "
-          f"{rounds} rounds, local bare remote; times in ms\n")
+    print(
+        f"git {git('--version').split()[-1]}, Python {sys.version.split()[0]}, "
+        f"{rounds} rounds, local bare remote; times in ms\n"
+    )
     print("| operation | median | min | max |")
     print("|---|---:|---:|---:|")
     print(row("git push, no hooks", push_plain))
@@ -158,8 +181,12 @@ def main() -> None:
     print(row("git fetch of new commits + notes, traces-git (merge)", fetch_ours))
     print(row("git fetch, nothing new, traces-git", fetch_idle))
     print(row("git fetch moving origin/main, no notes, no hooks", fetch_moved_plain))
-    print(row("git fetch moving origin/main, no notes, traces-git (relink worker started)",
-              fetch_relink))
+    print(
+        row(
+            "git fetch moving origin/main, no notes, traces-git (relink worker started)",
+            fetch_relink,
+        )
+    )
     print(row("git commit, no hooks", commit_plain))
     print(row("git commit, traces-git hooks without reference-transaction", commit_no_filter))
     print(row("git commit, traces-git hooks (with reference-transaction filter)", commit_full))

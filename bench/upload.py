@@ -125,13 +125,17 @@ def hand_off_times(runs: int, tmp: Path) -> tuple[float, float]:
 
 def import_cost(runs: int) -> float:
     code = (
-        "import time, traces_git.hook.entry, traces_git.attribution.postcommit, traces_git.notes.core, "
+        "import time, traces_git.hook.entry, traces_git.attribution.postcommit, "
+        "traces_git.notes.core, "
         "traces_git.attribution.selection, traces_git.store, pygit2; t = time.perf_counter(); "
         "import traces_git.upload.handoff; print((time.perf_counter() - t) * 1000)"
     )
     samples = [
-        float(subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True,
-                             check=True).stdout)  # fmt: skip
+        float(
+            subprocess.run(
+                [sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True
+            ).stdout
+        )  # fmt: skip
         for _ in range(runs)
     ]
     return statistics.median(samples)
@@ -147,7 +151,9 @@ def main() -> int:
         off, on = commit_times(args.runs, tmp)
         held, spawn = hand_off_times(args.runs * 10, tmp)
         imported = import_cost(args.runs)
-    git_version = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()  # noqa: E501
+    git_version = subprocess.run(
+        ["git", "--version"], capture_output=True, text=True
+    ).stdout.strip()  # noqa: E501
     lines = [
         "# Benchmark: upload hand-off",
         "",

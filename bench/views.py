@@ -72,8 +72,7 @@ def build(env: dict, repo: Path) -> None:
     start = 1_600_000_000
     for i in range(1, COMMITS + 1):
         chunks.append(f"commit refs/heads/main\nmark :{i}\n".encode())
-        chunks.append(f"author Dev{i % 7} <d{i % 7}@example.com> {start + 60 * i} +0000\n"
-                      .encode())
+        chunks.append(f"author Dev{i % 7} <d{i % 7}@example.com> {start + 60 * i} +0000\n".encode())
         chunks.append(f"committer Dev <d@example.com> {start + 60 * i} +0000\n".encode())
         data(f"change {i}\n".encode())
         f = i % SMALL_FILES
@@ -93,15 +92,19 @@ def build(env: dict, repo: Path) -> None:
             data("".join(small).encode())
     for name, every in NOTES.items():
         chunks.append(f"commit refs/notes/traces-{name}\n".encode())
-        chunks.append(f"committer Dev <d@example.com> {start + 60 * COMMITS + 1} +0000\n"
-                      .encode())
+        chunks.append(f"committer Dev <d@example.com> {start + 60 * COMMITS + 1} +0000\n".encode())
         data(b"notes\n")
         for mark in range(every, COMMITS + 1, every):
             chunks.append(f"N inline :{mark}\n".encode())
             data(f"traces:trace-{mark:05d} https://www.traces.com/s/trace-{mark:05d}\n".encode())
     chunks.append(b"done\n")
-    subprocess.run(["git", "fast-import", "--quiet", "--done"], cwd=repo, env=env,
-                   input=b"".join(chunks), check=True)
+    subprocess.run(
+        ["git", "fast-import", "--quiet", "--done"],
+        cwd=repo,
+        env=env,
+        input=b"".join(chunks),
+        check=True,
+    )
     subprocess.run(["git", "checkout", "-q", "main"], cwd=repo, env=env, check=True)
     subprocess.run(["git", "gc", "-q"], cwd=repo, env=env, check=True)
 
@@ -109,37 +112,64 @@ def build(env: dict, repo: Path) -> None:
 def timed(argv: list[str], cwd: Path, env: dict, stdin: bytes | None = None) -> float:
     with open(os.devnull, "wb") as sink:
         start = time.perf_counter()
-        subprocess.run(argv, cwd=cwd, env=env, stdout=sink, stderr=subprocess.PIPE, check=True,
-                       input=stdin)
+        subprocess.run(
+            argv, cwd=cwd, env=env, stdout=sink, stderr=subprocess.PIPE, check=True, input=stdin
+        )
         return time.perf_counter() - start
 
 
 def git_out(args: list[str], repo: Path, env: dict) -> str:
-    return subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, check=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=repo, env=env, capture_output=True, check=True, text=True
+    ).stdout.strip()
 
 
 def pairs(tg: list[str], py: str) -> list[tuple[str, list[str], str, list[str]]]:
     """(traces-git row, argv, baseline row, argv)."""
     numstat = ["git", "log", "--numstat", "main~1000..main"]
     return [
-        ("traces-git log -n 1", [*tg, "log", "-n", "1"],
-         "git log -n 1 --notes=traces", ["git", "log", "-n", "1", "--notes=traces"]),
-        ("traces-git log main~2000..main", [*tg, "log", "main~2000..main"],
-         "git log --notes=traces main~2000..main",
-         ["git", "log", "--notes=traces", "main~2000..main"]),
-        ("traces-git log --json main~2000..main", [*tg, "log", "--json", "main~2000..main"],
-         "git log --notes=traces main~2000..main",
-         ["git", "log", "--notes=traces", "main~2000..main"]),
-        ("traces-git blame small.txt", [*tg, "blame", "small.txt"],
-         "git blame small.txt", ["git", "blame", "small.txt"]),
-        ("traces-git blame big.txt (10,000 lines)", [*tg, "blame", "big.txt"],
-         "git blame big.txt", ["git", "blame", "big.txt"]),
-        ("traces-git stats main~1000..main", [*tg, "stats", "main~1000..main"],
-         "git log --numstat main~1000..main", numstat),
-        ("traces-git ci --no-fetch --base main~1000 --head main",
-         [*tg, "ci", "--no-fetch", "--json", "--base", "main~1000", "--head", "main"],
-         "git log --numstat main~1000..main", numstat),
+        (
+            "traces-git log -n 1",
+            [*tg, "log", "-n", "1"],
+            "git log -n 1 --notes=traces",
+            ["git", "log", "-n", "1", "--notes=traces"],
+        ),
+        (
+            "traces-git log main~2000..main",
+            [*tg, "log", "main~2000..main"],
+            "git log --notes=traces main~2000..main",
+            ["git", "log", "--notes=traces", "main~2000..main"],
+        ),
+        (
+            "traces-git log --json main~2000..main",
+            [*tg, "log", "--json", "main~2000..main"],
+            "git log --notes=traces main~2000..main",
+            ["git", "log", "--notes=traces", "main~2000..main"],
+        ),
+        (
+            "traces-git blame small.txt",
+            [*tg, "blame", "small.txt"],
+            "git blame small.txt",
+            ["git", "blame", "small.txt"],
+        ),
+        (
+            "traces-git blame big.txt (10,000 lines)",
+            [*tg, "blame", "big.txt"],
+            "git blame big.txt",
+            ["git", "blame", "big.txt"],
+        ),
+        (
+            "traces-git stats main~1000..main",
+            [*tg, "stats", "main~1000..main"],
+            "git log --numstat main~1000..main",
+            numstat,
+        ),
+        (
+            "traces-git ci --no-fetch --base main~1000 --head main",
+            [*tg, "ci", "--no-fetch", "--json", "--base", "main~1000", "--head", "main"],
+            "git log --numstat main~1000..main",
+            numstat,
+        ),
     ]
 
 
@@ -148,8 +178,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--keep", type=Path, default=None, help="Build/reuse the fixture here.")
-    parser.add_argument("--code", type=Path, default=ROOT,
-                        help="Where traces_git is imported from.")
+    parser.add_argument(
+        "--code", type=Path, default=ROOT, help="Where traces_git is imported from."
+    )
     args = parser.parse_args()
     args.python = os.path.abspath(args.python) if os.sep in args.python else args.python
     tmp = Path(tempfile.mkdtemp(prefix="bench-views-"))
@@ -163,64 +194,117 @@ def main() -> int:
             print(f"fixture built in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         tg = [args.python, "-m", "traces_git"]
         rows: list[tuple[str, str, float, float, str]] = []
-        for phase, every in NOTES.items():
+        for phase in NOTES:
             ref = git_out(["rev-parse", f"refs/notes/traces-{phase}"], repo, env)
-            subprocess.run(["git", "update-ref", "refs/notes/traces", ref], cwd=repo, env=env,
-                           check=True)
+            subprocess.run(
+                ["git", "update-ref", "refs/notes/traces", ref], cwd=repo, env=env, check=True
+            )
             notes = git_out(["notes", "--ref=traces", "list"], repo, env).count("\n") + 1
             print(f"phase {phase}: {notes} notes", file=sys.stderr)
             scenarios = pairs(tg, args.python)
             samples: dict[str, list[float]] = {}
-            for name, argv, base_name, base_argv in scenarios:  # warm the caches once
+            for _name, argv, _base_name, base_argv in scenarios:  # warm the caches once
                 timed(argv, repo, env)
                 timed(base_argv, repo, env)
             shas = git_out(["rev-list", "-n", "1200", "main~3000"], repo, env).split()
             for run in range(args.runs):
-                for name, argv, base_name, base_argv in scenarios:
+                for name, argv, _base_name, base_argv in scenarios:
                     samples.setdefault(name, []).append(timed(argv, repo, env))
                     samples.setdefault(f"{name}|base", []).append(timed(base_argv, repo, env))
                 # attach (each run on commits of its own), beside git notes append and bare Python
                 samples.setdefault("python -c pass", []).append(
-                    timed([args.python, "-c", "pass"], repo, env))
+                    timed([args.python, "-c", "pass"], repo, env)
+                )
                 samples.setdefault("traces-git --version", []).append(
-                    timed([*tg, "--version"], repo, env))
+                    timed([*tg, "--version"], repo, env)
+                )
                 samples.setdefault("traces-git attach ID COMMIT", []).append(
-                    timed([*tg, "attach", f"bench-{run}", shas[run]], repo, env))
+                    timed([*tg, "attach", f"bench-{run}", shas[run]], repo, env)
+                )
                 samples.setdefault("git notes append", []).append(
-                    timed(["git", "notes", "--ref=traces", "append", "-m",
-                           f"traces:append-{run}", shas[100 + run]], repo, env))
+                    timed(
+                        [
+                            "git",
+                            "notes",
+                            "--ref=traces",
+                            "append",
+                            "-m",
+                            f"traces:append-{run}",
+                            shas[100 + run],
+                        ],
+                        repo,
+                        env,
+                    )
+                )
                 if args.code.resolve() == ROOT:
-                    lines = "".join(f"{sha} bulk-{run}-{k}\n"
-                                    for k, sha in enumerate(shas[200:1200]))
+                    lines = "".join(
+                        f"{sha} bulk-{run}-{k}\n" for k, sha in enumerate(shas[200:1200])
+                    )
                     samples.setdefault("traces-git attach --stdin (1,000 lines)", []).append(
-                        timed([*tg, "attach", "--stdin"], repo, env, stdin=lines.encode()))
+                        timed([*tg, "attach", "--stdin"], repo, env, stdin=lines.encode())
+                    )
             for name, _, base_name, _ in scenarios:
-                rows.append((phase, name, statistics.median(samples[name]),
-                             statistics.median(samples[f"{name}|base"]), base_name))
+                rows.append(
+                    (
+                        phase,
+                        name,
+                        statistics.median(samples[name]),
+                        statistics.median(samples[f"{name}|base"]),
+                        base_name,
+                    )
+                )
             python = statistics.median(samples["python -c pass"])
-            rows.append((phase, "traces-git --version (Python + click: the floor of a click "
-                         "command)", statistics.median(samples["traces-git --version"]), python,
-                         "python -c pass"))
-            rows.append((phase, "traces-git attach ID COMMIT",
-                         statistics.median(samples["traces-git attach ID COMMIT"]), python,
-                         "python -c pass"))
-            rows.append((phase, "git notes append (for comparison)",
-                         statistics.median(samples["git notes append"]), python,
-                         "python -c pass"))
+            rows.append(
+                (
+                    phase,
+                    "traces-git --version (Python + click: the floor of a click command)",
+                    statistics.median(samples["traces-git --version"]),
+                    python,
+                    "python -c pass",
+                )
+            )
+            rows.append(
+                (
+                    phase,
+                    "traces-git attach ID COMMIT",
+                    statistics.median(samples["traces-git attach ID COMMIT"]),
+                    python,
+                    "python -c pass",
+                )
+            )
+            rows.append(
+                (
+                    phase,
+                    "git notes append (for comparison)",
+                    statistics.median(samples["git notes append"]),
+                    python,
+                    "python -c pass",
+                )
+            )
             if "traces-git attach --stdin (1,000 lines)" in samples:
-                rows.append((phase, "traces-git attach --stdin (1,000 lines, one notes commit)",
-                             statistics.median(samples["traces-git attach --stdin (1,000 lines)"]),
-                             0.0, ""))
-        print(f"| notes | view ({args.runs} runs each, interleaved) | median | baseline | "
-              "baseline median | ratio | difference |")
+                rows.append(
+                    (
+                        phase,
+                        "traces-git attach --stdin (1,000 lines, one notes commit)",
+                        statistics.median(samples["traces-git attach --stdin (1,000 lines)"]),
+                        0.0,
+                        "",
+                    )
+                )
+        print(
+            f"| notes | view ({args.runs} runs each, interleaved) | median | baseline | "
+            "baseline median | ratio | difference |"
+        )
         print("|---|---|---:|---|---:|---:|---:|")
         for phase, name, median, base, base_name in rows:
             if not base_name:
                 print(f"| {phase} | `{name}` | {median * 1000:.0f} ms | | | | |")
                 continue
-            print(f"| {phase} | `{name}` | {median * 1000:.0f} ms | `{base_name}` | "
-                  f"{base * 1000:.0f} ms | {median / base:.2f} | "
-                  f"{(median - base) * 1000:+.0f} ms |")
+            print(
+                f"| {phase} | `{name}` | {median * 1000:.0f} ms | `{base_name}` | "
+                f"{base * 1000:.0f} ms | {median / base:.2f} | "
+                f"{(median - base) * 1000:+.0f} ms |"
+            )
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)

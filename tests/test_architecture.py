@@ -35,8 +35,7 @@ ALLOWED: dict[str, set[str]] = {
     "ci": {"notes", "sync", "upload", "views", "lines"},
     "hook": {"notes", "attribution", "sync", "upload", "lines"},
     "setup": {"notes", "attribution", "sync", "upload", "hook", "lines"},
-    "commands": {"notes", "attribution", "sync", "upload", "hook", "ci", "views", "setup",
-                 "lines"},
+    "commands": {"notes", "attribution", "sync", "upload", "hook", "ci", "views", "setup", "lines"},
 }
 #: What ``traces-git hook NAME`` may load at import time (before any work decides it
 #: needs more): the entry, the hook dispatch table and the base modules it uses.
@@ -282,8 +281,10 @@ def test_checker_ignores_type_checking_imports(tmp_path):
 
 @pytest.mark.parametrize(
     ("source", "target", "bad"),
-    [("notes/x.py", "from traces_git.sync import y\n", True),
-     ("sync/y.py", "from traces_git.notes import x\n", False)],
+    [
+        ("notes/x.py", "from traces_git.sync import y\n", True),
+        ("sync/y.py", "from traces_git.notes import x\n", False),
+    ],
 )
 def test_checker_finds_a_layer_violation(tmp_path, monkeypatch, source, target, bad):
     package = _package(

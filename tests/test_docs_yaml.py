@@ -25,8 +25,7 @@ def _doc_blocks() -> list[tuple[str, str]]:
     found = []
     for path in sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")]):
         text = path.read_text(encoding="utf-8")
-        for number, match in enumerate(re.finditer(r"^```ya?ml\n(.*?)^```", text,
-                                                   re.M | re.S)):
+        for number, match in enumerate(re.finditer(r"^```ya?ml\n(.*?)^```", text, re.M | re.S)):
             found.append((f"{path.relative_to(ROOT)}#{number + 1}", match.group(1)))
     return found
 
@@ -38,8 +37,11 @@ def _files() -> list[tuple[str, str]]:
 
 EXAMPLES = _doc_blocks() + _files()
 # `pip install traces-git` / `pipx install traces-git==1`: a name from an index (none has it)
-INDEX_INSTALL = re.compile(r"(?:pip|pipx|uv tool|uv pip) install\s+(?:-\S+\s+)*[\"']?traces-git"
-                           r"(?:[=<>~\[\s\"']|$)", re.M)
+INDEX_INSTALL = re.compile(
+    r"(?:pip|pipx|uv tool|uv pip) install\s+(?:-\S+\s+)*[\"']?traces-git"
+    r"(?:[=<>~\[\s\"']|$)",
+    re.M,
+)
 
 
 def _shell_texts(node, key: str | None = None):
@@ -82,10 +84,13 @@ def invocations(script: str) -> list[list[str]]:
         lexer.whitespace_split = True
         words = list(lexer)
         for index, word in enumerate(words):
-            if word == "traces-git" and (index == 0 or words[index - 1] in OPERATORS
-                                         or words[index - 1] in ("then", "else", "do")):
+            if word == "traces-git" and (
+                index == 0
+                or words[index - 1] in OPERATORS
+                or words[index - 1] in ("then", "else", "do")
+            ):
                 args = []
-                for arg in words[index + 1:]:
+                for arg in words[index + 1 :]:
                     if arg in OPERATORS or set(arg) <= set("|&;<>()"):
                         break
                     args.append(arg)
@@ -115,7 +120,8 @@ def check_invocation(args: list[str]) -> None:
         if word.startswith("-") and word != "-":
             name = word.split("=", 1)[0]
             assert name in options or name in ("-h", "--help", "--version"), (
-                f"no option {name} for traces-git {' '.join(args)}")
+                f"no option {name} for traces-git {' '.join(args)}"
+            )
             param = options.get(name)
             if param is not None and not param.is_flag and not param.count and "=" not in word:
                 skip = True
@@ -163,11 +169,14 @@ def test_action_outputs_come_from_a_step_that_exists():
     assert install["env"]["ACTION_PATH"] == "${{ github.action_path }}"
 
 
-@pytest.mark.parametrize("args", [
-    ["ci", "--no-such-flag"],
-    ["no-such-command"],
-    ["ci", "comment", "--forge"],  # a value-taking option is fine; an unknown one is not:
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ci", "--no-such-flag"],
+        ["no-such-command"],
+        ["ci", "comment", "--forge"],  # a value-taking option is fine; an unknown one is not:
+    ],
+)
 def test_the_checker_itself_catches_what_does_not_exist(args):
     if args == ["ci", "comment", "--forge"]:
         check_invocation(args)
@@ -179,8 +188,13 @@ def test_the_checker_itself_catches_what_does_not_exist(args):
 
 
 def test_shell_parsing_finds_each_invocation():
-    script = ('if [ -n "$X" ]; then traces-git ci comment --json; else traces-git ci > a.md; fi\n'
-              "traces-git relink origin/main --dry-run | tee out\n"
-              "echo traces-git is not run here\n")
-    assert invocations(script) == [["ci", "comment", "--json"], ["ci"],
-                                   ["relink", "origin/main", "--dry-run"]]
+    script = (
+        'if [ -n "$X" ]; then traces-git ci comment --json; else traces-git ci > a.md; fi\n'
+        "traces-git relink origin/main --dry-run | tee out\n"
+        "echo traces-git is not run here\n"
+    )
+    assert invocations(script) == [
+        ["ci", "comment", "--json"],
+        ["ci"],
+        ["relink", "origin/main", "--dry-run"],
+    ]

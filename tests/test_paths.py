@@ -24,9 +24,19 @@ def test_run_records_are_json(isolated):
 
     from traces_git import log
 
-    log.record_run("post-commit", "/r \"q\" ü\n", "ok", "d", attached=["a", "b"], n=3, x=1.5,
-                   flag=True, nothing=None, nested={"k": [1, "v"]})
+    log.record_run(
+        "post-commit",
+        '/r "q" ü\n',
+        "ok",
+        "d",
+        attached=["a", "b"],
+        n=3,
+        x=1.5,
+        flag=True,
+        nothing=None,
+        nested={"k": [1, "v"]},
+    )
     entry = json.loads(log.runs_file().read_text().splitlines()[-1])
-    assert entry["repo"] == "/r \"q\" ü\n" and entry["attached"] == ["a", "b"]
+    assert entry["repo"] == '/r "q" ü\n' and entry["attached"] == ["a", "b"]
     assert (entry["n"], entry["x"], entry["flag"], entry["nothing"]) == (3, 1.5, True, None)
     assert entry["nested"] == {"k": [1, "v"]} and entry["detail"] == "d"

@@ -126,8 +126,11 @@ def workspace_edit_files(data: object) -> list[str]:
         return []
     found: list[str] = []
     for change in changes:
-        if not isinstance(change, dict) or change.get("changeType") not in ("add", "update",
-                                                                             "delete"):
+        if not isinstance(change, dict) or change.get("changeType") not in (
+            "add",
+            "update",
+            "delete",
+        ):
             continue
         path = change.get("path")
         if isinstance(path, str) and path:

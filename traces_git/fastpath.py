@@ -43,8 +43,10 @@ def run(args: list[str]) -> int | None:
     try:
         os.getcwd()
     except FileNotFoundError:
-        sys.stderr.write("traces-git: the current directory no longer exists "
-                         "(it was deleted); cd into a repository and run it again\n")
+        sys.stderr.write(
+            "traces-git: the current directory no longer exists "
+            "(it was deleted); cd into a repository and run it again\n"
+        )
         return 2
     return _guarded(call)
 
@@ -60,7 +62,7 @@ def _edit_call(command: str, rest: list[str]) -> Callable[[], None] | None:
             i += 2
             continue
         if command == "attach" and arg.startswith("--url="):
-            url = arg[len("--url="):]
+            url = arg[len("--url=") :]
         elif arg.startswith("-"):
             return None
         else:
@@ -178,7 +180,9 @@ def _guarded(call: Callable[[], None]) -> int:
         from traces_git import log
 
         log.write(f"unexpected error: {exc}", context="cli", exc=exc)
-        sys.stderr.write(f"traces-git: unexpected error: {type(exc).__name__}: {exc} "
-                         f"(details in {log.paths.log_file()})\n")
+        sys.stderr.write(
+            f"traces-git: unexpected error: {type(exc).__name__}: {exc} "
+            f"(details in {log.paths.log_file()})\n"
+        )
         return 3
     return 0

@@ -213,7 +213,7 @@ def start(
         try:
             view = memoryview(stdin)
             while view:
-                view = view[os.write(in_write, view):]
+                view = view[os.write(in_write, view) :]
         except OSError:
             pass  # the child exited early: its exit code tells
         finally:
@@ -242,7 +242,10 @@ class Piped:
     __slots__ = ("pid", "stdin", "stdout", "stderr", "returncode")
 
     def __init__(
-        self, pid: int, stdin: IO[bytes] | None, stdout: IO[bytes] | None,
+        self,
+        pid: int,
+        stdin: IO[bytes] | None,
+        stdout: IO[bytes] | None,
         stderr: IO[bytes] | None,
     ):
         self.pid = pid
@@ -287,7 +290,9 @@ def piped(
 
         # A Popen has all of Piped's interface (Piped copies it), though not its class.
         return subprocess.Popen(  # type: ignore[return-value]
-            ["git", *args], cwd=cwd, env=clean_env(env),
+            ["git", *args],
+            cwd=cwd,
+            env=clean_env(env),
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE if stderr else subprocess.DEVNULL,
@@ -298,11 +303,16 @@ def piped(
     in_read, in_write = os.pipe() if stdin else (devnull, None)
     err_read, err_write = os.pipe() if stderr else (None, devnull)
     try:
-        pid = os.posix_spawnp("git", argv, clean_env(env), file_actions=[
-            (os.POSIX_SPAWN_DUP2, in_read, 0),
-            (os.POSIX_SPAWN_DUP2, out_write, 1),
-            (os.POSIX_SPAWN_DUP2, err_write, 2),
-        ])
+        pid = os.posix_spawnp(
+            "git",
+            argv,
+            clean_env(env),
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, in_read, 0),
+                (os.POSIX_SPAWN_DUP2, out_write, 1),
+                (os.POSIX_SPAWN_DUP2, err_write, 2),
+            ],
+        )
     except OSError as exc:
         for fd in (out_read, in_write, err_read):
             if fd is not None:
@@ -323,8 +333,17 @@ def piped(
     )
 
 
-_C_ESCAPES = {ord("a"): 7, ord("b"): 8, ord("t"): 9, ord("n"): 10, ord("v"): 11, ord("f"): 12,
-              ord("r"): 13, ord('"'): 34, ord("\\"): 92}
+_C_ESCAPES = {
+    ord("a"): 7,
+    ord("b"): 8,
+    ord("t"): 9,
+    ord("n"): 10,
+    ord("v"): 11,
+    ord("f"): 12,
+    ord("r"): 13,
+    ord('"'): 34,
+    ord("\\"): 92,
+}
 
 
 def unquote_path(raw: bytes) -> str:

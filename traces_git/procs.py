@@ -49,3 +49,26 @@ def _boot_time() -> float:
     except (OSError, ValueError, IndexError):
         pass
     return 0.0
+
+
+def lock_held(path: str, *, create: bool = False) -> bool:
+    """Whether a process holds an ``flock`` on ``path`` (a worker's liveness lock).
+
+    ``create``: make the file when it is missing (else a missing file is "not held").
+    Taking the lock to test it releases it at once. Without fcntl (Windows): False.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return False
+    try:
+        fd = os.open(path, os.O_RDWR | (os.O_CREAT if create else 0), 0o644)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock we took
+    return False

@@ -86,8 +86,10 @@ class RepoInfo:
             raise GitError(f"not a git repository: {_shown(base)}")
         if len(lines) > 5 or lines[2] not in ("true", "false"):
             # a path with a newline in it: one value per git process, newline-safe
-            lines = [_one(option, base, given) for option in
-                     ("--absolute-git-dir", "--git-common-dir", "--is-bare-repository")]
+            lines = [
+                _one(option, base, given)
+                for option in ("--absolute-git-dir", "--git-common-dir", "--is-bare-repository")
+            ]
             lines.append(_one("--show-toplevel", base, given) if lines[2] == "false" else "")
             code = 0 if lines[3] else 1
         git_dir, common_dir, bare = lines[:3]
@@ -143,7 +145,8 @@ def pygit2_can_open(common_dir: str) -> bool:
     known = _OPENABLE.get(common_dir)
     if known is None:
         known = _OPENABLE[common_dir] = _extensions(common_dir).get(
-            "objectformat", "sha1") == "sha1" and "refstorage" not in _extensions(common_dir)
+            "objectformat", "sha1"
+        ) == "sha1" and "refstorage" not in _extensions(common_dir)
     return known
 
 

@@ -33,9 +33,7 @@ _ESCAPE_SEQUENCE = re.compile(
     r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
 )
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_DROP = re.compile(
-    "[\x00-\x08\x0e-\x1f\x7f-\x9f" + _BIDI + "\ufeff\ud800-\udfff]"
-)
+_DROP = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f" + _BIDI + "\ufeff\ud800-\udfff]")
 _SPACES = re.compile("[\t\n\x0b\x0c\r\u2028\u2029\u0085]+")
 # Every ASCII punctuation mark but "-" (never markup inside a table row; kept readable).
 _PUNCTUATION = frozenset("!\"#$%&'()*+,./:;<=>?[\\]^_`{|}~")
@@ -71,8 +69,11 @@ def for_markdown(text: object, limit: int | None = None) -> str:
             out.append("\\" + char)
         elif char == "@":
             out.append("\\@\u2060")  # e-mail and @mention autolinks need @ then a name
-        elif char == "-" and value[max(i - 3, 0):i].lower().endswith("gh") and not (
-                i >= 3 and value[i - 3].isalnum()):
+        elif (
+            char == "-"
+            and value[max(i - 3, 0) : i].lower().endswith("gh")
+            and not (i >= 3 and value[i - 3].isalnum())
+        ):
             out.append("-\u2060")  # and GH-123
         else:
             out.append(char)

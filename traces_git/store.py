@@ -201,8 +201,7 @@ class Store:
                 # or HOME): SQLite cannot create its -shm file there. With no -wal file,
                 # everything is in the main file, and "immutable" reads it as it is.
                 self.close()
-                self._db = sqlite3.connect(f"{uri}&immutable=1", uri=True,
-                                           timeout=BUSY_TIMEOUT_S)
+                self._db = sqlite3.connect(f"{uri}&immutable=1", uri=True, timeout=BUSY_TIMEOUT_S)
                 self.user_version = self._db.execute("PRAGMA user_version").fetchone()[0]
             self._db.execute("PRAGMA query_only = 1")
             self.trace_columns = self._columns("traces")
@@ -225,7 +224,8 @@ class Store:
         except OSError:
             pass
         return not os.access(os.path.dirname(os.path.abspath(self._path)), os.W_OK) or (
-            _read_only_fs(self._path))
+            _read_only_fs(self._path)
+        )
 
     @property
     def path(self) -> Path:
@@ -407,7 +407,7 @@ class Store:
     def _workspace_edits(self, trace_id: str) -> Iterator[dict]:
         rows = self._query(
             "SELECT event_json FROM events WHERE trace_id = ? AND event_json LIKE ?",
-            (trace_id, '%workspace.edit%'),
+            (trace_id, "%workspace.edit%"),
         )
         if not rows:
             return
@@ -425,7 +425,7 @@ class Store:
         rows = self._query(
             "SELECT event_json FROM events WHERE trace_id = ? AND (event_json LIKE ?"
             " OR event_json LIKE ?)",
-            (trace_id, '%"tool_call"%', '%workspace.edit%'),
+            (trace_id, '%"tool_call"%', "%workspace.edit%"),
         )
         import json
 
@@ -484,8 +484,9 @@ class Store:
 
         return number(rows[0][0]), number(rows[0][1])
 
-    def in_directory_before(self, roots: list[str], since_ms: float, limit: int = 50
-                            ) -> list[tuple[Trace, float | None]]:
+    def in_directory_before(
+        self, roots: list[str], since_ms: float, limit: int = 50
+    ) -> list[tuple[Trace, float | None]]:
         """Traces of a directory in (or below) one of ``roots`` whose row timestamp is before
         ``since_ms``, each with its last event's timestamp (a Codex row keeps the session's
         start: its last event says when it was last active). Most recent first."""

@@ -27,8 +27,14 @@ if TYPE_CHECKING:
     from typing import TextIO
 
 RESET = "\x1b[m"
-COLOURS = {"yellow": "\x1b[33m", "green": "\x1b[32m", "cyan": "\x1b[36m", "red": "\x1b[31m",
-           "dim": "\x1b[2m", "bold": "\x1b[1m"}
+COLOURS = {
+    "yellow": "\x1b[33m",
+    "green": "\x1b[32m",
+    "cyan": "\x1b[36m",
+    "red": "\x1b[31m",
+    "dim": "\x1b[2m",
+    "bold": "\x1b[1m",
+}
 
 
 def stdout_is_tty() -> bool:
@@ -96,8 +102,16 @@ def output(cwd: str, *, use_pager: bool) -> Iterator[TextIO]:
     env["GIT_PAGER_IN_USE"] = "true"
     sys.stdout.flush()
     try:
-        pager = subprocess.Popen(command, shell=True, stdin=subprocess.PIPE, env=env, cwd=cwd,
-                                 text=True, encoding="utf-8", errors="replace")
+        pager = subprocess.Popen(
+            command,
+            shell=True,
+            stdin=subprocess.PIPE,
+            env=env,
+            cwd=cwd,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
     except OSError:
         yield sys.stdout
         return

@@ -1,4 +1,5 @@
-"""The edit-tool table and the shell-write parser, and the official CLI 0.6.31 on the same sessions."""
+"""The edit-tool table and the shell-write parser, against the official CLI 0.6.31 on
+the same sessions."""
 
 from __future__ import annotations
 
@@ -23,9 +24,14 @@ TRACES = tool_path("traces")
         ("MultiEdit", {"file_path": "/r/a.py", "edits": [{"old_string": "a"}]}, ["/r/a.py"]),
         ("NotebookEdit", {"notebook_path": "/r/n.ipynb"}, ["/r/n.ipynb"]),
         ("write", {"filePath": "/r/o.ts"}, ["/r/o.ts"]),
-        ("apply_patch", {"raw": "*** Begin Patch\n*** Update File: a.py\n*** Move to File: b.py\n"
-                                "*** Delete File: c.py\n*** Add File:  d.py \n"},
-         ["a.py", "b.py", "c.py", "d.py"]),
+        (
+            "apply_patch",
+            {
+                "raw": "*** Begin Patch\n*** Update File: a.py\n*** Move to File: b.py\n"
+                "*** Delete File: c.py\n*** Add File:  d.py \n"
+            },
+            ["a.py", "b.py", "c.py", "d.py"],
+        ),
         ("move_file", {"source": "a", "destination": "b"}, ["a", "b"]),
         ("rename-file", {"oldPath": "a", "newPath": "b"}, ["a", "b"]),
         ("str_replace_editor", {"command": "view", "path": "/r/a.py"}, []),
@@ -156,20 +162,24 @@ def test_the_official_hook_counts_the_same_edits(tmp_path, monkeypatch):
     git("add", "base", cwd=repo)
     git("commit", "-q", "-m", "base", cwd=repo)
     monkeypatch.setenv("PATH", f"{os.path.dirname(TRACES)}{os.pathsep}{os.environ['PATH']}")
-    proc = subprocess.run([TRACES, "setup", "git"], cwd=repo, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [TRACES, "setup", "git"], cwd=repo, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     official_counts, ours = set(), set()
     # four cases per commit: `traces list` indexes each agent's ten latest sessions, and the
     # official hook reads every candidate's events within a 5 s budget (0.6.31)
-    for batch in (CASES[i:i + 4] for i in range(0, len(CASES), 4)):
+    for batch in (CASES[i : i + 4] for i in range(0, len(CASES), 4)):
         time.sleep(1.05)
         sessions = {}
         for label, tool, args in batch:
             name = f"case-{label}.txt"
             sessions[label] = agents.claude_session(
-                repo, [(tool, _fill(args, name, str(repo / name)))], prompt=f"case {label}",
-                start_ms=time.time() * 1000)
+                repo,
+                [(tool, _fill(args, name, str(repo / name)))],
+                prompt=f"case {label}",
+                start_ms=time.time() * 1000,
+            )
         for label in sessions:
             (repo / f"case-{label}.txt").write_text(label)
         git("add", ".", cwd=repo)
@@ -183,8 +193,13 @@ def test_the_official_hook_counts_the_same_edits(tmp_path, monkeypatch):
         attached = {line.split()[0].removeprefix("traces:") for line in shown.splitlines()}
         official_counts |= {label for label, trace_id in sessions.items() if trace_id in attached}
         for label, trace_id in sessions.items():
-            proc = subprocess.run([TRACES, "show", trace_id, "--json"], cwd=repo,
-                                  capture_output=True, text=True, timeout=60)
+            proc = subprocess.run(
+                [TRACES, "show", trace_id, "--json"],
+                cwd=repo,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert proc.returncode == 0, (label, proc.stdout, proc.stderr)
             files = set()
             for event in json.loads(proc.stdout)["data"]["events"]:
@@ -192,6 +207,18 @@ def test_the_official_hook_counts_the_same_edits(tmp_path, monkeypatch):
             if str(repo / f"case-{label}.txt") in files:
                 ours.add(label)
     assert official_counts == ours
-    assert official_counts == {"redirect", "append", "sed-i", "perl-pi", "mv", "cp",
-                               "touch", "chain", "write", "edit", "multiedit", "notebook",
-                               "create"}
+    assert official_counts == {
+        "redirect",
+        "append",
+        "sed-i",
+        "perl-pi",
+        "mv",
+        "cp",
+        "touch",
+        "chain",
+        "write",
+        "edit",
+        "multiedit",
+        "notebook",
+        "create",
+    }

@@ -19,8 +19,11 @@ def test_recent_files_of_this_worktree_only(tmp_path, isolated):
     since = time.time() * 1000 - 60_000
     claude = agents.claude_session(repo, [("Write", {"file_path": str(repo / "a")})])
     agents.claude_session(other, [("Write", {"file_path": str(other / "a")})])
-    codex = agents.codex_session(repo, "*** Begin Patch\n*** Add File: a\n+x\n*** End Patch\n",
-                                 start_ms=time.time() * 1000 - 20_000)
+    codex = agents.codex_session(
+        repo,
+        "*** Begin Patch\n*** Add File: a\n+x\n*** End Patch\n",
+        start_ms=time.time() * 1000 - 20_000,
+    )
     agents.codex_session(other, "*** Begin Patch\n*** Add File: a\n+x\n*** End Patch\n")
     opencode = agents.opencode_session(repo, [("write", {"filePath": str(repo / "a")})])
     agents.opencode_session(other, [("write", {"filePath": str(other / "a")})])
@@ -29,8 +32,10 @@ def test_recent_files_of_this_worktree_only(tmp_path, isolated):
     assert [a for a, _ in names] == ["claude-code", "codex", "opencode"]
     assert names[0][1] == claude and codex in names[1][1] and names[2][1] == opencode
     # nothing written since a later time
-    assert freshness.recent_session_files(str(repo), time.time() * 1000 + 5000,
-                                          time.time() * 1000) == []
+    assert (
+        freshness.recent_session_files(str(repo), time.time() * 1000 + 5000, time.time() * 1000)
+        == []
+    )
 
 
 def test_no_store_but_sessions_and_other_agents(tmp_path, isolated):
@@ -42,8 +47,9 @@ def test_no_store_but_sessions_and_other_agents(tmp_path, isolated):
     pi.parent.mkdir(parents=True)
     pi.write_text("{}\n")
     stale = freshness.check(None, "/nowhere/traces.db", str(repo), since, time.time() * 1000)
-    assert stale.reasons == ["no Traces store yet (/nowhere/traces.db) although agent sessions "
-                             "exist"]
+    assert stale.reasons == [
+        "no Traces store yet (/nowhere/traces.db) although agent sessions exist"
+    ]
     assert freshness.watch_paths(str(repo), time.time() * 1000) is None  # no stamp with Pi
 
 
@@ -53,8 +59,9 @@ def test_a_hostile_home_is_bounded(tmp_path, isolated):
     weird.mkdir(parents=True)
     (weird / "\x1b[31m.jsonl").write_text("not json\n")
     (projects / "loop").symlink_to(projects)
-    rollouts = Path(os.environ["HOME"], ".codex", "sessions", time.strftime("%Y/%m/%d",
-                                                                            time.gmtime()))
+    rollouts = Path(
+        os.environ["HOME"], ".codex", "sessions", time.strftime("%Y/%m/%d", time.gmtime())
+    )
     rollouts.mkdir(parents=True)
     (rollouts / "rollout-x.jsonl").write_bytes(b'{"payload": {"cwd": "' + b"a" * 100_000)
     repo = tmp_path / "repo"
@@ -72,8 +79,10 @@ def test_trace_stale_compares_the_session_file_with_the_events(tmp_path, isolate
     store.add_trace("t1", tmp_path, edits=[tmp_path / "a"])
     with store.connect() as db:
         db.execute("UPDATE traces SET source_path = ? WHERE id = 't1'", (str(session),))
-        db.execute("UPDATE events SET created_at = ? WHERE trace_id = 't1'",
-                   (int(time.time() * 1000) + 10_000,))
+        db.execute(
+            "UPDATE events SET created_at = ? WHERE trace_id = 't1'",
+            (int(time.time() * 1000) + 10_000,),
+        )
     store.add_trace("t2", tmp_path)
     with store.connect() as db:
         db.execute("DELETE FROM events WHERE trace_id = 't2'")
@@ -82,8 +91,8 @@ def test_trace_stale_compares_the_session_file_with_the_events(tmp_path, isolate
         assert freshness.trace_stale(opened, trace) is None
         old = time.time() - 3600
         with store.connect() as db:
-            db.execute("UPDATE events SET created_at = ? WHERE trace_id = 't1'",
-                       (int(old * 1000),))
+            db.execute("UPDATE events SET created_at = ? WHERE trace_id = 't1'", (int(old * 1000),))
         assert freshness.trace_stale(opened, trace) == (
-            "session file changed after the store read it")
+            "session file changed after the store read it"
+        )
         assert freshness.trace_stale(opened, opened.get(["t2"])["t2"]) == "no events indexed"

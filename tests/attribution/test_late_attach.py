@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import agent_sessions as agents
-from tests.helpers import commit_file, git, head, note, tool_path, traces_git
+from tests.helpers import git, head, note, tool_path, traces_git
 from tests.helpers.sync import clone, make_remote, remote_note_lines, wait_settled
 from traces_git.hook import late_attach
 
@@ -50,8 +50,9 @@ def wait_late(repo: Path, timeout: float = BOUND_S) -> float:
                 if free:
                     return time.monotonic() - started
         time.sleep(0.05)
-    raise AssertionError(f"late attach still pending after {timeout} s: "
-                         f"{late_attach.records(common, 'pending')}")
+    raise AssertionError(
+        f"late attach still pending after {timeout} s: {late_attach.records(common, 'pending')}"
+    )
 
 
 def three_sessions(repo: Path) -> dict[str, str]:
@@ -59,17 +60,28 @@ def three_sessions(repo: Path) -> dict[str, str]:
     (and reads src/a.ts); all after the repository's last commit."""
     time.sleep(1.05)  # the sessions start in a later second than the last commit
     return {
-        "claude": agents.claude_session(repo, [
-            ("Read", {"file_path": str(repo / "README.md")}),
-            ("Write", {"file_path": str(repo / "src/c.py"), "content": "c = 1\n"}),
-        ], start_ms=time.time() * 1000),
+        "claude": agents.claude_session(
+            repo,
+            [
+                ("Read", {"file_path": str(repo / "README.md")}),
+                ("Write", {"file_path": str(repo / "src/c.py"), "content": "c = 1\n"}),
+            ],
+            start_ms=time.time() * 1000,
+        ),
         "codex": agents.codex_session(
-            repo, "*** Begin Patch\n*** Add File: src/b.py\n+b = 1\n*** End Patch\n",
-            start_ms=time.time() * 1000, edit_after_ms=500),
-        "opencode": agents.opencode_session(repo, [
-            ("read", {"filePath": str(repo / "src/a.ts")}),
-            ("write", {"filePath": str(repo / "src/o.ts"), "content": "o\n"}),
-        ], start_ms=time.time() * 1000),
+            repo,
+            "*** Begin Patch\n*** Add File: src/b.py\n+b = 1\n*** End Patch\n",
+            start_ms=time.time() * 1000,
+            edit_after_ms=500,
+        ),
+        "opencode": agents.opencode_session(
+            repo,
+            [
+                ("read", {"filePath": str(repo / "src/a.ts")}),
+                ("write", {"filePath": str(repo / "src/o.ts"), "content": "o\n"}),
+            ],
+            start_ms=time.time() * 1000,
+        ),
     }
 
 
@@ -129,7 +141,8 @@ def test_store_complete_attaches_in_the_foreground(repo, cli):
 
 def test_official_hooks_removed(repo, cli):
     official_proc = __import__("subprocess").run(
-        [TRACES, "setup", "git"], cwd=repo, capture_output=True, text=True, timeout=60)
+        [TRACES, "setup", "git"], cwd=repo, capture_output=True, text=True, timeout=60
+    )
     assert official_proc.returncode == 0, official_proc.stderr
     traces_git("remove-official-hooks", cwd=repo)
     assert not list((repo / ".git" / "hooks").glob("traces-*"))
@@ -150,9 +163,14 @@ def test_a_file_only_read_gets_no_trace(repo, cli):
 
 def test_a_session_that_only_read_is_told_from_one_that_edited_nothing(repo, cli):
     time.sleep(1.05)
-    reader = agents.claude_session(repo, [("Read", {"file_path": str(repo / "lib.py")}),
-                                          ("Grep", {"pattern": "x", "path": str(repo)})],
-                                   start_ms=time.time() * 1000)
+    reader = agents.claude_session(
+        repo,
+        [
+            ("Read", {"file_path": str(repo / "lib.py")}),
+            ("Grep", {"pattern": "x", "path": str(repo)}),
+        ],
+        start_ms=time.time() * 1000,
+    )
     talker = agents.claude_session(repo, [], start_ms=time.time() * 1000)
     sha = commit_files(repo, ["lib.py"])
     wait_late(repo)
@@ -166,9 +184,22 @@ def test_a_session_that_only_read_is_told_from_one_that_edited_nothing(repo, cli
 def test_readme_only_commit_with_agent_hooks_active(repo, cli):
     ids = three_sessions(repo)
     now = time.time() * 1000
-    (repo / ".git" / "traces-active.json").write_text(json.dumps({"sessions": [{
-        "agentId": "claude-code", "agentSessionId": ids["claude"], "traceId": ids["claude"],
-        "dir": str(repo), "startedAt": now - 5000, "lastInteractionAt": now}]}))
+    (repo / ".git" / "traces-active.json").write_text(
+        json.dumps(
+            {
+                "sessions": [
+                    {
+                        "agentId": "claude-code",
+                        "agentSessionId": ids["claude"],
+                        "traceId": ids["claude"],
+                        "dir": str(repo),
+                        "startedAt": now - 5000,
+                        "lastInteractionAt": now,
+                    }
+                ]
+            }
+        )
+    )
     sha = commit_files(repo, ["README.md"])
     assert note(repo, sha) is None  # not attached on trust: its edits are not known yet
     wait_late(repo)
@@ -212,8 +243,12 @@ def test_codex_edit_after_the_previous_commit_counts_from_its_last_event(repo, c
     """The store's row keeps the Codex session's start; its edit came after the commit."""
     start = time.time() * 1000 - 60_000  # a minute before the repository's last commit
     time.sleep(1.05)
-    thread = agents.codex_session(repo, "*** Begin Patch\n*** Add File: late.py\n+x\n"
-                                  "*** End Patch\n", start_ms=start, edit_after_ms=61_500)
+    thread = agents.codex_session(
+        repo,
+        "*** Begin Patch\n*** Add File: late.py\n+x\n*** End Patch\n",
+        start_ms=start,
+        edit_after_ms=61_500,
+    )
     official("list", "--json", cwd=repo)
     official("show", thread, "--json", cwd=repo)
     sha = commit_files(repo, ["late.py"])
@@ -266,10 +301,21 @@ def test_a_failing_refresh_shows_in_status_and_doctor(repo, installed, tmp_path)
 
 
 def test_a_hostile_cli_answer_attaches_nothing(repo, installed, tmp_path):
-    answer = json.dumps({"ok": True, "data": {"traces": [
-        {"id": "bad id\n\x1b[31m", "sourcePath": "/etc/shadow", "timestamp": "soon"},
-        {"id": "x" * 100_000}, {"id": 42}, "junk", None,
-        {"id": "../../etc", "sourcePath": ["x"], "timestamp": 1e308}]}})
+    answer = json.dumps(
+        {
+            "ok": True,
+            "data": {
+                "traces": [
+                    {"id": "bad id\n\x1b[31m", "sourcePath": "/etc/shadow", "timestamp": "soon"},
+                    {"id": "x" * 100_000},
+                    {"id": 42},
+                    "junk",
+                    None,
+                    {"id": "../../etc", "sourcePath": ["x"], "timestamp": 1e308},
+                ]
+            },
+        }
+    )
     (tmp_path / "answer.json").write_text(answer)
     fake_cli(tmp_path, f"cat '{tmp_path / 'answer.json'}'\n")
     three_sessions(repo)
@@ -290,8 +336,9 @@ def test_pending_records_show_in_status(repo, installed, tmp_path):
 
 
 def test_doctor_keeps_the_official_hooks_when_late_attach_is_off(repo, cli):
-    proc = __import__("subprocess").run([TRACES, "setup", "git"], cwd=repo, capture_output=True,
-                                        text=True, timeout=60)
+    proc = __import__("subprocess").run(
+        [TRACES, "setup", "git"], cwd=repo, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     doctor = json.loads(traces_git("doctor", "--json", cwd=repo, check=False).stdout)
     assert any(p["id"] == "official-hooks" for p in doctor["problems"])
@@ -321,19 +368,27 @@ def test_the_shortcut_watches_the_agent_sessions_of_the_worktree(repo, cli):
     wait_late(repo)
     assert len(lines(note(repo, first))) == 3
     store_path = Path(os.environ["TRACES_EVENTSTORE"])
-    age(store_path, Path(f"{store_path}-wal"), repo / ".git" / "config",
-        Path(os.environ["GIT_CONFIG_GLOBAL"]))
+    age(
+        store_path,
+        Path(f"{store_path}-wal"),
+        repo / ".git" / "config",
+        Path(os.environ["GIT_CONFIG_GLOBAL"]),
+    )
     home = Path(os.environ["HOME"])
-    age(*home.joinpath(".claude").rglob("*"), *home.joinpath(".codex").rglob("*"),
-        *Path(os.environ["XDG_DATA_HOME"]).joinpath("opencode").rglob("*"))
+    age(
+        *home.joinpath(".claude").rglob("*"),
+        *home.joinpath(".codex").rglob("*"),
+        *Path(os.environ["XDG_DATA_HOME"]).joinpath("opencode").rglob("*"),
+    )
     time.sleep(1.05)
     assert commit_runs_python(repo, "quiet.txt")  # a full run: it leaves a stamp
     assert (repo / ".git" / "traces-git-post-commit.stamp").is_file()
     assert not commit_runs_python(repo, "quiet2.txt")
     assert skipped(repo) == 1
     time.sleep(1.05)
-    later = agents.claude_session(repo, [("Edit", {"file_path": str(repo / "src/c.py")})],
-                                  start_ms=time.time() * 1000)
+    later = agents.claude_session(
+        repo, [("Edit", {"file_path": str(repo / "src/c.py")})], start_ms=time.time() * 1000
+    )
     assert commit_runs_python(repo, "src/c.py")
     wait_late(repo)
     assert lines(note(repo)) == expected(later)
@@ -347,8 +402,7 @@ def test_the_committing_session_named_by_its_file(repo, cli):
     (repo / "src").mkdir(exist_ok=True)
     (repo / "src/c.py").write_text("c\n")
     git("add", "src/c.py", cwd=repo)
-    git("commit", "-q", "-m", "c", cwd=repo,
-        env={"TRACES_CURRENT_SOURCE_PATH": str(session_file)})
+    git("commit", "-q", "-m", "c", cwd=repo, env={"TRACES_CURRENT_SOURCE_PATH": str(session_file)})
     wait_late(repo)
     assert lines(note(repo)) == expected(ids["claude"])
     explained = json.loads(traces_git("explain", "--json", cwd=repo).stdout)
@@ -359,8 +413,9 @@ def test_the_committing_session_named_by_its_file(repo, cli):
 def test_records_that_are_not_ours_are_ignored(repo, cli):
     pending = repo / ".git" / late_attach.DIR_NAME / "pending"
     pending.mkdir(parents=True)
-    (pending / "--output=x.json").write_text(json.dumps({"commit": "--output=x",
-                                                         "worktree": str(repo)}))
+    (pending / "--output=x.json").write_text(
+        json.dumps({"commit": "--output=x", "worktree": str(repo)})
+    )
     (pending / ("a" * 40 + ".json")).write_text("[1, 2]")
     (pending / ("b" * 40 + ".json")).write_text(json.dumps({"commit": "b" * 40}))
     assert late_attach.records(str(repo / ".git"), "pending") == []
@@ -429,8 +484,10 @@ def test_an_amend_after_a_late_note_copies_it(repo, cli):
     old = commit_files(repo, ["x.py"])
     done = repo / ".git" / late_attach.DIR_NAME / "done"
     done.mkdir(parents=True)
-    (done / f"{old}.json").write_text(json.dumps({
-        "commit": old, "worktree": str(repo), "attached": ["late-one"],
-        "done_at": time.time()}))
+    (done / f"{old}.json").write_text(
+        json.dumps(
+            {"commit": old, "worktree": str(repo), "attached": ["late-one"], "done_at": time.time()}
+        )
+    )
     git("commit", "-q", "--amend", "-m", "amended", cwd=repo)
     assert lines(note(repo)) == expected("late-one")

@@ -175,17 +175,30 @@ def test_edits_read_with_sqlite_json_match_python_parsing(store, tmp_path):
 
     base = tmp_path / "proj"
     store.add_trace("mixed", base, edits=[base / "a.py"])
-    store.add_event("mixed", {"type": "tool_call", "toolName": "Edit",
-                              "args": {"filePath": "rel/b.py", "limit": 3, "nested": {"x": 1}}})
-    store.add_event("mixed", {"type": "tool_call", "toolName": "Edit",
-                              "args": '{"path": "c.py"}'})
+    store.add_event(
+        "mixed",
+        {
+            "type": "tool_call",
+            "toolName": "Edit",
+            "args": {"filePath": "rel/b.py", "limit": 3, "nested": {"x": 1}},
+        },
+    )
+    store.add_event("mixed", {"type": "tool_call", "toolName": "Edit", "args": '{"path": "c.py"}'})
     # a Codex custom tool's input as the store keeps it (args.raw, CLI 0.6.31)
-    store.add_event("mixed", {"type": "tool_call", "toolName": "apply_patch", "args": {
-        "raw": "*** Begin Patch\n*** Update File: d.py\n@@\n*** Add File: e.py\n"}})
+    store.add_event(
+        "mixed",
+        {
+            "type": "tool_call",
+            "toolName": "apply_patch",
+            "args": {"raw": "*** Begin Patch\n*** Update File: d.py\n@@\n*** Add File: e.py\n"},
+        },
+    )
     store.add_event("mixed", {"type": "tool_result", "args": {"file_path": "not-an-edit.py"}})
     with store.connect() as db:
-        db.execute("INSERT INTO events (trace_id, event_id, event_json, created_at)"
-                   " VALUES ('mixed', 'broken', '{\"type\": \"tool_call\", ', 0)")
+        db.execute(
+            "INSERT INTO events (trace_id, event_id, event_json, created_at)"
+            " VALUES ('mixed', 'broken', '{\"type\": \"tool_call\", ', 0)"
+        )
     with Store(store.path) as opened:
         fast = selection.edited_paths(opened.tool_calls("mixed"), str(base))
         parsed = selection.edited_paths(opened._tool_calls_parsed("mixed"), str(base))

@@ -38,8 +38,15 @@ def test_commit_amend_squash_cherry_pick_keep_each_id_once(repo, tmp_path):
     assert note_lines(repo, first) == ["traces:t-first"]  # copy, not move
 
     # amend adding a second trace: both, once each
-    git("commit", "-q", "--amend", "-m", "amended again", cwd=repo,
-        env={"TRACES_TRACE_ID": "t-amend"})
+    git(
+        "commit",
+        "-q",
+        "--amend",
+        "-m",
+        "amended again",
+        cwd=repo,
+        env={"TRACES_TRACE_ID": "t-amend"},
+    )
     assert _ids(repo) == ["t-amend", "t-first"]
 
     second = commit_with_trace(repo, "t-second")
@@ -48,9 +55,12 @@ def test_commit_amend_squash_cherry_pick_keep_each_id_once(repo, tmp_path):
     assert _ids(repo, third) == ["t-first"]
 
     # rebase -i: squash second and third into the amended commit
-    env = _sequence_editor(tmp_path, "todo = [todo[0]] + ["
-                           "l.replace('pick', 'squash', 1) if l.startswith('pick') else l "
-                           "for l in todo[1:]]")
+    env = _sequence_editor(
+        tmp_path,
+        "todo = [todo[0]] + ["
+        "l.replace('pick', 'squash', 1) if l.startswith('pick') else l "
+        "for l in todo[1:]]",
+    )
     git("rebase", "-q", "-i", "HEAD~3", cwd=repo, env=env)
     squashed = git("rev-parse", "HEAD", cwd=repo).stdout.strip()
     assert git("rev-list", "--count", "HEAD", cwd=repo).stdout.strip() == "2"
@@ -79,8 +89,10 @@ def test_plain_rebase_reword_and_pull_rebase_keep_notes(repo, tmp_path):
     assert git("rev-parse", "HEAD", cwd=repo).stdout.strip() != two
 
     # rebase -i with reword and edit-free drop of nothing: notes follow the picks
-    env = _sequence_editor(tmp_path, "todo = [l.replace('pick', 'reword', 1) "
-                                     "if l.startswith('pick') else l for l in todo]")
+    env = _sequence_editor(
+        tmp_path,
+        "todo = [l.replace('pick', 'reword', 1) if l.startswith('pick') else l for l in todo]",
+    )
     git("rebase", "-q", "-i", "HEAD~2", cwd=repo, env=env)
     assert _ids(repo, "HEAD") == ["r-two"]
     assert _ids(repo, "HEAD~1") == ["r-one"]
@@ -99,5 +111,7 @@ def test_plain_rebase_reword_and_pull_rebase_keep_notes(repo, tmp_path):
     git("pull", "-q", "--rebase", cwd=repo)
     assert _ids(repo, "HEAD") == ["r-two"]
     assert _ids(repo, "HEAD~1") == ["r-one"]
-    assert git("rev-parse", "HEAD~2", cwd=repo).stdout.strip() == git(
-        "rev-parse", "origin/main", cwd=repo).stdout.strip()
+    assert (
+        git("rev-parse", "HEAD~2", cwd=repo).stdout.strip()
+        == git("rev-parse", "origin/main", cwd=repo).stdout.strip()
+    )

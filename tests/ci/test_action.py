@@ -44,8 +44,14 @@ def runner(tmp: Path) -> dict:
 def run_action(cwd: Path, env: dict, **inputs: str) -> subprocess.CompletedProcess:
     values = {"MODE": "report", "COMMENT": "true", "TRACES_API_KEY": "", "PR_NUMBER": ""}
     values.update(inputs)
-    return subprocess.run(["bash", "-e", "-c", action_script()], cwd=cwd, capture_output=True,
-                          text=True, env={**os.environ, **env, **values}, timeout=300)
+    return subprocess.run(
+        ["bash", "-e", "-c", action_script()],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env, **values},
+        timeout=300,
+    )
 
 
 def outputs(tmp: Path) -> dict:
@@ -63,9 +69,13 @@ def checkout(world: dict) -> Path:
 
 def test_report_mode_comments_and_sets_the_outputs(pr, tmp_path):  # noqa: F811
     with ForgeServer() as server:
-        env = {**github_env(pr["tmp"], pr["event"]), **runner(tmp_path),
-               "GITHUB_API_URL": server.url, "GITHUB_REPOSITORY": "octo/repo",
-               "GITHUB_TOKEN": WRITE}
+        env = {
+            **github_env(pr["tmp"], pr["event"]),
+            **runner(tmp_path),
+            "GITHUB_API_URL": server.url,
+            "GITHUB_REPOSITORY": "octo/repo",
+            "GITHUB_TOKEN": WRITE,
+        }
         # base..head from the event; notes and history fetched by traces-git
         proc = run_action(checkout(pr), env, PR_NUMBER="7")
         assert proc.returncode == 0, proc.stderr
@@ -86,8 +96,9 @@ def test_report_mode_without_comment_only_writes_the_summary(pr, tmp_path):  # n
 def test_remap_mode_attaches_pushes_and_sets_the_outputs(merged, tmp_path):  # noqa: F811
     tmp, f, squash = merged["tmp"], merged["f"], merged["squash"]
     clone = shallow_checkout(tmp / "ci", merged["url"], squash)
-    event = pull_request_event(tmp / "event.json", merged["base"], f[2], commits=3, merged=True,
-                               merge_commit=squash)
+    event = pull_request_event(
+        tmp / "event.json", merged["base"], f[2], commits=3, merged=True, merge_commit=squash
+    )
     env = {**github_env(tmp, event), **runner(tmp_path)}
     proc = run_action(clone, env, MODE="remap", PR_NUMBER="1")
     assert proc.returncode == 0, proc.stderr

@@ -45,8 +45,15 @@ def world(tmp_path: Path) -> dict:
     git("notes", "--ref=traces", "append", "-m", "traces:gamma", f3, cwd=work)
     f4 = commit_file(work, "f4.txt", message="feature: alpha again")
     # A line from a tool we do not know, next to ours: tolerated, ignored.
-    git("notes", "--ref=traces", "add", "-m", "otherbot:run-42 https://example.com/42\ntraces:alpha",
-        f4, cwd=work)
+    git(
+        "notes",
+        "--ref=traces",
+        "add",
+        "-m",
+        "otherbot:run-42 https://example.com/42\ntraces:alpha",
+        f4,
+        cwd=work,
+    )
     git("checkout", "-q", "main", cwd=work)
     m2 = commit_file(work, "a.txt", message="main two")
     m3 = commit_file(work, "b.txt", message="main three")
@@ -54,10 +61,27 @@ def world(tmp_path: Path) -> dict:
     git("merge", "-q", "--no-ff", "-m", "Merge feature into main", f4, cwd=work)
     merge = head(work)
     git("checkout", "-q", "main", cwd=work)
-    git("push", "-q", "origin", "main", "feature", "refs/notes/traces",
-        f"{merge}:refs/pull/1/merge", cwd=work)
-    return {"tmp": tmp_path, "remote": remote, "url": url, "work": work, "m1": m1, "m2": m2,
-            "m3": m3, "f": [f1, f2, f3, f4], "merge": merge}
+    git(
+        "push",
+        "-q",
+        "origin",
+        "main",
+        "feature",
+        "refs/notes/traces",
+        f"{merge}:refs/pull/1/merge",
+        cwd=work,
+    )
+    return {
+        "tmp": tmp_path,
+        "remote": remote,
+        "url": url,
+        "work": work,
+        "m1": m1,
+        "m2": m2,
+        "m3": m3,
+        "f": [f1, f2, f3, f4],
+        "merge": merge,
+    }
 
 
 def test_pull_request_in_shallow_checkout_reports_exact_commits_and_traces(world: dict) -> None:
@@ -76,10 +100,16 @@ def test_pull_request_in_shallow_checkout_reports_exact_commits_and_traces(world
         "commits": [
             {"sha": f1, "subject": "feature: one", "traces": [{"id": "alpha", "url": ALPHA_URL}]},
             {"sha": f2, "subject": "feature: no trace", "traces": []},
-            {"sha": f3, "subject": "feature: two | traces",
-             "traces": [{"id": "beta", "url": None}, {"id": "gamma", "url": None}]},
-            {"sha": f4, "subject": "feature: alpha again",
-             "traces": [{"id": "alpha", "url": ALPHA_URL}]},
+            {
+                "sha": f3,
+                "subject": "feature: two | traces",
+                "traces": [{"id": "beta", "url": None}, {"id": "gamma", "url": None}],
+            },
+            {
+                "sha": f4,
+                "subject": "feature: alpha again",
+                "traces": [{"id": "alpha", "url": ALPHA_URL}],
+            },
         ],
         "traces": [
             {"id": "alpha", "url": ALPHA_URL, "commits": [f1, f4]},
@@ -88,18 +118,58 @@ def test_pull_request_in_shallow_checkout_reports_exact_commits_and_traces(world
         ],
         # Lines added per file, counted commit by commit (each commit adds one line).
         "files": [
-            {"path": "f1.txt", "added": 1, "removed": 0, "traced_added": 1, "traced_removed": 0,
-             "agent_added": 0, "human_added": 0, "untraced_added": 0,
-             "unattributed_added": 1, "binary": False, "traces": ["alpha"]},
-            {"path": "f2.txt", "added": 1, "removed": 0, "traced_added": 0, "traced_removed": 0,
-             "agent_added": 0, "human_added": 0, "untraced_added": 1,
-             "unattributed_added": 0, "binary": False, "traces": []},
-            {"path": "f3.txt", "added": 1, "removed": 0, "traced_added": 1, "traced_removed": 0,
-             "agent_added": 0, "human_added": 0, "untraced_added": 0,
-             "unattributed_added": 1, "binary": False, "traces": ["beta", "gamma"]},
-            {"path": "f4.txt", "added": 1, "removed": 0, "traced_added": 1, "traced_removed": 0,
-             "agent_added": 0, "human_added": 0, "untraced_added": 0,
-             "unattributed_added": 1, "binary": False, "traces": ["alpha"]},
+            {
+                "path": "f1.txt",
+                "added": 1,
+                "removed": 0,
+                "traced_added": 1,
+                "traced_removed": 0,
+                "agent_added": 0,
+                "human_added": 0,
+                "untraced_added": 0,
+                "unattributed_added": 1,
+                "binary": False,
+                "traces": ["alpha"],
+            },
+            {
+                "path": "f2.txt",
+                "added": 1,
+                "removed": 0,
+                "traced_added": 0,
+                "traced_removed": 0,
+                "agent_added": 0,
+                "human_added": 0,
+                "untraced_added": 1,
+                "unattributed_added": 0,
+                "binary": False,
+                "traces": [],
+            },
+            {
+                "path": "f3.txt",
+                "added": 1,
+                "removed": 0,
+                "traced_added": 1,
+                "traced_removed": 0,
+                "agent_added": 0,
+                "human_added": 0,
+                "untraced_added": 0,
+                "unattributed_added": 1,
+                "binary": False,
+                "traces": ["beta", "gamma"],
+            },
+            {
+                "path": "f4.txt",
+                "added": 1,
+                "removed": 0,
+                "traced_added": 1,
+                "traced_removed": 0,
+                "agent_added": 0,
+                "human_added": 0,
+                "untraced_added": 0,
+                "unattributed_added": 1,
+                "binary": False,
+                "traces": ["alpha"],
+            },
         ],
     }
     assert Path(env["GITHUB_OUTPUT"]).read_text() == "trace-count=3\ntrace-ids=alpha beta gamma\n"
@@ -111,8 +181,10 @@ def test_pull_request_in_shallow_checkout_reports_exact_commits_and_traces(world
     # Notes went to the tracking ref, whole (never pruned, though the clone
     # lacks most annotated commits); the local notes ref was not created.
     assert note_count(clone, "remotes/origin/traces") == 3
-    assert git("rev-parse", "--verify", "-q", "refs/notes/traces", cwd=clone,
-               check=False).returncode != 0
+    assert (
+        git("rev-parse", "--verify", "-q", "refs/notes/traces", cwd=clone, check=False).returncode
+        != 0
+    )
 
 
 def test_markdown_is_the_default_output(world: dict) -> None:
@@ -138,7 +210,9 @@ def test_push_event_reports_before_to_after(world: dict) -> None:
 
     assert report["base"] == before and report["head"] == p2
     assert [(c["sha"], [t["id"] for t in c["traces"]]) for c in report["commits"]] == [
-        (p1, ["delta"]), (p2, [])]
+        (p1, ["delta"]),
+        (p2, []),
+    ]
     assert report["traces"] == [{"id": "delta", "url": None, "commits": [p1]}]
     assert Path(env["GITHUB_OUTPUT"]).read_text() == "trace-count=1\ntrace-ids=delta\n"
     assert "**1 trace** on 1 of 2 commits" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
@@ -157,8 +231,11 @@ def test_push_of_a_new_branch_reports_what_it_adds_to_the_default_branch(world: 
 def test_push_that_deletes_a_branch_reports_nothing(world: dict) -> None:
     tmp = world["tmp"]
     clone = shallow_checkout(tmp / "ci", world["url"], world["m3"])
-    env = github_env(tmp, push_event(tmp / "event.json", world["f"][3], ZEROS,
-                                     ref="refs/heads/feature"), name="push")
+    env = github_env(
+        tmp,
+        push_event(tmp / "event.json", world["f"][3], ZEROS, ref="refs/heads/feature"),
+        name="push",
+    )
     report = _ci_json(clone, env=env)
     assert report["commits"] == [] and report["traces"] == []
     assert Path(env["GITHUB_OUTPUT"]).read_text() == "trace-count=0\ntrace-ids=\n"
@@ -196,20 +273,28 @@ def test_remote_without_notes_gives_an_empty_report(tmp_path: Path) -> None:
     assert report["commits"] == [{"sha": tip, "subject": "two", "traces": []}]
     assert report["traces"] == []
     assert Path(env["GITHUB_OUTPUT"]).read_text() == "trace-count=0\ntrace-ids=\n"
-    assert "No agent traces are attached to the 1 commit" in Path(
-        env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert (
+        "No agent traces are attached to the 1 commit"
+        in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    )
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "GitHub event file not found"),
-    ('{"pull_request": {"base": ', "GitHub event file is not valid JSON"),
-    ('["a list"]', "GitHub event file is not a JSON object"),
-    ('{"pull_request": {"base": {"sha": "main"}, "head": {}}}',
-     "GitHub event file has no commit at pull_request.base.sha"),
-    ('{"schedule": "0 * * * *"}', "GitHub event file has no pull_request or push range"),
-])
-def test_bad_event_file_is_one_line_and_non_zero(tmp_path: Path, content: str | None,
-                                                 message: str) -> None:
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "GitHub event file not found"),
+        ('{"pull_request": {"base": ', "GitHub event file is not valid JSON"),
+        ('["a list"]', "GitHub event file is not a JSON object"),
+        (
+            '{"pull_request": {"base": {"sha": "main"}, "head": {}}}',
+            "GitHub event file has no commit at pull_request.base.sha",
+        ),
+        ('{"schedule": "0 * * * *"}', "GitHub event file has no pull_request or push range"),
+    ],
+)
+def test_bad_event_file_is_one_line_and_non_zero(
+    tmp_path: Path, content: str | None, message: str
+) -> None:
     repo = init_repo(tmp_path / "repo")
     commit_file(repo, "a.txt")
     event = tmp_path / "event.json"
@@ -231,8 +316,9 @@ def test_no_range_without_event_or_flags_is_a_usage_error(tmp_path: Path) -> Non
     commit_file(repo, "a.txt")
     proc = traces_git("ci", "--no-fetch", cwd=repo, check=False)
     assert proc.returncode == 2
-    assert proc.stderr == ("traces-git: no range to report: pass --base (and --head), "
-                           "or run in GitHub Actions\n")
+    assert proc.stderr == (
+        "traces-git: no range to report: pass --base (and --head), or run in GitHub Actions\n"
+    )
 
 
 def test_unknown_remote_is_a_usage_error(tmp_path: Path) -> None:
@@ -259,8 +345,9 @@ def test_range_of_500_commits(tmp_path: Path) -> None:
     shas = fast_import_commits(work, "feature", 500, parent=base, notes_every=5, prefix="bulk")
     git("push", "-q", url, "main", "feature", "refs/notes/traces", cwd=work)
     clone = shallow_checkout(tmp_path / "ci", url, shas[-1])
-    env = github_env(tmp_path, pull_request_event(tmp_path / "event.json", base, shas[-1],
-                                                  commits=500))
+    env = github_env(
+        tmp_path, pull_request_event(tmp_path / "event.json", base, shas[-1], commits=500)
+    )
 
     report = _ci_json(clone, env=env)
 
@@ -339,8 +426,9 @@ def test_a_commit_the_remote_does_not_have_is_a_one_line_error(world: dict) -> N
     event = pull_request_event(tmp / "event.json", ghost, world["f"][3])
     proc = traces_git("ci", cwd=clone, env=github_env(tmp, event), check=False)
     assert proc.returncode == 1
-    assert proc.stderr.startswith(f"traces-git: cannot fetch {world['f'][3][:12]}, "
-                                  f"{ghost[:12]} from origin: ")
+    assert proc.stderr.startswith(
+        f"traces-git: cannot fetch {world['f'][3][:12]}, {ghost[:12]} from origin: "
+    )
     assert proc.stderr.count("\n") == 1 and proc.stdout == ""
 
 

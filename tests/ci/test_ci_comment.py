@@ -38,8 +38,14 @@ def pr(tmp_path: Path) -> dict:
     data = json.loads(event.read_text())
     data["pull_request"]["number"] = 7
     event.write_text(json.dumps(data))
-    return {"work": work, "base": base, "head": head, "first": first, "event": event,
-            "tmp": tmp_path}
+    return {
+        "work": work,
+        "base": base,
+        "head": head,
+        "first": first,
+        "event": event,
+        "tmp": tmp_path,
+    }
 
 
 def github(pr: dict, server: ForgeServer, token: str | None = WRITE, **extra: str) -> dict:
@@ -51,8 +57,20 @@ def github(pr: dict, server: ForgeServer, token: str | None = WRITE, **extra: st
 
 
 def comment(pr: dict, env: dict, *args: str, base: str | None = None, head: str | None = None):
-    return traces_git("ci", "comment", "--no-fetch", "--base", base or pr["base"], "--head",
-                      head or pr["head"], "--json", *args, cwd=pr["work"], env=env, check=False)
+    return traces_git(
+        "ci",
+        "comment",
+        "--no-fetch",
+        "--base",
+        base or pr["base"],
+        "--head",
+        head or pr["head"],
+        "--json",
+        *args,
+        cwd=pr["work"],
+        env=env,
+        check=False,
+    )
 
 
 def outcome(proc) -> dict:
@@ -142,8 +160,11 @@ def test_fork_read_only_token_is_one_warning_and_exit_0(pr, server):
 
 def test_rate_limit_short_wait_then_success(pr, server):
     reset = str(int(time.time()) + 2)
-    server.state.fail(403, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset},
-                      '{"message": "API rate limit exceeded"}')
+    server.state.fail(
+        403,
+        {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset},
+        '{"message": "API rate limit exceeded"}',
+    )
     started = time.monotonic()
     result = outcome(comment(pr, github(pr, server)))
     assert result["action"] == "created"
@@ -155,8 +176,9 @@ def test_rate_limit_too_long_gives_up_at_once_with_one_warning(pr, server):
     server.state.fail(429, {"Retry-After": "3600"}, "{}")
     proc = comment(pr, github(pr, server))
     assert outcome(proc)["action"] == "failed"
-    assert proc.stderr.startswith("traces-git: warning: rate limited") and \
-        proc.stderr.count("\n") == 1
+    assert (
+        proc.stderr.startswith("traces-git: warning: rate limited") and proc.stderr.count("\n") == 1
+    )
     assert len(server.state.requests) == 1 and GH not in server.state.threads
     assert "trace-count=1\n" in (pr["tmp"] / "github_output.txt").read_text()
 
@@ -174,9 +196,14 @@ def test_5xx_is_retried_a_bounded_number_of_times(pr, server):
 
 
 def test_oversized_body_is_never_sent(server):
-    target = forge.Target("github", server.url, Token(WRITE, "GITHUB_TOKEN"),
-                          "/repos/octo/repo/issues/7/comments",
-                          "/repos/octo/repo/issues/comments/{id}", "pull request #7")
+    target = forge.Target(
+        "github",
+        server.url,
+        Token(WRITE, "GITHUB_TOKEN"),
+        "/repos/octo/repo/issues/7/comments",
+        "/repos/octo/repo/issues/comments/{id}",
+        "pull request #7",
+    )
     huge = MARKER + "\n" + "x" * (MAX_BODY + 10)
     result = forge.post_report(target, huge, 3)
     assert result.action == "created"
@@ -185,9 +212,11 @@ def test_oversized_body_is_never_sent(server):
     [ours] = server.state.threads[GH]
     assert ours.body.startswith(MARKER) and "3 trace(s)" in ours.body
     # the server itself refuses what is too long: the check above is not vacuous
-    raw = httpx.post(f"{server.url}/repos/octo/repo/issues/7/comments",
-                     json={"body": "y" * (MAX_BODY + 1)},
-                     headers={"Authorization": f"Bearer {WRITE}"})
+    raw = httpx.post(
+        f"{server.url}/repos/octo/repo/issues/7/comments",
+        json={"body": "y" * (MAX_BODY + 1)},
+        headers={"Authorization": f"Bearer {WRITE}"},
+    )
     assert raw.status_code == 422
 
 
@@ -201,13 +230,16 @@ def test_push_event_and_missing_token_post_nothing(pr, server):
     assert server.state.requests == []
 
 
-@pytest.mark.parametrize("variable,value", [
-    ("GITHUB_REPOSITORY", "octo/../../evil"),
-    ("GITHUB_REPOSITORY", "no-slash"),
-    ("GITHUB_API_URL", "file:///etc/passwd"),
-    ("GITHUB_API_URL", "https://user:pw@api.example.com"),
-    ("GITHUB_TOKEN", "tok\nInjected: yes"),
-])
+@pytest.mark.parametrize(
+    "variable,value",
+    [
+        ("GITHUB_REPOSITORY", "octo/../../evil"),
+        ("GITHUB_REPOSITORY", "no-slash"),
+        ("GITHUB_API_URL", "file:///etc/passwd"),
+        ("GITHUB_API_URL", "https://user:pw@api.example.com"),
+        ("GITHUB_TOKEN", "tok\nInjected: yes"),
+    ],
+)
 def test_hostile_environment_is_one_line_and_nothing_sent(pr, server, variable, value):
     env = github(pr, server)
     env[variable] = value
@@ -219,8 +251,13 @@ def test_hostile_environment_is_one_line_and_nothing_sent(pr, server, variable, 
 
 
 def gitlab(pr: dict, server: ForgeServer, token: str = WRITE) -> dict:
-    return {"GITLAB_CI": "true", "CI_API_V4_URL": f"{server.url}/api/v4",
-            "CI_PROJECT_ID": "42", "CI_MERGE_REQUEST_IID": "9", "TRACES_GITLAB_TOKEN": token}
+    return {
+        "GITLAB_CI": "true",
+        "CI_API_V4_URL": f"{server.url}/api/v4",
+        "CI_PROJECT_ID": "42",
+        "CI_MERGE_REQUEST_IID": "9",
+        "TRACES_GITLAB_TOKEN": token,
+    }
 
 
 GL = ("gl", "42", 9)
@@ -257,9 +294,14 @@ def test_gitlab_read_only_token_and_zero_traces(pr, server):
 
 
 def _target(forge_name: str = "github") -> forge.Target:
-    return forge.Target(forge_name, "https://api.example.com", Token("t0k3n", "GITHUB_TOKEN"),
-                        "/repos/o/r/issues/1/comments", "/repos/o/r/issues/comments/{id}",
-                        "pull request #1")
+    return forge.Target(
+        forge_name,
+        "https://api.example.com",
+        Token("t0k3n", "GITHUB_TOKEN"),
+        "/repos/o/r/issues/1/comments",
+        "/repos/o/r/issues/comments/{id}",
+        "pull request #1",
+    )
 
 
 def test_next_link_to_another_host_is_not_followed():
@@ -267,21 +309,31 @@ def test_next_link_to_another_host_is_not_followed():
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(str(request.url))
-        return httpx.Response(200, json=[], headers={
-            "Link": '<https://evil.example.net/steal?page=2>; rel="next"'})
+        return httpx.Response(
+            200, json=[], headers={"Link": '<https://evil.example.net/steal?page=2>; rel="next"'}
+        )
 
-    result = forge.post_report(_target(), MARKER + "\nbody", 1,
-                               transport=httpx.MockTransport(handler))
+    result = forge.post_report(
+        _target(), MARKER + "\nbody", 1, transport=httpx.MockTransport(handler)
+    )
     assert result.action == "failed" and "another host" in result.warning
     assert all(url.startswith("https://api.example.com/") for url in seen)
 
 
-@pytest.mark.parametrize("answer", [
-    {"message": "not a list"},
-    "<html>",
-    [{"id": "12", "body": MARKER}, {"id": True, "body": MARKER}, {"id": 5, "body": None},
-     ["x"], {"id": -1, "body": MARKER}],
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"message": "not a list"},
+        "<html>",
+        [
+            {"id": "12", "body": MARKER},
+            {"id": True, "body": MARKER},
+            {"id": 5, "body": None},
+            ["x"],
+            {"id": -1, "body": MARKER},
+        ],
+    ],
+)
 def test_hostile_comment_lists_never_crash_and_never_patch_a_bogus_id(answer):
     methods = []
 
@@ -293,8 +345,9 @@ def test_hostile_comment_lists_never_crash_and_never_patch_a_bogus_id(answer):
             return httpx.Response(200, json=answer)
         return httpx.Response(201, json={"id": 99, "html_url": "javascript:alert(1)"})
 
-    result = forge.post_report(_target(), MARKER + "\nbody", 1,
-                               transport=httpx.MockTransport(handler))
+    result = forge.post_report(
+        _target(), MARKER + "\nbody", 1, transport=httpx.MockTransport(handler)
+    )
     assert "PATCH" not in methods
     if isinstance(answer, list):
         assert result.action == "created" and result.url is None  # not a web URL
@@ -319,7 +372,8 @@ def test_network_errors_are_retried_then_a_warning():
         calls.append(1)
         raise httpx.ConnectError("refused")
 
-    result = forge.post_report(_target(), MARKER, 1, transport=httpx.MockTransport(handler),
-                               sleep=lambda s: None)
+    result = forge.post_report(
+        _target(), MARKER, 1, transport=httpx.MockTransport(handler), sleep=lambda s: None
+    )
     assert result.action == "failed" and "cannot reach api.example.com" in result.warning
     assert len(calls) == forge.ATTEMPTS

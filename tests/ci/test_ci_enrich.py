@@ -34,37 +34,63 @@ def test_enrich_adds_title_and_agent_and_skips_unknown_traces() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append((request.method, request.url.path, request.headers["Authorization"]))
         if request.url.path == "/v1/traces/alpha":
-            return httpx.Response(200, json={"ok": True, "data": {"trace": {
-                "externalId": "alpha", "title": "Fix the parser", "agentId": "claude-code"}}})
-        return httpx.Response(404, json={"ok": False, "error": {"code": "NOT_FOUND",
-                                                                "message": "no"}})
+            return httpx.Response(
+                200,
+                json={
+                    "ok": True,
+                    "data": {
+                        "trace": {
+                            "externalId": "alpha",
+                            "title": "Fix the parser",
+                            "agentId": "claude-code",
+                        }
+                    },
+                },
+            )
+        return httpx.Response(
+            404, json={"ok": False, "error": {"code": "NOT_FOUND", "message": "no"}}
+        )
 
     report = _report("alpha", "beta")
     warnings = ci_api.enrich(report, _settings(), transport=httpx.MockTransport(handler))
 
     assert warnings == []
-    assert report["traces"][0] == {"id": "alpha", "url": None, "commits": ["a" * 40],
-                                   "title": "Fix the parser", "agent": "claude-code"}
+    assert report["traces"][0] == {
+        "id": "alpha",
+        "url": None,
+        "commits": ["a" * 40],
+        "title": "Fix the parser",
+        "agent": "claude-code",
+    }
     assert report["traces"][1] == {"id": "beta", "url": None, "commits": ["a" * 40]}
-    assert sorted(seen) == [("GET", "/v1/traces/alpha", f"Bearer {TOKEN}"),
-                            ("GET", "/v1/traces/beta", f"Bearer {TOKEN}")]
+    assert sorted(seen) == [
+        ("GET", "/v1/traces/alpha", f"Bearer {TOKEN}"),
+        ("GET", "/v1/traces/beta", f"Bearer {TOKEN}"),
+    ]
 
 
-@pytest.mark.parametrize("response, reason", [
-    (httpx.Response(401, json={"ok": False, "error": {"code": "UNAUTHENTICATED",
-                                                      "message": "bad"}}),
-     "HTTP 401: token not accepted"),
-    (httpx.Response(500, text="oops"), "HTTP 500"),
-    (httpx.Response(200, text="<html>not json</html>"), "unexpected response"),
-])
-def test_enrich_failures_leave_the_notes_only_report(response: httpx.Response,
-                                                     reason: str) -> None:
+@pytest.mark.parametrize(
+    "response, reason",
+    [
+        (
+            httpx.Response(
+                401, json={"ok": False, "error": {"code": "UNAUTHENTICATED", "message": "bad"}}
+            ),
+            "HTTP 401: token not accepted",
+        ),
+        (httpx.Response(500, text="oops"), "HTTP 500"),
+        (httpx.Response(200, text="<html>not json</html>"), "unexpected response"),
+    ],
+)
+def test_enrich_failures_leave_the_notes_only_report(response: httpx.Response, reason: str) -> None:
     report = _report("alpha")
     before = json.loads(json.dumps(report))
-    warnings = ci_api.enrich(report, _settings(),
-                         transport=httpx.MockTransport(lambda request: response))
-    assert warnings == [f"could not add titles from the Traces API ({reason}): "
-                        "showing traces from notes only"]
+    warnings = ci_api.enrich(
+        report, _settings(), transport=httpx.MockTransport(lambda request: response)
+    )
+    assert warnings == [
+        f"could not add titles from the Traces API ({reason}): showing traces from notes only"
+    ]
     assert report == before
 
 
@@ -86,8 +112,14 @@ def test_api_settings_sources() -> None:
     assert TOKEN not in repr(settings)
     configured = ci_api.api_settings({"TRACES_API_KEY": TOKEN}, "https://configured.example/")
     assert configured.base_url == "https://configured.example"
-    both = ci_api.api_settings({"TRACES_CLI_AUTH_TOKEN": "cli", "TRACES_API_KEY": TOKEN,
-                            "TRACES_HTTP_URL": "http://127.0.0.1:9"}, "https://configured.example")
+    both = ci_api.api_settings(
+        {
+            "TRACES_CLI_AUTH_TOKEN": "cli",
+            "TRACES_API_KEY": TOKEN,
+            "TRACES_HTTP_URL": "http://127.0.0.1:9",
+        },
+        "https://configured.example",
+    )
     assert both == ci_api.ApiSettings("http://127.0.0.1:9", "cli")
 
 
@@ -97,9 +129,10 @@ def test_markdown_with_titles_escapes_what_the_api_says() -> None:
     report["traces"][0]["url"] = "https://www.traces.com/s/alpha"
     markdown = ci_output.render_markdown(report)
     assert "| Trace | Agent | Title | Commits |" in markdown
-    assert ("| [`alpha`](<https://www.traces.com/s/alpha>) | codex | "
-            "\\<script\\>x\\<\\/script\\> \\| \\[link\\]\\(http\\:\\/\\/evil\\) | `aaaaaaa` |"
-            ) in markdown
+    assert (
+        "| [`alpha`](<https://www.traces.com/s/alpha>) | codex | "
+        "\\<script\\>x\\<\\/script\\> \\| \\[link\\]\\(http\\:\\/\\/evil\\) | `aaaaaaa` |"
+    ) in markdown
     assert "<script>" not in markdown
 
 
@@ -124,8 +157,11 @@ def test_ci_adds_titles_from_a_real_api_server(noted_clone) -> None:
     clone, base, tip = noted_clone
     server = ApiServer(token=TOKEN).start()
     try:
-        server.traces["alpha"] = {"meta": {"title": "Fix the parser", "agentId": "claude-code"},
-                                  "messages": {}, "id": "srv-1"}
+        server.traces["alpha"] = {
+            "meta": {"title": "Fix the parser", "agentId": "claude-code"},
+            "messages": {},
+            "id": "srv-1",
+        }
         env = {"TRACES_API_KEY": TOKEN, "TRACES_HTTP_URL": server.url}
         proc = traces_git("ci", "--json", "--base", base, "--head", tip, cwd=clone, env=env)
         markdown = traces_git("ci", "--base", base, "--head", tip, cwd=clone, env=env).stdout
@@ -134,8 +170,13 @@ def test_ci_adds_titles_from_a_real_api_server(noted_clone) -> None:
     assert proc.stderr == ""
     traces = json.loads(proc.stdout)["traces"]
     assert traces == [
-        {"id": "alpha", "url": None, "commits": [tip], "title": "Fix the parser",
-         "agent": "claude-code"},
+        {
+            "id": "alpha",
+            "url": None,
+            "commits": [tip],
+            "title": "Fix the parser",
+            "agent": "claude-code",
+        },
         {"id": "beta", "url": None, "commits": [tip]},  # the API does not know it
     ]
     assert "| `alpha` | claude-code | Fix the parser |" in markdown
@@ -146,13 +187,23 @@ def test_ci_with_a_rejected_token_still_reports_from_notes(noted_clone) -> None:
     clone, base, tip = noted_clone
     server = ApiServer(token=TOKEN, reject_token=True).start()
     try:
-        proc = traces_git("ci", "--json", "--base", base, "--head", tip, cwd=clone,
-                          env={"TRACES_API_KEY": TOKEN, "TRACES_HTTP_URL": server.url})
+        proc = traces_git(
+            "ci",
+            "--json",
+            "--base",
+            base,
+            "--head",
+            tip,
+            cwd=clone,
+            env={"TRACES_API_KEY": TOKEN, "TRACES_HTTP_URL": server.url},
+        )
     finally:
         server.stop()
     assert proc.returncode == 0
-    assert proc.stderr == ("traces-git: warning: could not add titles from the Traces API "
-                           "(HTTP 401: token not accepted): showing traces from notes only\n")
+    assert proc.stderr == (
+        "traces-git: warning: could not add titles from the Traces API "
+        "(HTTP 401: token not accepted): showing traces from notes only\n"
+    )
     assert [t["id"] for t in json.loads(proc.stdout)["traces"]] == ["alpha", "beta"]
 
 
@@ -161,8 +212,16 @@ def test_ci_with_an_unreachable_api_still_reports_from_notes(noted_clone) -> Non
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc = traces_git("ci", "--json", "--base", base, "--head", tip, cwd=clone,
-                      env={"TRACES_API_KEY": TOKEN, "TRACES_HTTP_URL": f"http://127.0.0.1:{port}"})
+    proc = traces_git(
+        "ci",
+        "--json",
+        "--base",
+        base,
+        "--head",
+        tip,
+        cwd=clone,
+        env={"TRACES_API_KEY": TOKEN, "TRACES_HTTP_URL": f"http://127.0.0.1:{port}"},
+    )
     assert proc.returncode == 0
     assert proc.stderr.startswith("traces-git: warning: could not add titles from the Traces API")
     assert proc.stderr.count("\n") == 1 and TOKEN not in proc.stderr
@@ -200,8 +259,13 @@ def test_api_settings_use_the_stored_login_of_the_configured_api(tmp_path, monke
     config_dir.mkdir(mode=0o700)
     monkeypatch.setenv("TRACES_CONFIG_DIR", str(config_dir))
     url = "https://self-hosted.example"
-    login = {"deviceId": "d", "deviceKey": "device-key-for-self-hosted", "userId": "u",
-             "namespaceId": "n", "namespaceSlug": "s"}
+    login = {
+        "deviceId": "d",
+        "deviceKey": "device-key-for-self-hosted",
+        "userId": "u",
+        "namespaceId": "n",
+        "namespaceSlug": "s",
+    }
     path = config_dir / f"credentials-{share_rules.endpoint_hash(url)}.json"
     path.write_text(json.dumps(login))
     path.chmod(0o600)

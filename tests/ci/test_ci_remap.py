@@ -42,8 +42,14 @@ def merged(tmp_path: Path) -> dict:
     git("commit", "-q", "-m", "Feature (#1)", cwd=host)
     squash = head(host)
     git("push", "-q", "origin", "main", cwd=host)
-    return {"tmp": tmp_path, "remote": remote, "url": url, "base": base, "f": [f1, f2, f3],
-            "squash": squash}
+    return {
+        "tmp": tmp_path,
+        "remote": remote,
+        "url": url,
+        "base": base,
+        "f": [f1, f2, f3],
+        "squash": squash,
+    }
 
 
 def _note_lines(text: str | None) -> list[str]:
@@ -55,8 +61,9 @@ def test_remap_after_squash_merge_puts_the_union_on_the_merge_commit(merged: dic
     assert remote_note(merged["remote"], squash) is None
     # The workflow runs on the closed, merged pull_request: a shallow checkout of main.
     clone = shallow_checkout(tmp / "ci", merged["url"], squash)
-    event = pull_request_event(tmp / "event.json", merged["base"], f[2], commits=3, merged=True,
-                               merge_commit=squash)
+    event = pull_request_event(
+        tmp / "event.json", merged["base"], f[2], commits=3, merged=True, merge_commit=squash
+    )
 
     proc = traces_git("ci", "remap", "--json", cwd=clone, env=github_env(tmp, event))
 
@@ -68,7 +75,11 @@ def test_remap_after_squash_merge_puts_the_union_on_the_merge_commit(merged: dic
     assert summary["matches"][0]["how"] == "range patch-id"
     provenance = "traces-relinked: " + " ".join(sorted(f))
     assert _note_lines(remote_note(merged["remote"], squash)) == [
-        provenance, f"traces:alpha {ALPHA_URL}", "traces:beta", "traces:gamma"]
+        provenance,
+        f"traces:alpha {ALPHA_URL}",
+        "traces:beta",
+        "traces:gamma",
+    ]
     # The branch commits keep their own notes on the remote, foreign line included.
     assert _note_lines(remote_note(merged["remote"], f[1])) == ["otherbot:keep-me", "traces:beta"]
     # A fresh clone sees it through the ordinary reader.
@@ -79,11 +90,16 @@ def test_remap_after_squash_merge_puts_the_union_on_the_merge_commit(merged: dic
     assert [t["id"] for t in shown["traces"]] == ["alpha", "beta", "gamma"]
 
     # Running it again changes nothing and still succeeds.
-    again = traces_git("ci", "remap", "--onto", squash, "--base", merged["base"], "--head", f[2],
-                       cwd=clone)
+    again = traces_git(
+        "ci", "remap", "--onto", squash, "--base", merged["base"], "--head", f[2], cwd=clone
+    )
     assert again.stdout.startswith(f"attached 3 trace(s) to {squash[:12]}")
     assert _note_lines(remote_note(merged["remote"], squash)) == [
-        provenance, f"traces:alpha {ALPHA_URL}", "traces:beta", "traces:gamma"]
+        provenance,
+        f"traces:alpha {ALPHA_URL}",
+        "traces:beta",
+        "traces:gamma",
+    ]
 
 
 def test_remap_onto_a_rebase_merge_range(merged: dict) -> None:
@@ -102,16 +118,29 @@ def test_remap_onto_a_rebase_merge_range(merged: dict) -> None:
     git("push", "-q", "origin", "rebased", cwd=host)
     clone = shallow_checkout(tmp / "ci", merged["url"], after)
 
-    proc = traces_git("ci", "remap", "--onto", f"{before}..{after}", "--base", merged["base"],
-                      "--head", f[1], cwd=clone)
+    proc = traces_git(
+        "ci",
+        "remap",
+        "--onto",
+        f"{before}..{after}",
+        "--base",
+        merged["base"],
+        "--head",
+        f[1],
+        cwd=clone,
+    )
 
     assert "notes pushed to origin" in proc.stdout
     # Each rebased commit gets its own original's traces (same patch-id), not the union.
     picked_f2, picked_f1 = rebased
     assert _note_lines(remote_note(merged["remote"], picked_f1)) == [
-        f"traces-relinked: {f[0]}", f"traces:alpha {ALPHA_URL}"]
+        f"traces-relinked: {f[0]}",
+        f"traces:alpha {ALPHA_URL}",
+    ]
     assert _note_lines(remote_note(merged["remote"], picked_f2)) == [
-        f"traces-relinked: {f[1]}", "traces:beta"]
+        f"traces-relinked: {f[1]}",
+        "traces:beta",
+    ]
 
 
 def test_remap_onto_a_commit_that_matches_nothing_still_gets_the_union(merged: dict) -> None:
@@ -122,12 +151,25 @@ def test_remap_onto_a_commit_that_matches_nothing_still_gets_the_union(merged: d
     unrelated = commit_file(host, "z.txt", "something else entirely\n", "Feature (#1)")
     git("push", "-q", "origin", "main", cwd=host)
     clone = shallow_checkout(tmp / "ci", merged["url"], unrelated)
-    proc = traces_git("ci", "remap", "--json", "--onto", unrelated, "--base", merged["base"],
-                      "--head", f[2], cwd=clone)
+    proc = traces_git(
+        "ci",
+        "remap",
+        "--json",
+        "--onto",
+        unrelated,
+        "--base",
+        merged["base"],
+        "--head",
+        f[2],
+        cwd=clone,
+    )
     summary = json.loads(proc.stdout)
     assert summary["matches"][0]["how"] == "pull request"
     assert _note_lines(remote_note(merged["remote"], unrelated))[1:] == [
-        f"traces:alpha {ALPHA_URL}", "traces:beta", "traces:gamma"]
+        f"traces:alpha {ALPHA_URL}",
+        "traces:beta",
+        "traces:gamma",
+    ]
 
 
 def test_remap_with_no_traces_in_range_writes_nothing(tmp_path: Path) -> None:
@@ -152,12 +194,14 @@ def test_remap_needs_a_target(merged: dict) -> None:
     assert remote_note(merged["remote"], merged["squash"]) is None
 
 
-def test_minimal_push_merges_diverged_notes_in_a_shallow_clone(merged: dict) -> None:
-    """The fallback used when sync.push_notes is absent: fetch, merge, push without force."""
-    from traces_git.ci import remap as ci_remap
+def test_remap_push_merges_diverged_notes_in_a_shallow_clone(merged: dict) -> None:
+    """ci remap pushes through sync's transport: in a shallow CI clone whose notes
+    diverged from the remote's, fetch, merge, push without force; nothing lost."""
     from traces_git.ci import report as ci
+    from traces_git.config import Config
     from traces_git.notes import core as notes
     from traces_git.repo import RepoInfo
+    from traces_git.sync import transfer
 
     tmp, squash = merged["tmp"], merged["squash"]
     clone = shallow_checkout(tmp / "ci", merged["url"], squash)
@@ -165,18 +209,22 @@ def test_minimal_push_merges_diverged_notes_in_a_shallow_clone(merged: dict) -> 
     git("notes", "--ref=traces", "add", "-m", "traces:local-one", squash, cwd=clone)
     ci.fetch_notes(str(clone), "origin", shallow=True)
     repo = RepoInfo.discover(clone)
+    notes.update(
+        repo.open(),
+        {squash: lambda old: notes.with_traces(old, [notes.TraceRef("added")])},
+        message="test",
+    )
 
-    def apply() -> None:
-        notes.update(repo.open(), {squash: lambda old: notes.with_traces(old, [
-            notes.TraceRef("added")])}, message="test")
+    result = transfer.push_notes(repo, Config.load(str(clone)), "origin", foreground=True)
 
-    result = ci_remap.push_notes_minimal(str(clone), "origin", apply)
-
-    assert result["outcome"] == "pushed" and result["integrated"] == "merged"
-    assert _note_lines(remote_note(merged["remote"], squash)) == ["traces:added",
-                                                                 "traces:local-one"]
+    assert result["outcome"] == "pushed"
+    assert _note_lines(remote_note(merged["remote"], squash)) == [
+        "traces:added",
+        "traces:local-one",
+    ]
     assert _note_lines(remote_note(merged["remote"], merged["f"][0])) == [
-        f"traces:alpha {ALPHA_URL}"]
+        f"traces:alpha {ALPHA_URL}"
+    ]
 
 
 def test_remap_leaves_a_true_merge_commit_alone(merged: dict) -> None:
@@ -188,9 +236,11 @@ def test_remap_leaves_a_true_merge_commit_alone(merged: dict) -> None:
     merge = head(host)
     git("push", "-q", "origin", "merged", cwd=host)
     clone = shallow_checkout(tmp / "ci", merged["url"], merge)
-    event = pull_request_event(tmp / "event.json", merged["base"], f[2], merged=True,
-                               merge_commit=merge)
+    event = pull_request_event(
+        tmp / "event.json", merged["base"], f[2], merged=True, merge_commit=merge
+    )
     proc = traces_git("ci", "remap", cwd=clone, env=github_env(tmp, event))
-    assert proc.stdout == ("nothing to remap: a merge commit keeps the pull request's commits "
-                           "and their notes\n")
+    assert proc.stdout == (
+        "nothing to remap: a merge commit keeps the pull request's commits and their notes\n"
+    )
     assert remote_note(merged["remote"], merge) is None

@@ -94,11 +94,16 @@ def test_run_passes_when_the_suite_leaves_the_checkout_alone(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("suite, left", [
-    ("#!/bin/sh\ntouch left-behind.txt\n", "?? left-behind.txt"),
-    ('#!/bin/sh\nprintf "#!/bin/sh\\n" > "$(git rev-parse --git-path hooks)/post-commit"\n',
-     "hook: .git/hooks/post-commit"),
-])
+@pytest.mark.parametrize(
+    "suite, left",
+    [
+        ("#!/bin/sh\ntouch left-behind.txt\n", "?? left-behind.txt"),
+        (
+            '#!/bin/sh\nprintf "#!/bin/sh\\n" > "$(git rev-parse --git-path hooks)/post-commit"\n',
+            "hook: .git/hooks/post-commit",
+        ),
+    ],
+)
 def test_run_fails_when_the_suite_changes_the_checkout(tmp_path, suite, left):
     origin = _project(tmp_path, suite)
     clone = tmp_path / "clone"

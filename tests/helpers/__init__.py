@@ -175,12 +175,18 @@ class TraceStore:
             )
         # the events happened at the trace's time (its row's timestamp is its last activity)
         for i in range(messages):
-            self.add_event(trace_id, {"type": "user_message", "content": f"please do step {i}",
-                                      "timestamp": ts})
             self.add_event(
                 trace_id,
-                {"type": "agent_text", "content": f"done step {i}", "modelId": "claude-sonnet-4",
-                 "timestamp": ts},
+                {"type": "user_message", "content": f"please do step {i}", "timestamp": ts},
+            )
+            self.add_event(
+                trace_id,
+                {
+                    "type": "agent_text",
+                    "content": f"done step {i}",
+                    "modelId": "claude-sonnet-4",
+                    "timestamp": ts,
+                },
             )
         for path in edits:
             call_id = f"call-{trace_id}-{self._orders.get(trace_id, 0)}"

@@ -17,9 +17,17 @@ def bare_remote(path: Path) -> tuple[Path, str]:
     return path, path.resolve().as_uri()
 
 
-def fast_import_commits(repo: Path, branch: str, count: int, *, parent: str | None = None,
-                        prefix: str = "c", notes_every: int = 0, note_line=None,
-                        start_time: int = 1_700_000_000) -> list[str]:
+def fast_import_commits(
+    repo: Path,
+    branch: str,
+    count: int,
+    *,
+    parent: str | None = None,
+    prefix: str = "c",
+    notes_every: int = 0,
+    note_line=None,
+    start_time: int = 1_700_000_000,
+) -> list[str]:
     """``count`` linear commits on ``branch`` in one ``git fast-import``; returns their shas.
 
     With ``notes_every`` N, every Nth commit (1-based) gets a note on
@@ -42,8 +50,9 @@ def fast_import_commits(repo: Path, branch: str, count: int, *, parent: str | No
         chunks.append(f"M 100644 inline {prefix}.txt\n".encode())
         data(f"{prefix} {i}\n")
     if notes_every:
-        notes_parent = git("rev-parse", "--verify", "--quiet", "refs/notes/traces", cwd=repo,
-                           check=False).stdout.strip()
+        notes_parent = git(
+            "rev-parse", "--verify", "--quiet", "refs/notes/traces", cwd=repo, check=False
+        ).stdout.strip()
         chunks.append(b"commit refs/notes/traces\n")
         chunks.append(f"committer T <t@example.com> {start_time + count + 1} +0000\n".encode())
         data("notes\n")
@@ -68,24 +77,48 @@ def shallow_checkout(path: Path, url: str, sha: str) -> Path:
     return path
 
 
-def pull_request_event(path: Path, base: str, head_sha: str, *, commits: int | None = None,
-                       merged: bool = False, merge_commit: str | None = None) -> Path:
-    pr: dict = {"number": 1, "base": {"sha": base, "ref": "main"},
-                "head": {"sha": head_sha, "ref": "feature"}, "merged": merged,
-                "merge_commit_sha": merge_commit}
+def pull_request_event(
+    path: Path,
+    base: str,
+    head_sha: str,
+    *,
+    commits: int | None = None,
+    merged: bool = False,
+    merge_commit: str | None = None,
+) -> Path:
+    pr: dict = {
+        "number": 1,
+        "base": {"sha": base, "ref": "main"},
+        "head": {"sha": head_sha, "ref": "feature"},
+        "merged": merged,
+        "merge_commit_sha": merge_commit,
+    }
     if commits is not None:
         pr["commits"] = commits
-    path.write_text(json.dumps({"action": "synchronize" if not merged else "closed",
-                                "number": 1, "pull_request": pr}))
+    path.write_text(
+        json.dumps(
+            {"action": "synchronize" if not merged else "closed", "number": 1, "pull_request": pr}
+        )
+    )
     return path
 
 
-def push_event(path: Path, before: str, after: str, ref: str = "refs/heads/main",
-               default_branch: str = "main") -> Path:
-    path.write_text(json.dumps({"ref": ref, "before": before, "after": after,
-                                "created": before == ZEROS, "deleted": after == ZEROS,
-                                "commits": [],
-                                "repository": {"default_branch": default_branch}}))
+def push_event(
+    path: Path, before: str, after: str, ref: str = "refs/heads/main", default_branch: str = "main"
+) -> Path:
+    path.write_text(
+        json.dumps(
+            {
+                "ref": ref,
+                "before": before,
+                "after": after,
+                "created": before == ZEROS,
+                "deleted": after == ZEROS,
+                "commits": [],
+                "repository": {"default_branch": default_branch},
+            }
+        )
+    )
     return path
 
 
@@ -95,8 +128,12 @@ def github_env(tmp: Path, event: Path | None, name: str = "pull_request") -> dic
     output = tmp / "github_output.txt"
     summary.write_text("")
     output.write_text("")
-    env = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": name,
-           "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output)}
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": name,
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_OUTPUT": str(output),
+    }
     if event is not None:
         env["GITHUB_EVENT_PATH"] = str(event)
     return env
@@ -112,5 +149,15 @@ def remote_note(remote: Path, sha: str) -> str | None:
     return proc.stdout if proc.returncode == 0 else None
 
 
-__all__ = ["ZEROS", "bare_remote", "fast_import_commits", "shallow_checkout", "pull_request_event",
-           "push_event", "github_env", "note_count", "remote_note", "head"]
+__all__ = [
+    "ZEROS",
+    "bare_remote",
+    "fast_import_commits",
+    "shallow_checkout",
+    "pull_request_event",
+    "push_event",
+    "github_env",
+    "note_count",
+    "remote_note",
+    "head",
+]

@@ -46,8 +46,14 @@ def write_hook(path: str | os.PathLike[str], body: str) -> Path:
     return path
 
 
-def recording_hook(path: str | os.PathLike[str], log: str | os.PathLike[str], *,
-                   label: str | None = None, stdin: bool = False, exit_code: int = 0) -> Path:
+def recording_hook(
+    path: str | os.PathLike[str],
+    log: str | os.PathLike[str],
+    *,
+    label: str | None = None,
+    stdin: bool = False,
+    exit_code: int = 0,
+) -> Path:
     """A hook that appends "LABEL ARGS" (and its stdin into LOG.stdin) and exits ``exit_code``."""
     label = label or Path(path).name
     lines = [f'printf "%s %s\\n" {label!s} "$*" >> "{log}"']
@@ -93,9 +99,14 @@ def python_calls(log: str | os.PathLike[str]) -> list[str]:
     return out
 
 
-def commit(repo: str | os.PathLike[str], message: str = "change", *, check: bool = True,
-           cwd: str | os.PathLike[str] | None = None,
-           env: dict | None = None) -> subprocess.CompletedProcess[str]:
+def commit(
+    repo: str | os.PathLike[str],
+    message: str = "change",
+    *,
+    check: bool = True,
+    cwd: str | os.PathLike[str] | None = None,
+    env: dict | None = None,
+) -> subprocess.CompletedProcess[str]:
     """``git commit --allow-empty`` through all the hooks."""
     return git("commit", "--allow-empty", "-m", message, cwd=cwd or repo, check=check, env=env)
 

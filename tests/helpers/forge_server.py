@@ -32,16 +32,18 @@ class Comment:
 
 @dataclass
 class ForgeState:
-    tokens: dict[str, str] = field(default_factory=lambda: {"write-token": "write",
-                                                            "read-token": "read"})
+    tokens: dict[str, str] = field(
+        default_factory=lambda: {"write-token": "write", "read-token": "read"}
+    )
     threads: dict[tuple, list[Comment]] = field(default_factory=dict)
     requests: list[dict] = field(default_factory=list)
     failures: list[tuple[int, dict, str]] = field(default_factory=list)
     next_id: int = 1000
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def fail(self, status: int, headers: dict | None = None, body: str = "{}",
-             times: int = 1) -> None:
+    def fail(
+        self, status: int, headers: dict | None = None, body: str = "{}", times: int = 1
+    ) -> None:
         self.failures += [(status, headers or {}, body)] * times
 
     def add(self, key: tuple, body: str, author: str = "someone") -> Comment:
@@ -89,10 +91,14 @@ def make_handler(state: ForgeState):
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            record = {"method": self.command, "path": parts.path, "query": parts.query,
-                      "authorization": self.headers.get("Authorization"),
-                      "private_token": self.headers.get("PRIVATE-TOKEN"),
-                      "body_length": None}
+            record = {
+                "method": self.command,
+                "path": parts.path,
+                "query": parts.query,
+                "authorization": self.headers.get("Authorization"),
+                "private_token": self.headers.get("PRIVATE-TOKEN"),
+                "body_length": None,
+            }
             body = None
             if raw:
                 try:
@@ -112,17 +118,31 @@ def make_handler(state: ForgeState):
                 status, headers, text = failure
                 return self._send(status, text, headers)
             if self.command != "GET" and state.tokens[token] != "write":
-                message = ("Resource not accessible by integration" if not gitlab
-                           else "403 Forbidden")
+                message = (
+                    "Resource not accessible by integration" if not gitlab else "403 Forbidden"
+                )
                 return self._send(403, {"message": message})
             if self.command in ("POST", "PATCH", "PUT"):
-                if not isinstance(body, dict) or not isinstance(body.get("body"), str) \
-                        or set(body) != {"body"}:
+                if (
+                    not isinstance(body, dict)
+                    or not isinstance(body.get("body"), str)
+                    or set(body) != {"body"}
+                ):
                     return self._send(400, {"message": "Problems parsing JSON"})
                 if len(body["body"]) > MAX_BODY:
-                    return self._send(422, {"message": "Validation Failed", "errors": [
-                        {"field": "body", "code": "custom",
-                         "message": "body is too long (maximum is 65536 characters)"}]})
+                    return self._send(
+                        422,
+                        {
+                            "message": "Validation Failed",
+                            "errors": [
+                                {
+                                    "field": "body",
+                                    "code": "custom",
+                                    "message": "body is too long (maximum is 65536 characters)",
+                                }
+                            ],
+                        },
+                    )
             query = parse_qs(parts.query)
             route = self._route(parts.path, gitlab)
             if route is None:
@@ -135,8 +155,11 @@ def make_handler(state: ForgeState):
                 return self._send(201, self._json(comment, key, gitlab))
             if kind == "one" and self.command == ("PUT" if gitlab else "PATCH"):
                 found = state.find(comment_id)
-                if found is None or (gitlab and found[0] != key) or \
-                        (not gitlab and found[0][:2] != key[:2]):
+                if (
+                    found is None
+                    or (gitlab and found[0] != key)
+                    or (not gitlab and found[0][:2] != key[:2])
+                ):
                     return self._send(404, {"message": "Not Found"})
                 found[1].body = body["body"]
                 return self._send(200, self._json(found[1], found[0], gitlab))
@@ -148,7 +171,7 @@ def make_handler(state: ForgeState):
             value = self.headers.get("Authorization") or ""
             for prefix in ("Bearer ", "token "):
                 if value.startswith(prefix):
-                    return value[len(prefix):]
+                    return value[len(prefix) :]
             return None
 
         def _route(self, path: str, gitlab: bool):
@@ -167,10 +190,18 @@ def make_handler(state: ForgeState):
         def _json(self, comment: Comment, key: tuple, gitlab: bool) -> dict:
             host = f"http://{self.headers.get('Host')}"
             if gitlab:
-                return {"id": comment.id, "body": comment.body, "system": False,
-                        "author": {"username": comment.author}}
-            return {"id": comment.id, "body": comment.body, "user": {"login": comment.author},
-                    "html_url": f"{host}/{key[1]}/pull/{key[2]}#issuecomment-{comment.id}"}
+                return {
+                    "id": comment.id,
+                    "body": comment.body,
+                    "system": False,
+                    "author": {"username": comment.author},
+                }
+            return {
+                "id": comment.id,
+                "body": comment.body,
+                "user": {"login": comment.author},
+                "html_url": f"{host}/{key[1]}/pull/{key[2]}#issuecomment-{comment.id}",
+            }
 
         def _list(self, key: tuple, query: dict, gitlab: bool) -> None:
             try:
@@ -180,13 +211,15 @@ def make_handler(state: ForgeState):
                 return self._send(400, {"message": "bad page"})
             per_page = max(1, min(per_page, 100))
             comments = state.threads.get(key, [])
-            chunk = comments[(page - 1) * per_page: page * per_page]
+            chunk = comments[(page - 1) * per_page : page * per_page]
             headers = {}
             if page * per_page < len(comments):
                 path = urlsplit(self.path).path
                 extra = "&sort=asc&order_by=created_at" if gitlab else ""
-                link = (f"http://{self.headers.get('Host')}{path}?per_page={per_page}"
-                        f"{extra}&page={page + 1}")
+                link = (
+                    f"http://{self.headers.get('Host')}{path}?per_page={per_page}"
+                    f"{extra}&page={page + 1}"
+                )
                 headers["Link"] = f'<{link}>; rel="next"'
                 if gitlab:
                     headers["X-Next-Page"] = str(page + 1)

@@ -12,17 +12,27 @@ from tests import helpers
 LINES = "traces-lines"
 
 
-def call(store: helpers.TraceStore, trace_id: str, tool: str, args: dict | str,
-         model: str | None = None) -> None:
+def call(
+    store: helpers.TraceStore, trace_id: str, tool: str, args: dict | str, model: str | None = None
+) -> None:
     """A tool_call (and its result) as the official CLI stores them: native name and args."""
     order = store._orders.get(trace_id, 0)
     call_id = f"call-{trace_id}-{order}"
     if model:
         store.add_event(trace_id, {"type": "agent_text", "content": "on it", "modelId": model})
-    store.add_event(trace_id, {"type": "tool_call", "callId": call_id, "toolName": tool,
-                               "args": args})
-    store.add_event(trace_id, {"type": "tool_result", "callId": call_id, "toolName": tool,
-                               "output": "ok", "status": "success"})
+    store.add_event(
+        trace_id, {"type": "tool_call", "callId": call_id, "toolName": tool, "args": args}
+    )
+    store.add_event(
+        trace_id,
+        {
+            "type": "tool_result",
+            "callId": call_id,
+            "toolName": tool,
+            "output": "ok",
+            "status": "success",
+        },
+    )
 
 
 def session(store: helpers.TraceStore, trace_id: str, repo: Path, agent: str) -> str:
@@ -42,13 +52,13 @@ def wait_for_lines(repo: Path, rev: str = "HEAD", timeout: float = 30.0) -> dict
                     if record["vcs"]["revision"] == sha:
                         return record
         time.sleep(0.1)
-    raise AssertionError(f"no line record for {rev} after {timeout} s; worker log: "
-                         f"{_worker_log()}")
+    raise AssertionError(f"no line record for {rev} after {timeout} s; worker log: {_worker_log()}")
 
 
 def wait_queue_empty(repo: Path, timeout: float = 30.0) -> None:
-    common = helpers.git("rev-parse", "--path-format=absolute", "--git-common-dir",
-                         cwd=repo).stdout.strip()
+    common = helpers.git(
+        "rev-parse", "--path-format=absolute", "--git-common-dir", cwd=repo
+    ).stdout.strip()
     deadline = time.time() + timeout
     while time.time() < deadline:
         if not list(Path(common, "traces-git-lines").glob("*.job")):
@@ -63,8 +73,9 @@ def _worker_log() -> str:
 
 
 def blame_origins(repo: Path, path: str, *args: str) -> list[tuple[str, str | None, str]]:
-    report = json.loads(helpers.traces_git("blame", path, *args, "--json", "--offline",
-                                           cwd=repo).stdout)
+    report = json.loads(
+        helpers.traces_git("blame", path, *args, "--json", "--offline", cwd=repo).stdout
+    )
     return [(line["origin"], line["trace"], line["content"]) for line in report["lines"]]
 
 

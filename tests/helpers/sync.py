@@ -49,8 +49,10 @@ def wait_settled(*repos: Path, timeout: float = 60.0) -> None:
         common = common_dir(repo)
         while not pushqueue.settled(common):
             if time.monotonic() > deadline:
-                raise AssertionError(f"notes push of {repo} still running after {timeout} s: "
-                                     f"{pushqueue.entries(common)}")
+                raise AssertionError(
+                    f"notes push of {repo} still running after {timeout} s: "
+                    f"{pushqueue.entries(common)}"
+                )
             time.sleep(0.05)
 
 

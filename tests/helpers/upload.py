@@ -94,7 +94,8 @@ def log_text() -> str:
 def status_section(cwd) -> dict:
     """``upload.status_section`` as a fresh process sees it (what `traces-git status` shows)."""
     code = (
-        "import json; from traces_git.upload import handoff as upload; from traces_git.repo import RepoInfo;"
+        "import json; from traces_git.upload import handoff as upload; "
+        "from traces_git.repo import RepoInfo;"
         "from traces_git.config import Config; r = RepoInfo.discover();"
         "print(json.dumps(upload.status_section(r, Config.load(r.worktree))))"
     )

@@ -102,8 +102,13 @@ def test_first_commit_in_a_repository_runs_python(installed, store, tmp_path):
 
 @pytest.mark.parametrize(
     "variable",
-    ["TRACES_TRACE_ID", "TRACES_CURRENT_TRACE_ID", "CODEX_THREAD_ID",
-     "TRACES_CURRENT_SOURCE_PATH", "TRACES_SOURCE_PATH"],
+    [
+        "TRACES_TRACE_ID",
+        "TRACES_CURRENT_TRACE_ID",
+        "CODEX_THREAD_ID",
+        "TRACES_CURRENT_SOURCE_PATH",
+        "TRACES_SOURCE_PATH",
+    ],
 )
 def test_an_env_hint_forces_the_full_path(primed, store, variable):
     assert commit_runs_python(primed, env={variable: "trace-from-env"})
@@ -112,8 +117,10 @@ def test_an_env_hint_forces_the_full_path(primed, store, variable):
 
 
 def test_an_active_session_file_forces_the_full_path(primed, store):
-    write_active_sessions(primed / ".git", [{"traceId": "live-session", "dir": str(primed),
-                                             "lastInteractionAt": time.time() * 1000}])
+    write_active_sessions(
+        primed / ".git",
+        [{"traceId": "live-session", "dir": str(primed), "lastInteractionAt": time.time() * 1000}],
+    )
     assert commit_runs_python(primed)
     assert note_ids(primed) == ["live-session"]
 
@@ -184,8 +191,15 @@ def test_an_older_trace_in_this_worktree_allows_children_but_not_an_amend(
     request = request_kind
     base_time = int(time.time()) - 100
     store.add_trace("older", repo, edits=[repo / "late.py"], timestamp_ms=(base_time + 50) * 1000)
-    git("commit", "-q", "--allow-empty", "-m", "base", cwd=repo,
-        env={"GIT_COMMITTER_DATE": f"{base_time} +0000"})
+    git(
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "base",
+        cwd=repo,
+        env={"GIT_COMMITTER_DATE": f"{base_time} +0000"},
+    )
     quiet_store(store)
     age(repo / ".git" / "config", Path(os.environ["GIT_CONFIG_GLOBAL"]))
     assert commit_runs_python(repo, "a.py")  # "older" is a candidate, but edited late.py only
@@ -206,8 +220,15 @@ def test_an_older_trace_in_this_worktree_allows_children_but_not_an_amend(
 def test_an_older_trace_and_a_commit_on_an_older_parent_runs_python(repo, store):
     base_time = int(time.time()) - 100
     store.add_trace("older", repo, edits=[repo / "late.py"], timestamp_ms=(base_time + 50) * 1000)
-    git("commit", "-q", "--allow-empty", "-m", "base", cwd=repo,
-        env={"GIT_COMMITTER_DATE": f"{base_time} +0000"})
+    git(
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "base",
+        cwd=repo,
+        env={"GIT_COMMITTER_DATE": f"{base_time} +0000"},
+    )
     base = head(repo)
     quiet_store(store)
     age(repo / ".git" / "config", Path(os.environ["GIT_CONFIG_GLOBAL"]))
@@ -234,7 +255,7 @@ def test_a_moved_repository_runs_python(primed, store, tmp_path):
 
 
 def test_values_with_quotes_spaces_and_newlines_are_compared_exactly(primed, store):
-    odd = {"GIT_CONFIG_SYSTEM": "/nowhere/it's a \"dir\" $HOME `x`\nsecond line"}
+    odd = {"GIT_CONFIG_SYSTEM": '/nowhere/it\'s a "dir" $HOME `x`\nsecond line'}
     assert commit_runs_python(primed, "a.py", env=odd)  # the stamp had it unset
     assert commit_runs_python(primed, "b.py", env=odd) is False  # same value: skipped
     changed = {"GIT_CONFIG_SYSTEM": odd["GIT_CONFIG_SYSTEM"] + " "}
@@ -278,8 +299,9 @@ def test_a_linked_worktree_takes_the_shortcut_and_still_sees_a_new_trace(repo, s
 def test_a_submodule_takes_the_shortcut(repo, store, tmp_path):
     upstream = init_repo(tmp_path / "upstream")
     commit_file(upstream, "lib.py")
-    git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(upstream), "lib",
-        cwd=repo)
+    git(
+        "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(upstream), "lib", cwd=repo
+    )
     sub = Path(os.path.realpath(repo / "lib"))
     assert (sub / ".git").is_file()
     assert commit_runs_python(sub, "setup.txt")  # the first run also configures notes sync

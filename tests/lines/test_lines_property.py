@@ -19,17 +19,25 @@ from traces_git.views import linestats
 WORDS = ["alpha", "beta", "", "}", "return x", "gamma = 1", "  delta()", "{", "alpha"]
 FILES = ["a.txt", "b.txt", "dir/c.txt"]
 
-commit_st = st.fixed_dictionaries({
-    "files": st.dictionaries(st.sampled_from(FILES),
-                             st.lists(st.sampled_from(WORDS), min_size=0, max_size=8),
-                             min_size=1, max_size=3),
-    "traced": st.booleans(),
-    "agent_share": st.lists(st.booleans(), min_size=8, max_size=8),
-})
+commit_st = st.fixed_dictionaries(
+    {
+        "files": st.dictionaries(
+            st.sampled_from(FILES),
+            st.lists(st.sampled_from(WORDS), min_size=0, max_size=8),
+            min_size=1,
+            max_size=3,
+        ),
+        "traced": st.booleans(),
+        "agent_share": st.lists(st.booleans(), min_size=8, max_size=8),
+    }
+)
 
 
-@settings(max_examples=12, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(history=st.lists(commit_st, min_size=1, max_size=6), data=st.data())
 def test_agent_human_untraced_add_up(history: list[dict], data) -> None:
     root = Path(tempfile.mkdtemp())
@@ -46,12 +54,18 @@ def test_agent_human_untraced_add_up(history: list[dict], data) -> None:
             (repo / path).parent.mkdir(parents=True, exist_ok=True)
             (repo / path).write_text(text)
             if step["traced"]:
-                written = [line for line, mine in zip(lines, step["agent_share"], strict=False)
-                           if mine]
-                store.add_event(trace_id, {"type": "tool_call", "callId": f"c{number}{path}",
-                                           "toolName": "Write", "args": {
-                                               "file_path": str(repo / path),
-                                               "content": "\n".join(written)}})
+                written = [
+                    line for line, mine in zip(lines, step["agent_share"], strict=False) if mine
+                ]
+                store.add_event(
+                    trace_id,
+                    {
+                        "type": "tool_call",
+                        "callId": f"c{number}{path}",
+                        "toolName": "Write",
+                        "args": {"file_path": str(repo / path), "content": "\n".join(written)},
+                    },
+                )
         helpers.git("add", "-A", cwd=repo)
         helpers.git("commit", "-q", "--allow-empty", "-m", f"step {number}", cwd=repo)
         sha = helpers.head(repo)

@@ -25,17 +25,28 @@ FILES = ("app.py", "b.txt", "lib.py")
 def _history(repo: Path, store: helpers.TraceStore) -> list[str]:
     """c1: Claude (agent + edited + person lines); c2: the person alone; c3: Codex, mixed."""
     session(store, "claude-r", repo, "claude-code")
-    call(store, "claude-r", "Write", {"file_path": str(repo / "app.py"),
-                                      "content": "one = 1\ntwo = 2\nthree = 3\n"})
+    call(
+        store,
+        "claude-r",
+        "Write",
+        {"file_path": str(repo / "app.py"), "content": "one = 1\ntwo = 2\nthree = 3\n"},
+    )
     write(repo, "app.py", "one = 1\ntwo = 22\nthree = 3\nfour = 4\n")
     c1 = commit_all(repo, "claude")
     wait_for_lines(repo, c1)
     write(repo, "b.txt", "by hand\nonly\n")
     c2 = commit_all(repo, "person")
     session(store, "codex-r", repo, "codex")
-    call(store, "codex-r", "apply_patch", {"raw": "*** Begin Patch\n*** Add File: lib.py\n"
-                                                  "+def f():\n+    return 'codex'\n"
-                                                  "*** End Patch\n"})
+    call(
+        store,
+        "codex-r",
+        "apply_patch",
+        {
+            "raw": "*** Begin Patch\n*** Add File: lib.py\n"
+            "+def f():\n+    return 'codex'\n"
+            "*** End Patch\n"
+        },
+    )
     write(repo, "lib.py", "def f():\n    return 'codex'\n# person note\n")
     c3 = commit_all(repo, "codex")
     wait_for_lines(repo, c3)
@@ -54,20 +65,30 @@ def _blame(repo: Path, name: str, env: dict | None) -> list:
 
 
 EXPECTED = {
-    "app.py": [("agent", "claude-r", "one = 1"), ("human", None, "two = 22"),
-               ("agent", "claude-r", "three = 3"), ("human", None, "four = 4")],
+    "app.py": [
+        ("agent", "claude-r", "one = 1"),
+        ("human", None, "two = 22"),
+        ("agent", "claude-r", "three = 3"),
+        ("human", None, "four = 4"),
+    ],
     "b.txt": [("untraced", None, "by hand"), ("untraced", None, "only")],
-    "lib.py": [("agent", "codex-r", "def f():"), ("agent", "codex-r", "    return 'codex'"),
-               ("human", None, "# person note")],
+    "lib.py": [
+        ("agent", "codex-r", "def f():"),
+        ("agent", "codex-r", "    return 'codex'"),
+        ("human", None, "# person note"),
+    ],
 }
 
 
 def _sequence_editor(tmp_path: Path, script: str) -> str:
     """A GIT_SEQUENCE_EDITOR that rewrites the todo list with ``script`` (python)."""
     path = tmp_path / "edit_todo.py"
-    path.write_text("import sys\nlines = open(sys.argv[1]).read().splitlines()\n"
-                    "picks = [l for l in lines if l.startswith('pick ')]\n" + script +
-                    "open(sys.argv[1], 'w').write('\\n'.join(picks) + '\\n')\n")
+    path.write_text(
+        "import sys\nlines = open(sys.argv[1]).read().splitlines()\n"
+        "picks = [l for l in lines if l.startswith('pick ')]\n"
+        + script
+        + "open(sys.argv[1], 'w').write('\\n'.join(picks) + '\\n')\n"
+    )
     return f"{sys.executable} {path}"
 
 
@@ -105,15 +126,17 @@ def test_amend_without_the_store_remaps_by_content(repo: Path, store: helpers.Tr
     assert _blame(repo, "lib.py", None) == [("human", None, "import os")] + EXPECTED["lib.py"]
 
 
-def test_interactive_rebase_reorder(repo: Path, store: helpers.TraceStore,
-                                    tmp_path: Path) -> None:
+def test_interactive_rebase_reorder(repo: Path, store: helpers.TraceStore, tmp_path: Path) -> None:
     c1, c2, c3 = _history(repo, store)
     _hide_store()
     editor = _sequence_editor(tmp_path, "picks = [picks[1], picks[0], picks[2]]\n")
     helpers.git("rebase", "-q", "-i", f"{c1}~1", cwd=repo, env={"GIT_SEQUENCE_EDITOR": editor})
     new = helpers.git("rev-list", "--reverse", f"{c1}~1..HEAD", cwd=repo).stdout.split()
     assert helpers.git("log", "--format=%s", "-3", cwd=repo).stdout.split("\n")[:3] == [
-        "codex", "claude", "person"]
+        "codex",
+        "claude",
+        "person",
+    ]
     assert c1 not in new and c3 not in new
     wait_for_lines(repo, new[1])
     wait_for_lines(repo, new[2])
@@ -125,8 +148,14 @@ def test_interactive_rebase_squash(repo: Path, store: helpers.TraceStore, tmp_pa
     c1, _c2, _c3 = _history(repo, store)
     _hide_store()
     editor = _sequence_editor(tmp_path, "picks[2] = 'squash ' + picks[2][5:]\n")
-    helpers.git("rebase", "-q", "-i", f"{c1}~1", cwd=repo,
-                env={"GIT_SEQUENCE_EDITOR": editor, "GIT_EDITOR": "true"})
+    helpers.git(
+        "rebase",
+        "-q",
+        "-i",
+        f"{c1}~1",
+        cwd=repo,
+        env={"GIT_SEQUENCE_EDITOR": editor, "GIT_EDITOR": "true"},
+    )
     assert helpers.git("rev-list", "--count", f"{c1}~1..HEAD", cwd=repo).stdout.strip() == "2"
     record = wait_for_lines(repo)
     wait_queue_empty(repo)
@@ -146,8 +175,9 @@ def test_cherry_pick_keeps_origins(repo: Path, store: helpers.TraceStore) -> Non
     assert _blame(repo, "lib.py", None) == EXPECTED["lib.py"]
 
 
-def test_push_and_fresh_clone_with_empty_store(installed: Path, store: helpers.TraceStore,
-                                               tmp_path: Path) -> None:
+def test_push_and_fresh_clone_with_empty_store(
+    installed: Path, store: helpers.TraceStore, tmp_path: Path
+) -> None:
     remote = make_remote(tmp_path)
     repo = clone(remote, tmp_path / "work")
     _history(repo, store)
@@ -162,13 +192,15 @@ def test_push_and_fresh_clone_with_empty_store(installed: Path, store: helpers.T
     deadline = time.time() + 30
     while helpers.note(mate, "HEAD", ref="traces-lines") is None and time.time() < deadline:
         time.sleep(0.1)
-    assert helpers.note(mate, "HEAD", ref="traces-lines") == helpers.note(repo, "HEAD",
-                                                                          ref="traces-lines")
+    assert helpers.note(mate, "HEAD", ref="traces-lines") == helpers.note(
+        repo, "HEAD", ref="traces-lines"
+    )
     assert _origins(mate, teammate_env) == expected
 
 
 def test_push_right_after_commit_carries_the_record_and_fetch_merges_it(
-        installed: Path, store: helpers.TraceStore, tmp_path: Path) -> None:
+    installed: Path, store: helpers.TraceStore, tmp_path: Path
+) -> None:
     remote = make_remote(tmp_path)
     repo = clone(remote, tmp_path / "work")
     mate = clone(remote, tmp_path / "mate")

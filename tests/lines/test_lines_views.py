@@ -49,14 +49,24 @@ def test_stats_text_and_json(recorded: Path) -> None:
     assert "1 (50%)" in text
 
 
-@pytest.mark.parametrize("args", [
-    None, [], "just a string", {"file_path": 7, "content": "x"}, {"content": "no path"},
-    {"file_path": "a\0b", "content": "x"}, {"file_path": "a.py", "content": ["x"]},
-    {"file_path": "a.py", "edits": "nope"}, {"file_path": "a.py", "edits": [1, None, {"x": 1}]},
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        None,
+        [],
+        "just a string",
+        {"file_path": 7, "content": "x"},
+        {"content": "no path"},
+        {"file_path": "a\0b", "content": "x"},
+        {"file_path": "a.py", "content": ["x"]},
+        {"file_path": "a.py", "edits": "nope"},
+        {"file_path": "a.py", "edits": [1, None, {"x": 1}]},
+    ],
+)
 def test_hostile_args_write_nothing(args) -> None:
     assert tools.written("Write", args) == [] or all(
-        isinstance(w.lines, list) for w in tools.written("Write", args))
+        isinstance(w.lines, list) for w in tools.written("Write", args)
+    )
     assert tools.written("MultiEdit", args) == []
 
 
@@ -70,8 +80,10 @@ def test_paths_outside_the_worktree_are_ignored(tmp_path: Path) -> None:
 
 
 def test_patch_parsing_and_names() -> None:
-    body = ("*** Begin Patch\n*** Update File: a.py\n*** Move to: b.py\n@@\n-old\n+new\n"
-            "*** Delete File: c.py\n*** Add File: d.py\n+d1\n*** End Patch")
+    body = (
+        "*** Begin Patch\n*** Update File: a.py\n*** Move to: b.py\n@@\n-old\n+new\n"
+        "*** Delete File: c.py\n*** Add File: d.py\n+d1\n*** End Patch"
+    )
     got = [(w.path, w.lines) for w in tools.written("apply_patch", {"raw": body})]
     assert got == [("b.py", ["new"]), ("d.py", ["d1"])]
     assert tools.normalise_name("apply_patch") == "applypatch"
@@ -116,16 +128,24 @@ def test_merge_commit_record_has_only_its_own_lines(tmp_path: Path, store: Trace
     git("commit", "-q", "-m", "main", cwd=repo)
     git("merge", "-q", "side", cwd=repo, check=False)  # conflict
     store.add_trace("merger", repo, agent="claude-code")
-    call(store, "merger", "Write", {"file_path": str(repo / "f.txt"),
-                                    "content": "one\ntwo resolved\nthree\n"})
+    call(
+        store,
+        "merger",
+        "Write",
+        {"file_path": str(repo / "f.txt"), "content": "one\ntwo resolved\nthree\n"},
+    )
     (repo / "f.txt").write_text("one\ntwo resolved\nthree\nby hand\n")
     git("add", "-A", cwd=repo)
     git("commit", "-q", "--no-edit", cwd=repo)
     git("notes", "--ref=traces", "add", "-m", "traces:merger", "HEAD", cwd=repo)
     traces_git("lines", "backfill", "HEAD^!", cwd=repo)
     record = json.loads(traces_git("export", "HEAD^!", cwd=repo).stdout)
-    ranges = {(f["path"], c["contributor"]["type"], r["start_line"], r["end_line"])
-              for f in record["files"] for c in f["conversations"] for r in c["ranges"]}
+    ranges = {
+        (f["path"], c["contributor"]["type"], r["start_line"], r["end_line"])
+        for f in record["files"]
+        for c in f["conversations"]
+        for r in c["ranges"]
+    }
     assert ranges == {("f.txt", "ai", 2, 2), ("f.txt", "human", 4, 4)}
 
 

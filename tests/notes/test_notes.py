@@ -105,8 +105,15 @@ def test_hook_writer_and_engine_writer_together_lose_nothing(tmp_path):
     for i in range(40):
         sha = shas[0] if i % 2 else shas[1 + i % 10]
         if i < 20:
-            argv = [PYTHON, "-c", _GIT_WRITER, str(repo), sha, f"git-{i}",
-                    "loose" if i % 2 else "git"]
+            argv = [
+                PYTHON,
+                "-c",
+                _GIT_WRITER,
+                str(repo),
+                sha,
+                f"git-{i}",
+                "loose" if i % 2 else "git",
+            ]
         else:
             argv = [PYTHON, "-c", _WRITER, str(repo / ".git"), sha, f"engine-{i}"]
         procs.append((sha, argv[5], subprocess.Popen(argv)))

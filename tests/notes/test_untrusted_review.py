@@ -25,15 +25,17 @@ def test_explain_shows_store_agents_ids_and_paths_without_controls(repo: Path, s
     lines = text.splitlines()
     assert "  kept    t-1 [store, claude-code]: its edits overlap the commit's files" in lines
     assert "      both: app.py, evil.py" in lines
-    assert ("  kept    t-2 [store, claude]: its agent records no file edits: kept on directory "
-            "and time") in lines
+    assert (
+        "  kept    t-2 [store, claude]: its agent records no file edits: kept on directory and time"
+    ) in lines
     explained = json.loads(traces_git("explain", "--json", cwd=repo).stdout)
     by_id = {c["id"]: c for c in explained["candidates"]}
     assert by_id["t-2"]["agent"] == "cl\x1b]0;pwned\x07aude\u2066"  # JSON keeps the data
 
 
 def test_a_store_trace_whose_id_fails_the_check_is_never_attached_or_uploaded(
-        repo: Path, store) -> None:
+    repo: Path, store
+) -> None:
     from tests.helpers import note
     from tests.helpers.upload import queue_files
 
@@ -50,10 +52,10 @@ def test_a_store_trace_whose_id_fails_the_check_is_never_attached_or_uploaded(
     assert explained["attached"] == ["good-1"]
     by_id = {c["id"]: c for c in explained["candidates"]}
     assert (by_id[bad]["kept"], by_id[bad]["reason"]) == (False, "invalid-id")
-    assert ("  dropped ../../v1/admin [store, claude-code]: its ID is not a trace ID "
-            "(letters, digits, - and _ only)") in traces_git(
-                "explain", cwd=repo).stdout.splitlines()
-
+    assert (
+        "  dropped ../../v1/admin [store, claude-code]: its ID is not a trace ID "
+        "(letters, digits, - and _ only)"
+    ) in traces_git("explain", cwd=repo).stdout.splitlines()
 
 
 @pytest.fixture
@@ -87,15 +89,20 @@ def test_a_hostile_api_error_message_reaches_no_terminal_as_is(repo: Path, store
 
 
 def test_a_symbolic_notes_ref_is_refused_and_never_moves_what_it_points_at(
-        repo: Path, store) -> None:
+    repo: Path, store
+) -> None:
     from tests.helpers import head
 
     git("symbolic-ref", "refs/notes/traces", "refs/heads/main", cwd=repo)
     tip = head(repo)
     refused = traces_git("attach", "abc", cwd=repo, check=False)
-    assert (refused.returncode, refused.stderr) == (1, (
-        "traces-git: refs/notes/traces is a symbolic ref (to refs/heads/main), not a notes "
-        "commit: nothing written\n"))
+    assert (refused.returncode, refused.stderr) == (
+        1,
+        (
+            "traces-git: refs/notes/traces is a symbolic ref (to refs/heads/main), not a notes "
+            "commit: nothing written\n"
+        ),
+    )
     assert head(repo) == tip
     store.add_trace("t-sym", repo, edits=[repo / "app.py"])
     (repo / "app.py").write_text("x\n")
@@ -108,15 +115,20 @@ def test_a_symbolic_notes_ref_is_refused_and_never_moves_what_it_points_at(
     assert git("symbolic-ref", "refs/notes/traces", cwd=repo).stdout == "refs/heads/main\n"
     git("symbolic-ref", "refs/notes/traces", "refs/notes/nowhere", cwd=repo)
     refused = traces_git("detach", "abc", cwd=repo, check=False)
-    assert (refused.returncode, refused.stderr) == (1, (
-        "traces-git: refs/notes/traces is a symbolic ref (to refs/notes/nowhere), not a notes "
-        "commit: nothing written\n"))
+    assert (refused.returncode, refused.stderr) == (
+        1,
+        (
+            "traces-git: refs/notes/traces is a symbolic ref (to refs/notes/nowhere), not a notes "
+            "commit: nothing written\n"
+        ),
+    )
     assert git("show-ref", cwd=repo).stdout.count("refs/notes/nowhere") == 0
 
 
 @pytest.mark.parametrize("fetch_filter", ["blob:none", "tree:0"])
 def test_ci_show_and_status_in_a_partial_clone_read_notes_git_fetches_lazily(
-        tmp_path: Path, fetch_filter: str) -> None:
+    tmp_path: Path, fetch_filter: str
+) -> None:
     """actions/checkout with ``filter: blob:none``: the notes blobs arrive only when read;
     pygit2 cannot fetch them (a KeyError was 'unexpected error')."""
     from tests.helpers import commit_file, init_repo
@@ -134,7 +146,8 @@ def test_ci_show_and_status_in_a_partial_clone_read_notes_git_fetches_lazily(
     proc = traces_git("ci", "--json", "--base", base, "--head", tip, cwd=clone, check=False)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["commits"][-1]["traces"] == [
-        {"id": "t1", "url": "https://x.example/t1"}]
+        {"id": "t1", "url": "https://x.example/t1"}
+    ]
     git("fetch", "-q", "origin", "refs/notes/traces:refs/notes/traces", cwd=clone)
     assert traces_git("show", tip, cwd=clone).stdout == f"{tip[:12]}  t1  https://x.example/t1\n"
     status = json.loads(traces_git("status", "--json", cwd=clone).stdout)["notes_format"]
@@ -145,8 +158,12 @@ def test_a_dropped_url_never_shows_or_logs_its_credentials(repo: Path, store) ->
     from tests.helpers import note
     from tests.helpers.upload import log_text
 
-    store.add_trace("t-cred", repo, edits=[repo / "app.py"],
-                    shared_url="https://alice:ghp_STORESECRET@x.example/s/t")
+    store.add_trace(
+        "t-cred",
+        repo,
+        edits=[repo / "app.py"],
+        shared_url="https://alice:ghp_STORESECRET@x.example/s/t",
+    )
     (repo / "app.py").write_text("x\n")
     git("add", "-A", cwd=repo)
     git("commit", "-qm", "m", cwd=repo)
@@ -155,8 +172,10 @@ def test_a_dropped_url_never_shows_or_logs_its_credentials(repo: Path, store) ->
     assert "dropped a URL" in log and "x.example/s/t" in log
     assert "ghp_STORESECRET" not in log and "alice" not in log
     proc = traces_git("attach", "t-2", "--url", "https://bob:ghp_FLAGSECRET@x.example/", cwd=repo)
-    assert proc.stderr == ("traces-git: warning: --url dropped, not an absolute http(s) URL "
-                           "without spaces, controls or credentials: https://x.example/\n")
+    assert proc.stderr == (
+        "traces-git: warning: --url dropped, not an absolute http(s) URL "
+        "without spaces, controls or credentials: https://x.example/\n"
+    )
 
 
 def test_markdown_breaks_github_issue_references_like_mentions() -> None:
@@ -167,7 +186,8 @@ def test_markdown_breaks_github_issue_references_like_mentions() -> None:
     text = "fixes #1, other/repo#22 and gh-3, see GH-4 (not high-5)"
     assert safe_text.for_markdown(text) == (
         "fixes \\#\u20601\\, other\\/repo\\#\u206022 and gh-\u20603\\, see GH-\u20604 "
-        "\\(not high-5\\)")
+        "\\(not high-5\\)"
+    )
 
 
 def _urls(value: object) -> list[object]:
@@ -184,18 +204,32 @@ def test_every_json_url_field_is_a_checked_url_or_null(repo: Path, store) -> Non
 
     base = git("rev-parse", "HEAD", cwd=repo).stdout.strip()
     store.add_trace("s-1", repo, edits=[repo / "app.py"], shared_url="javascript:alert(1)")
-    store.add_trace("s-2", repo, edits=[repo / "app.py"],
-                    shared_url="https://x.example/a\ntraces:evil https://e.example/")
+    store.add_trace(
+        "s-2",
+        repo,
+        edits=[repo / "app.py"],
+        shared_url="https://x.example/a\ntraces:evil https://e.example/",
+    )
     (repo / "app.py").write_text("x\n")
     git("add", "-A", cwd=repo)
     git("commit", "-qm", "m", cwd=repo)
-    blob = git("hash-object", "-w", "--stdin", cwd=repo,
-               input="traces:n-1 data:text/html,x\ntraces:n-2 https://ok.example/n\n"
-                     "traces:n-3 <script>\ntraces:s-1 https://a@b\n".encode()).stdout.strip()
+    blob = git(
+        "hash-object",
+        "-w",
+        "--stdin",
+        cwd=repo,
+        input=b"traces:n-1 data:text/html,x\ntraces:n-2 https://ok.example/n\n"
+        b"traces:n-3 <script>\ntraces:s-1 https://a@b\n",
+    ).stdout.strip()
     git("notes", "--ref=traces", "append", "-C", blob, "HEAD", cwd=repo)
-    outputs = [["show", "--json"], ["log", "--json"], ["blame", "--json", "app.py"],
-               ["stats", "--json", f"{base}..HEAD"], ["explain", "--json"],
-               ["ci", "--no-fetch", "--json", "--base", base, "--head", "HEAD"]]
+    outputs = [
+        ["show", "--json"],
+        ["log", "--json"],
+        ["blame", "--json", "app.py"],
+        ["stats", "--json", f"{base}..HEAD"],
+        ["explain", "--json"],
+        ["ci", "--no-fetch", "--json", "--base", base, "--head", "HEAD"],
+    ]
     seen = []
     for args in outputs:
         report = json.loads(traces_git(*args, cwd=repo).stdout)
@@ -221,6 +255,7 @@ def test_the_hook_keeps_a_nul_byte_of_a_note_head_already_has(repo: Path) -> Non
     git("notes", "--ref=traces", "add", "-f", "-C", blob, sha, cwd=repo)
     git("commit", "-q", "--amend", "--no-edit", cwd=repo, env={**dates, "TRACES_TRACE_ID": "beta"})
     assert head(repo) == sha
-    shown = subprocess.run(["git", "notes", "--ref=traces", "show", sha], cwd=repo,
-                           capture_output=True, check=True).stdout
+    shown = subprocess.run(
+        ["git", "notes", "--ref=traces", "show", sha], cwd=repo, capture_output=True, check=True
+    ).stdout
     assert shown == hostile + b"traces:beta\n"

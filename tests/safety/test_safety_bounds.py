@@ -16,8 +16,13 @@ def test_attach_refuses_ids_over_the_bound_in_one_line(repo):
     longest = "a" * notes.MAX_ID_LENGTH
     assert traces_git("attach", longest, cwd=repo).returncode == 0
     assert note_ids(repo) == [longest]
-    for bad in ("b" * (notes.MAX_ID_LENGTH + 1), "c" * 100_000, "semi;colon", "new\nline",
-                "\x1b[31mred"):
+    for bad in (
+        "b" * (notes.MAX_ID_LENGTH + 1),
+        "c" * 100_000,
+        "semi;colon",
+        "new\nline",
+        "\x1b[31mred",
+    ):
         proc = traces_git("attach", bad, cwd=repo, check=False)
         assert proc.returncode == 2
         assert len(proc.stderr.strip().splitlines()) == 1 and len(proc.stderr) < 300
@@ -47,8 +52,9 @@ def test_huge_trace_id_list_is_capped_and_logged(repo):
     ids = [f"id-{i}" for i in range(5000)]
     (repo / "f.txt").write_text("f\n")
     git("add", "f.txt", cwd=repo)
-    proc = git("commit", "-q", "-m", "f", cwd=repo,
-               env={"TRACES_TRACE_ID": ",".join(ids + ["y" * 500])})
+    proc = git(
+        "commit", "-q", "-m", "f", cwd=repo, env={"TRACES_TRACE_ID": ",".join(ids + ["y" * 500])}
+    )
     assert proc.stdout == "" and proc.stderr == ""
     assert note_ids(repo) == ids[: selection.MAX_ENV_IDS]
     log_text = Path(os.environ["XDG_STATE_HOME"], "traces-git", "traces-git.log").read_text()

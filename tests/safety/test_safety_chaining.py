@@ -39,14 +39,23 @@ def _both(plain: Path, ours: Path, *args: str, env: dict | None = None):
     """(plain git's result, traces-git's result) of ``git ARGS`` in each repository."""
     results = []
     for repo, extra in ((plain, _PLAIN), (ours, {})):
-        results.append(subprocess.run(["git", *args], cwd=repo, capture_output=True,
-                                      env={**os.environ, **extra, **(env or {})}))
+        results.append(
+            subprocess.run(
+                ["git", *args],
+                cwd=repo,
+                capture_output=True,
+                env={**os.environ, **extra, **(env or {})},
+            )
+        )
     return results
 
 
 def _same(plain, ours) -> None:
     assert (ours.returncode, ours.stdout, ours.stderr) == (
-        plain.returncode, plain.stdout, plain.stderr)
+        plain.returncode,
+        plain.stdout,
+        plain.stderr,
+    )
 
 
 @pytest.mark.parametrize("advice", [None, "false"])
@@ -77,11 +86,14 @@ def test_symlinked_hooks_run_as_under_git(tmp_path, installed):
         scripts = repo / "scripts dir"
         scripts.mkdir()
         check = scripts / "check.sh"
-        check.write_text('#!/bin/sh\necho "checking $(basename "$0")"\necho to-stderr >&2\n'
-                         "exit 3\n")
+        check.write_text(
+            '#!/bin/sh\necho "checking $(basename "$0")"\necho to-stderr >&2\nexit 3\n'
+        )
         check.chmod(0o755)
-        os.symlink(os.path.join("..", "..", "scripts dir", "check.sh"),
-                   repo / ".git" / "hooks" / "pre-commit")
+        os.symlink(
+            os.path.join("..", "..", "scripts dir", "check.sh"),
+            repo / ".git" / "hooks" / "pre-commit",
+        )
         os.symlink("/nonexistent/hook", repo / ".git" / "hooks" / "commit-msg")  # dangling
     a, b = _both(plain, ours, "commit", "-q", "--allow-empty", "-m", "x")
     _same(a, b)
@@ -90,13 +102,23 @@ def test_symlinked_hooks_run_as_under_git(tmp_path, installed):
 
 def test_a_commit_made_by_a_post_commit_hook_runs_its_own_hooks(tmp_path, installed):
     plain, ours = _pair(tmp_path)
-    body = (b'#!/bin/sh\necho "post-commit for $(git log -1 --format=%s)" >> .git/seen\n'
-            b'if ! [ -f .git/nested ]; then\n  touch .git/nested\n'
-            b'  git commit -q --allow-empty -m nested\nfi\n')
+    body = (
+        b'#!/bin/sh\necho "post-commit for $(git log -1 --format=%s)" >> .git/seen\n'
+        b"if ! [ -f .git/nested ]; then\n  touch .git/nested\n"
+        b"  git commit -q --allow-empty -m nested\nfi\n"
+    )
     for repo in (plain, ours):
         _hook(repo, "post-commit", body)
-    a, b = _both(plain, ours, "commit", "-q", "--allow-empty", "-m", "outer",
-                 env={"TRACES_TRACE_ID": "nested-trace"})
+    a, b = _both(
+        plain,
+        ours,
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "outer",
+        env={"TRACES_TRACE_ID": "nested-trace"},
+    )
     _same(a, b)
     seen = (plain / ".git" / "seen").read_text()
     assert seen == "post-commit for outer\npost-commit for nested\n"
@@ -111,8 +133,11 @@ def test_a_wrapper_calling_our_stub_again_still_runs_once(tmp_path, installed):
     copy of our hook for the same name does not make everything run twice."""
     plain, ours = _pair(tmp_path)
     hooks_dir = git("config", "--global", "core.hooksPath", cwd=ours).stdout.strip()
-    _hook(ours, "pre-commit", f'#!/bin/sh\necho wrapped >> .git/seen\nexec "{hooks_dir}/'
-                              'pre-commit" "$@"\n'.encode())
+    _hook(
+        ours,
+        "pre-commit",
+        f'#!/bin/sh\necho wrapped >> .git/seen\nexec "{hooks_dir}/pre-commit" "$@"\n'.encode(),
+    )
     proc = git("commit", "-q", "--allow-empty", "-m", "x", cwd=ours)
     assert proc.returncode == 0
     assert (ours / ".git" / "seen").read_text() == "wrapped\n"

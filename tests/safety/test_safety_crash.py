@@ -101,8 +101,9 @@ def test_stale_packed_refs_lock_does_not_stop_the_note(repo):
     assert proc.stderr == ""
     assert note_ids(repo) == ["second"]
     assert lock.exists()
-    assert any(p["id"] == "notes-lock" and "packed-refs.lock" in p["message"]
-               for p in _doctor(repo))
+    assert any(
+        p["id"] == "notes-lock" and "packed-refs.lock" in p["message"] for p in _doctor(repo)
+    )
 
 
 def test_dead_writers_scratch_refs_are_removed(repo):
@@ -149,8 +150,12 @@ sys.stdin.read()
 
 
 def test_busy_writer_lock_queues_within_the_bound(repo):
-    holder = subprocess.Popen([PYTHON, "-c", _HOLD, str(repo / ".git" / "traces-git-notes.lock")],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [PYTHON, "-c", _HOLD, str(repo / ".git" / "traces-git-notes.lock")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         proc = _commit(repo, "busy")
@@ -168,15 +173,21 @@ def test_busy_writer_lock_queues_within_the_bound(repo):
 def _lingering(repo: Path) -> list[str]:
     """Lock files and scratch refs under refs/notes (ours or left by a killed git child)."""
     base = repo / ".git" / "refs" / "notes"
-    return sorted(str(p.relative_to(base)) for p in base.rglob("*")
-                  if p.is_file() and (p.suffix == ".lock" or "tmp-traces-git" in p.parts))
+    return sorted(
+        str(p.relative_to(base))
+        for p in base.rglob("*")
+        if p.is_file() and (p.suffix == ".lock" or "tmp-traces-git" in p.parts)
+    )
 
 
 def _git_locks_of_the_killed_commit(repo: Path) -> None:
     """The killed `git commit`'s own locks (index, branch): git's, not ours; a user
     removes them as git tells them to."""
-    for path in (repo / ".git" / "index.lock", repo / ".git" / "refs" / "heads" / "main.lock",
-                 repo / ".git" / "HEAD.lock"):
+    for path in (
+        repo / ".git" / "index.lock",
+        repo / ".git" / "refs" / "heads" / "main.lock",
+        repo / ".git" / "HEAD.lock",
+    ):
         path.unlink(missing_ok=True)
 
 
@@ -195,8 +206,14 @@ def test_sigkill_at_random_points_of_commits_and_attach(repo):
         else:
             argv = ["git", "commit", "-q", "-m", f"kill {i}"]
         env = {**os.environ, "TRACES_TRACE_ID": f"kill-{i}"}
-        proc = subprocess.Popen(argv, cwd=repo, env=env, start_new_session=True,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            argv,
+            cwd=repo,
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(0.0, 0.35))
         try:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -247,7 +264,8 @@ def test_hostile_queue_files_are_skipped(repo):
     good = json.dumps({"commit": sha, "ops": [["add", "queued-ok", None]]})
     (folder / f"{sha}.2.2.json").write_text(good)
     assert [e["ops"] for e in pending_notes.entries(str(repo / ".git"))] == [
-        [["add", "queued-ok", None]]]
+        [["add", "queued-ok", None]]
+    ]
     commit_file(repo, "next.txt")
     assert note_ids(repo, sha) == ["queued-ok"]
     assert not pending_notes.has_pending(str(repo / ".git"))  # the bad ones set aside

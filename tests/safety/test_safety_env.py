@@ -18,13 +18,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PYTHON, TraceStore, commit_file, git, head, note_ids, traces_git
+from tests.helpers import PYTHON, TraceStore, commit_file, git, head, note_ids
 
 
 def _tg(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """traces-git, its output decoded as git's paths are (non-UTF-8 bytes kept)."""
-    proc = subprocess.run([PYTHON, "-m", "traces_git", *args], cwd=cwd, capture_output=True,
-                          encoding="utf-8", errors="surrogateescape")
+    proc = subprocess.run(
+        [PYTHON, "-m", "traces_git", *args],
+        cwd=cwd,
+        capture_output=True,
+        encoding="utf-8",
+        errors="surrogateescape",
+    )
     assert proc.returncode == 0, proc.stderr
     return proc
 
@@ -36,22 +41,30 @@ def _one_line_failure(proc: subprocess.CompletedProcess[str]) -> None:
 
 
 def _can_mount() -> bool:
-    probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount -t tmpfs none /mnt"],
-                           capture_output=True)
+    probe = subprocess.run(
+        ["unshare", "-m", "sh", "-c", "mount -t tmpfs none /mnt"], capture_output=True
+    )
     return probe.returncode == 0
 
 
 needs_mounts = pytest.mark.skipif(
     not (os.path.exists("/usr/bin/unshare") and _can_mount()),
-    reason="needs a private mount namespace (unshare -m) for read-only/full file systems")
+    reason="needs a private mount namespace (unshare -m) for read-only/full file systems",
+)
 
 
-def _in_namespace(setup: list[str], argv: list[str], cwd: Path,
-                  env: dict | None = None) -> subprocess.CompletedProcess[str]:
+def _in_namespace(
+    setup: list[str], argv: list[str], cwd: Path, env: dict | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``argv`` after the mount commands ``setup`` in a private mount namespace."""
     script = " && ".join(setup + ['exec "$@"'])
-    return subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", *argv], cwd=cwd,
-                          capture_output=True, text=True, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, "sh", *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def _read_only(path: Path) -> list[str]:
@@ -65,8 +78,9 @@ def _commit_argv(repo: Path, name: str) -> list[str]:
     return ["git", "commit", "-q", "-m", name]
 
 
-@pytest.mark.parametrize("name", ["new\nline", "spa ce $(touch pwned) `id` \"q\" 'q'",
-                                  "non-utf8-\udcff\udcfe"])
+@pytest.mark.parametrize(
+    "name", ["new\nline", "spa ce $(touch pwned) `id` \"q\" 'q'", "non-utf8-\udcff\udcfe"]
+)
 def test_odd_repository_paths_work_for_every_command(tmp_path, installed, name):
     path = Path(os.fsencode(tmp_path / name).decode("utf-8", "surrogateescape"))
     git("init", "-q", "-b", "main", os.fsencode(path).decode("utf-8", "surrogateescape"))
@@ -89,16 +103,20 @@ def test_odd_repository_paths_work_for_every_command(tmp_path, installed, name):
 def test_a_deleted_working_directory(tmp_path, installed):
     gone = tmp_path / "gone"
     gone.mkdir()
-    script = ("import os, subprocess, sys; os.chdir(sys.argv[1]); os.rmdir(sys.argv[1]);"
-              "sys.exit(subprocess.run([sys.executable, '-m', 'traces_git', *sys.argv[2:]]"
-              ").returncode)")
+    script = (
+        "import os, subprocess, sys; os.chdir(sys.argv[1]); os.rmdir(sys.argv[1]);"
+        "sys.exit(subprocess.run([sys.executable, '-m', 'traces_git', *sys.argv[2:]]"
+        ").returncode)"
+    )
     for command in (["show"], ["attach", "x"], ["log"], ["sync"], ["explain"]):
-        proc = subprocess.run([PYTHON, "-c", script, str(gone), *command], capture_output=True,
-                              text=True)
+        proc = subprocess.run(
+            [PYTHON, "-c", script, str(gone), *command], capture_output=True, text=True
+        )
         _one_line_failure(proc)
         gone.mkdir()
-    proc = subprocess.run([PYTHON, "-c", script, str(gone), "status"], capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [PYTHON, "-c", script, str(gone), "status"], capture_output=True, text=True
+    )
     assert proc.returncode == 0 and "unexpected error" not in proc.stderr
 
 
@@ -107,8 +125,9 @@ def test_read_only_notes_refs(repo):
     commit_file(repo, "a.txt")
     notes_dir = repo / ".git" / "refs" / "notes"
     notes_dir.mkdir(parents=True, exist_ok=True)
-    proc = _in_namespace(_read_only(notes_dir), [PYTHON, "-m", "traces_git", "attach", "ro-1"],
-                         repo)
+    proc = _in_namespace(
+        _read_only(notes_dir), [PYTHON, "-m", "traces_git", "attach", "ro-1"], repo
+    )
     # the edit is queued (the ref cannot be written now), or a one-line error: never a crash
     if proc.returncode == 0:
         assert "queued" in proc.stdout
@@ -129,12 +148,14 @@ def test_read_only_home_and_state(repo, tmp_path):
     state.mkdir(parents=True, exist_ok=True)
     home = Path(os.environ["HOME"])
     argv = _commit_argv(repo, "b.txt")
-    proc = _in_namespace(_read_only(home) + _read_only(state), argv, repo,
-                         {"TRACES_TRACE_ID": "ro-home"})
+    proc = _in_namespace(
+        _read_only(home) + _read_only(state), argv, repo, {"TRACES_TRACE_ID": "ro-home"}
+    )
     assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == ""
     assert note_ids(repo) == ["ro-home"]
-    proc = _in_namespace(_read_only(home) + _read_only(state),
-                         [PYTHON, "-m", "traces_git", "show"], repo)
+    proc = _in_namespace(
+        _read_only(home) + _read_only(state), [PYTHON, "-m", "traces_git", "show"], repo
+    )
     assert proc.returncode == 0 and "ro-home" in proc.stdout
 
 

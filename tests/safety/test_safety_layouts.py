@@ -86,8 +86,7 @@ def test_linked_worktree_and_submodule(tmp_path, installed):
 
     sub_src = init_repo(tmp_path / "sub-src")
     commit_file(sub_src, "s.txt")
-    git("-c", "protocol.file.allow=always", "submodule", "-q", "add", str(sub_src), "sub",
-        cwd=main)
+    git("-c", "protocol.file.allow=always", "submodule", "-q", "add", str(sub_src), "sub", cwd=main)
     git("commit", "-q", "-m", "add sub", cwd=main)
     super_head = git("rev-parse", "HEAD", cwd=main).stdout.strip()
     sub = main / "sub"

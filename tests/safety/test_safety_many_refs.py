@@ -16,8 +16,7 @@ def _with_tags(path: Path, count: int) -> str:
     repo = init_repo(path)
     sha = commit_file(repo, "a.txt")
     lines = "".join(f"create refs/tags/t{i:05d} {sha}\n" for i in range(count))
-    git("-c", "core.hooksPath=/dev/null", "update-ref", "--stdin", cwd=repo,
-        input=lines.encode())
+    git("-c", "core.hooksPath=/dev/null", "update-ref", "--stdin", cwd=repo, input=lines.encode())
     return sha
 
 
@@ -36,10 +35,18 @@ def test_a_big_transaction_still_brings_our_notes_and_chains_byte_for_byte(tmp_p
         '#!/bin/sh\n[ "$1" = committed ] || exit 0\n'
         'f="$(git rev-parse --git-dir)/in.$$"\ncat > "$f"\n'
         'if [ "$(wc -l < "$f")" -gt 100 ]; then mv "$f" "${f%/*}/seen-by-hook"; '
-        'else rm -f "$f"; fi\n')
+        'else rm -f "$f"; fi\n'
+    )
     chained.chmod(0o755)
-    git("fetch", "-q", "--atomic", "origin", "+refs/tags/*:refs/tags/*", "+refs/notes/traces*:"
-        "refs/notes/remotes/origin/traces*", cwd=clone)
+    git(
+        "fetch",
+        "-q",
+        "--atomic",
+        "origin",
+        "+refs/tags/*:refs/tags/*",
+        "+refs/notes/traces*:refs/notes/remotes/origin/traces*",
+        cwd=clone,
+    )
     seen = (clone / ".git" / "seen-by-hook").read_bytes()
     assert seen.count(b"\n") == TAGS + 1 and b"refs/notes/remotes/origin/traces\n" in seen
     # git gave the chained hook, through us, what it gives a hook it runs itself
@@ -48,9 +55,17 @@ def test_a_big_transaction_still_brings_our_notes_and_chains_byte_for_byte(tmp_p
     hooks = direct / ".git" / "hooks"
     (hooks / "reference-transaction").write_bytes(chained.read_bytes())
     (hooks / "reference-transaction").chmod(0o755)
-    git("-c", f"core.hooksPath={hooks}", "fetch", "-q", "--atomic", "origin",
-        "+refs/tags/*:refs/tags/*", "+refs/notes/traces*:refs/notes/remotes/origin/traces*",
-        cwd=direct)
+    git(
+        "-c",
+        f"core.hooksPath={hooks}",
+        "fetch",
+        "-q",
+        "--atomic",
+        "origin",
+        "+refs/tags/*:refs/tags/*",
+        "+refs/notes/traces*:refs/notes/remotes/origin/traces*",
+        cwd=direct,
+    )
     theirs = (direct / ".git" / "seen-by-hook").read_bytes()
     assert hashlib.sha256(seen).digest() == hashlib.sha256(theirs).digest()
     # and our part found the notes ref among the thousands: merged into ours
@@ -66,5 +81,6 @@ def test_clone_of_many_tags_sets_up_notes(tmp_path, installed):
     proc = git("clone", "-q", str(source), str(clone))
     assert proc.stdout == "" and proc.stderr == ""
     assert len(git("tag", cwd=clone).stdout.split()) == TAGS
-    assert "refs/notes/traces*" in git("config", "--get-all", "remote.origin.fetch",
-                                        cwd=clone).stdout
+    assert (
+        "refs/notes/traces*" in git("config", "--get-all", "remote.origin.fetch", cwd=clone).stdout
+    )

@@ -30,8 +30,10 @@ def _twin(tmp_path: Path, name: str) -> Path:
 def test_rewrites_without_notes_print_nothing_of_ours(tmp_path, installed):
     repo = _twin(tmp_path, "ours")
     assert "refs/notes/trace[s]" in git("config", "--get-all", "notes.rewriteRef", cwd=repo).stdout
-    assert git("rev-parse", "-q", "--verify", "refs/notes/traces", cwd=repo,
-               check=False).returncode != 0
+    assert (
+        git("rev-parse", "-q", "--verify", "refs/notes/traces", cwd=repo, check=False).returncode
+        != 0
+    )
     outputs = [
         _run(repo, "commit", "-q", "--amend", "-m", "two amended"),
         _run(repo, "rebase", "-q", "--force-rebase", "HEAD~1"),
@@ -80,7 +82,8 @@ def test_the_plain_ref_an_earlier_version_added_becomes_the_glob(tmp_path, insta
     assert record.parent == repo_state_dir(common) / "sync"
     commit_file(repo, "b.txt")
     assert git("config", "--get-all", "notes.rewriteRef", cwd=repo).stdout == (
-        "refs/notes/trace[s]\n")
+        "refs/notes/trace[s]\n"
+    )
     assert _run(repo, "commit", "-q", "--amend", "-m", "quiet") == ""
     assert head(repo)
 
@@ -91,4 +94,5 @@ def test_a_plain_ref_someone_else_set_is_left_alone(tmp_path, installed):
     commit_file(repo, "a.txt")
     commit_file(repo, "b.txt")
     assert git("config", "--get-all", "notes.rewriteRef", cwd=repo).stdout == (
-        "refs/notes/traces\n")
+        "refs/notes/traces\n"
+    )

@@ -108,4 +108,5 @@ def test_upload_writes_the_shared_url_into_a_sha256_note(tmp_path, installed, st
     wait_worker_done()
     assert [r.path for r in api.of("PUT")] == ["/v1/traces/t-up"]
     assert git("notes", "--ref=traces", "show", sha, cwd=repo).stdout == (
-        "traces:t-up https://web.example/s/srv-1\n")
+        "traces:t-up https://web.example/s/srv-1\n"
+    )

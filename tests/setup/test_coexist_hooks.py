@@ -26,11 +26,28 @@ from tests.helpers.coexist import (
 from traces_git.setup import install
 
 CLIENT_HOOKS = {
-    "applypatch-msg", "pre-applypatch", "post-applypatch", "pre-commit", "pre-merge-commit",
-    "prepare-commit-msg", "commit-msg", "post-commit", "pre-rebase", "post-checkout",
-    "post-merge", "pre-push", "reference-transaction", "pre-auto-gc", "post-rewrite",
-    "sendemail-validate", "fsmonitor-watchman", "p4-changelist", "p4-prepare-changelist",
-    "p4-post-changelist", "p4-pre-submit", "post-index-change",
+    "applypatch-msg",
+    "pre-applypatch",
+    "post-applypatch",
+    "pre-commit",
+    "pre-merge-commit",
+    "prepare-commit-msg",
+    "commit-msg",
+    "post-commit",
+    "pre-rebase",
+    "post-checkout",
+    "post-merge",
+    "pre-push",
+    "reference-transaction",
+    "pre-auto-gc",
+    "post-rewrite",
+    "sendemail-validate",
+    "fsmonitor-watchman",
+    "p4-changelist",
+    "p4-prepare-changelist",
+    "p4-post-changelist",
+    "p4-pre-submit",
+    "post-index-change",
 }
 
 
@@ -68,7 +85,8 @@ def test_one_stub_per_client_hook_and_never_push_to_checkout(fake_install):
 
 
 def test_repo_pre_commit_runs_and_a_failing_one_blocks_the_commit(
-        fake_install, plain_repo, tmp_path):
+    fake_install, plain_repo, tmp_path
+):
     fake_install()
     calls = tmp_path / "calls"
     recording_hook(plain_repo / ".git/hooks/pre-commit", calls)
@@ -87,8 +105,10 @@ def test_commit_msg_and_prepare_commit_msg_get_their_arguments(fake_install, pla
     fake_install()
     calls = tmp_path / "calls"
     recording_hook(plain_repo / ".git/hooks/prepare-commit-msg", calls)
-    write_hook(plain_repo / ".git/hooks/commit-msg",
-               f'printf "commit-msg %s %s\\n" "$*" "$(cat "$1")" >> "{calls}"')
+    write_hook(
+        plain_repo / ".git/hooks/commit-msg",
+        f'printf "commit-msg %s %s\\n" "$*" "$(cat "$1")" >> "{calls}"',
+    )
     commit(plain_repo, "hello message")
     assert read_lines(calls) == [
         "prepare-commit-msg .git/COMMIT_EDITMSG message",
@@ -117,8 +137,10 @@ def test_pre_push_gets_the_same_stdin_as_our_python(fake_install, plain_repo, tm
 
     sha = head(plain_repo)
     zero = "0" * 40
-    expected = (f"refs/heads/main {sha} refs/heads/main {zero}\n"
-                f"refs/heads/second {sha} refs/heads/second {zero}\n")
+    expected = (
+        f"refs/heads/main {sha} refs/heads/main {zero}\n"
+        f"refs/heads/second {sha} refs/heads/second {zero}\n"
+    )
     assert read_lines(calls) == [f"pre-push origin {remote}"]
     assert Path(f"{calls}.stdin").read_text() == expected
     assert python_calls(py_log).count("pre-push") == 1
@@ -127,7 +149,8 @@ def test_pre_push_gets_the_same_stdin_as_our_python(fake_install, plain_repo, tm
 
 
 def test_failing_pre_push_blocks_the_push_and_skips_ours(
-        fake_install, plain_repo, tmp_path, py_log):
+    fake_install, plain_repo, tmp_path, py_log
+):
     fake_install()
     remote = tmp_path / "remote.git"
     git("init", "-q", "--bare", str(remote))
@@ -157,7 +180,8 @@ def test_python_starts_only_for_hooks_with_work(fake_install, plain_repo, tmp_pa
 
 
 def test_reference_transaction_python_only_for_committed_remote_notes(
-        fake_install, plain_repo, py_log):
+    fake_install, plain_repo, py_log
+):
     fake_install()
     commit(plain_repo, "one")
     sha = head(plain_repo)
@@ -168,22 +192,28 @@ def test_reference_transaction_python_only_for_committed_remote_notes(
     git("update-ref", "refs/notes/remotes/origin/traces", sha, cwd=plain_repo)
     assert read_lines(py_log) == [f"{PY_HOOK} reference-transaction committed"]
     assert Path(f"{py_log}.stdin").read_text() == (
-        f"{'0' * 40} {sha} refs/notes/remotes/origin/traces\n")
+        f"{'0' * 40} {sha} refs/notes/remotes/origin/traces\n"
+    )
 
 
 def test_reference_transaction_chain_gets_stdin_and_can_abort(fake_install, plain_repo, tmp_path):
     fake_install()
     commit(plain_repo, "one")
     calls = tmp_path / "calls"
-    write_hook(plain_repo / ".git/hooks/reference-transaction",
-               f'cat >> "{calls}"\n'
-               f'[ "$1" != prepared ] || ! grep -q refs/heads/forbidden "{calls}"')
+    write_hook(
+        plain_repo / ".git/hooks/reference-transaction",
+        f'cat >> "{calls}"\n[ "$1" != prepared ] || ! grep -q refs/heads/forbidden "{calls}"',
+    )
     git("branch", "fine", cwd=plain_repo)
     assert "refs/heads/fine" in calls.read_text()
     proc = git("branch", "forbidden", cwd=plain_repo, check=False)
     assert proc.returncode != 0
-    assert git("rev-parse", "-q", "--verify", "refs/heads/forbidden", cwd=plain_repo,
-               check=False).returncode != 0
+    assert (
+        git(
+            "rev-parse", "-q", "--verify", "refs/heads/forbidden", cwd=plain_repo, check=False
+        ).returncode
+        != 0
+    )
 
 
 def test_traces_git_0_runs_the_chain_but_no_python(fake_install, plain_repo, tmp_path, py_log):
@@ -301,17 +331,20 @@ def test_linked_worktree_and_submodule_hooks_without_git_rev_parse(installed, tm
 
     upstream = init_repo(tmp_path / "upstream")
     commit_file(upstream, "lib.py")
-    git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(upstream), "lib",
-        cwd=repo)
+    git(
+        "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(upstream), "lib", cwd=repo
+    )
     sub_calls = tmp_path / "sub calls"
-    recording_hook(repo / ".git" / "modules" / "lib" / "hooks" / "pre-commit", sub_calls,
-                   label="sub")
+    recording_hook(
+        repo / ".git" / "modules" / "lib" / "hooks" / "pre-commit", sub_calls, label="sub"
+    )
     commit_file(repo / "lib", "d.txt")
     assert read_lines(sub_calls) == ["sub "]
 
 
 def test_system_hooks_path_keeps_running_and_takes_over_again(
-        fake_install, plain_repo, tmp_path, monkeypatch):
+    fake_install, plain_repo, tmp_path, monkeypatch
+):
     system_hooks = tmp_path / "system hooks"
     calls = tmp_path / "calls"
     recording_hook(system_hooks / "pre-commit", calls, label="system")
@@ -348,11 +381,11 @@ def test_post_rewrite_stdin_and_post_checkout_exit_code(fake_install, plain_repo
 
 
 @pytest.mark.parametrize("hook", ["pre-commit", "pre-push", "post-checkout"])
-def test_exit_code_of_the_chained_hook_is_propagated_exactly(fake_install, plain_repo, hook,
-                                                             py_log):
+def test_exit_code_of_the_chained_hook_is_propagated_exactly(
+    fake_install, plain_repo, hook, py_log
+):
     fake_install()
     write_hook(plain_repo / ".git/hooks" / hook, "cat >/dev/null; exit 3")
-    proc = git("hook", "run", hook, "--", "origin", "url", cwd=plain_repo, check=False,
-               input=b"")
+    proc = git("hook", "run", hook, "--", "origin", "url", cwd=plain_repo, check=False, input=b"")
     assert proc.returncode == 3
     assert python_calls(py_log) == []  # pre-push: ours does not run after a failure

@@ -18,10 +18,12 @@ from tests.helpers import commit_file, git, init_repo, note_ids, traces_git
 from tests.helpers.coexist import need_git_lfs, pre_commit_cmd, read_lines, tool, write_hook
 
 
-def run(cmd: list[str], cwd: Path, env: dict | None = None,
-        check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})})
+def run(
+    cmd: list[str], cwd: Path, env: dict | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        cmd, cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"{cmd} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -39,7 +41,8 @@ def status_json(repo: Path) -> dict:
 
 
 def test_husky_local_hooks_path_status_explains_and_repo_install_runs_both(
-        tmp_path, store, isolated):
+    tmp_path, store, isolated
+):
     husky = tool("husky")
     repo = new_repo(tmp_path, "husky repo")
     calls = tmp_path / "calls"
@@ -53,7 +56,8 @@ def test_husky_local_hooks_path_status_explains_and_repo_install_runs_both(
     assert report["repo"]["husky"] is True
     assert "traces-git install --repo" in report["repo"]["explanation"]
     assert {"id": "husky", "fix": "traces-git install --repo"}.items() <= next(
-        c for c in report["conflicts"] if c["id"] == "husky").items()
+        c for c in report["conflicts"] if c["id"] == "husky"
+    ).items()
     doctor = traces_git("doctor", cwd=repo, check=False)
     assert doctor.returncode == 1 and "traces-git install --repo" in doctor.stdout
 
@@ -129,8 +133,11 @@ def test_pre_commit_framework_installed_before_ours_still_runs(tmp_path, store):
 
 def _path_without(directory: str) -> str:
     """PATH as the caller has it, minus one directory (a virtualenv "deactivated")."""
-    keep = [p for p in os.environ["PATH"].split(os.pathsep)
-            if p and os.path.realpath(p) != os.path.realpath(directory)]
+    keep = [
+        p
+        for p in os.environ["PATH"].split(os.pathsep)
+        if p and os.path.realpath(p) != os.path.realpath(directory)
+    ]
     return os.pathsep.join(keep)
 
 
@@ -274,10 +281,12 @@ def test_repo_with_its_own_lfs_hook_is_not_pushed_twice(tmp_path, lfs_global):
     repo = new_repo(tmp_path, "lfs own hook")
     git("remote", "add", "origin", remote.as_uri(), cwd=repo)
     calls = tmp_path / "calls"
-    write_hook(repo / ".git/hooks/pre-push",
-               f'echo own-lfs-hook >> "{calls}"\n'
-               'command -v git-lfs >/dev/null 2>&1 || exit 2\n'
-               'git lfs pre-push "$@"')
+    write_hook(
+        repo / ".git/hooks/pre-push",
+        f'echo own-lfs-hook >> "{calls}"\n'
+        "command -v git-lfs >/dev/null 2>&1 || exit 2\n"
+        'git lfs pre-push "$@"',
+    )
     git("lfs", "track", "*.bin", cwd=repo)
     (repo / "big.bin").write_bytes(os.urandom(1024))
     git("add", ".gitattributes", "big.bin", cwd=repo)

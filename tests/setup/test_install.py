@@ -18,7 +18,8 @@ from traces_git.setup import install
 # Captured at import, before the autouse fixture swaps HOME: install.sh's test may
 # reuse the machine's pip cache so it downloads nothing twice.
 _REAL_PIP_CACHE = os.environ.get("PIP_CACHE_DIR") or os.path.join(
-    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "pip")
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "pip"
+)
 
 
 def gitconfig(home: Path) -> Path:
@@ -58,7 +59,11 @@ def test_status_shows_store_schema_and_last_hook_runs(repo, store):
     assert report["store"] == {"path": str(store.path), "found": True, "user_version": 16}
     last = report["recent_runs"][-1]
     assert (last["hook"], last["outcome"], last["repo"], last["commit"]) == (
-        "post-commit", "ok", str(repo), sha)
+        "post-commit",
+        "ok",
+        str(repo),
+        sha,
+    )
     text = traces_git("status", cwd=repo).stdout
     assert "schema user_version 16" in text
     assert "post-commit ok" in text
@@ -144,7 +149,8 @@ def test_uninstall_leaves_a_hooks_path_changed_by_someone_else(isolated, tmp_pat
     git("config", "--global", "core.hooksPath", other)
     report = json.loads(traces_git("status", "--json").stdout)
     assert [c["fix"] for c in report["conflicts"] if c["id"] == "global-hooks-path-changed"] == [
-        "traces-git install"]
+        "traces-git install"
+    ]
     out = traces_git("uninstall").stdout
     assert "left as it is" in out
     assert global_hooks_path() == other
@@ -221,8 +227,13 @@ def test_install_sh_on_a_fresh_home_then_uninstall(isolated, tmp_path, store):
         "PATH": os.environ["PATH"],
         "PYTHON": sys.executable,
     }
-    proc = subprocess.run(["sh", str(ROOT / "install.sh")], capture_output=True, text=True,
-                          env={**os.environ, **env}, cwd=tmp_path)
+    proc = subprocess.run(
+        ["sh", str(ROOT / "install.sh")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     link = isolated / ".local" / "bin" / "traces-git"
     venv = Path(os.environ["XDG_DATA_HOME"]) / "traces-git" / "venv"
@@ -232,20 +243,31 @@ def test_install_sh_on_a_fresh_home_then_uninstall(isolated, tmp_path, store):
     assert str(venv / "bin" / "python") in Path(hooks_path, install.DISPATCHER).read_text()
 
     # Idempotent: a second run changes nothing and succeeds.
-    again = subprocess.run(["sh", str(ROOT / "install.sh")], capture_output=True, text=True,
-                           env={**os.environ, **env}, cwd=tmp_path)
+    again = subprocess.run(
+        ["sh", str(ROOT / "install.sh")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        cwd=tmp_path,
+    )
     assert again.returncode == 0, again.stdout + again.stderr
 
     repo = new_repo(tmp_path, "fresh repo")
     store.add_trace("t-fresh", repo, edits=[repo / "app.py"])
     commit_file(repo, "app.py")
     assert note_ids(repo) == ["t-fresh"]
-    status = subprocess.run([str(link), "status", "--json"], capture_output=True, text=True,
-                            cwd=repo)
+    status = subprocess.run(
+        [str(link), "status", "--json"], capture_output=True, text=True, cwd=repo
+    )
     assert json.loads(status.stdout)["repo"]["our_hooks_run"] is True
 
-    proc = subprocess.run(["sh", str(ROOT / "install.sh"), "--uninstall"], capture_output=True,
-                          text=True, env={**os.environ, **env}, cwd=tmp_path)
+    proc = subprocess.run(
+        ["sh", str(ROOT / "install.sh"), "--uninstall"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert global_hooks_path() is None
     assert "hookspath" not in gitconfig(isolated).read_text().lower()
@@ -256,8 +278,10 @@ def test_install_sh_on_a_fresh_home_then_uninstall(isolated, tmp_path, store):
 def test_doctor_is_happy_when_everything_is_in_place(repo, store):
     proc = traces_git("doctor", cwd=repo)
     assert proc.stdout.strip() == "traces-git: everything looks fine"
-    assert json.loads(traces_git("doctor", "--json", cwd=repo).stdout) == {"ok": True,
-                                                                          "problems": []}
+    assert json.loads(traces_git("doctor", "--json", cwd=repo).stdout) == {
+        "ok": True,
+        "problems": [],
+    }
 
 
 def test_doctor_flags_deleted_hook_scripts_and_install_repairs(isolated, tmp_path):

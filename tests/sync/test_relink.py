@@ -25,8 +25,11 @@ from tests.helpers.sync import (
     wait_settled,
 )
 
-HOST = {"TRACES_GIT": "0", "GIT_COMMITTER_NAME": "GitHub", "GIT_COMMITTER_EMAIL":
-        "noreply@github.com"}
+HOST = {
+    "TRACES_GIT": "0",
+    "GIT_COMMITTER_NAME": "GitHub",
+    "GIT_COMMITTER_EMAIL": "noreply@github.com",
+}
 
 
 @pytest.fixture
@@ -34,24 +37,33 @@ def remote(tmp_path, installed):
     return make_remote(tmp_path)
 
 
-def traced_commit(repo: Path, trace_id: str, name: str, lines: int = 12,
-                  message: str | None = None) -> str:
+def traced_commit(
+    repo: Path, trace_id: str, name: str, lines: int = 12, message: str | None = None
+) -> str:
     """A real commit (post-commit attaches ``trace_id``) adding ``lines`` lines to ``name``."""
     path = repo / name
     old = path.read_text() if path.exists() else ""
     path.write_text(old + "".join(f"{name} {trace_id} line {i}\n" for i in range(lines)))
     git("add", "--", name, cwd=repo)
-    git("commit", "-q", "-m", message or f"work for {trace_id}", cwd=repo,
-        env={"TRACES_TRACE_ID": trace_id})
+    git(
+        "commit",
+        "-q",
+        "-m",
+        message or f"work for {trace_id}",
+        cwd=repo,
+        env={"TRACES_TRACE_ID": trace_id},
+    )
     return git("rev-parse", "HEAD", cwd=repo).stdout.strip()
 
 
 def author_branch(remote: Path, tmp_path: Path) -> tuple[Path, list[str]]:
     author = clone(remote, tmp_path / "author")
     git("checkout", "-q", "-b", "feature", cwd=author)
-    shas = [traced_commit(author, "trace-one", "a.py"),
-            traced_commit(author, "trace-two", "b.py"),
-            traced_commit(author, "trace-three", "a.py")]
+    shas = [
+        traced_commit(author, "trace-one", "a.py"),
+        traced_commit(author, "trace-two", "b.py"),
+        traced_commit(author, "trace-three", "a.py"),
+    ]
     git("push", "-q", "-u", "origin", "feature", cwd=author)
     wait_settled(author)
     assert remote_note_lines(remote, shas[0]) == ["traces:trace-one"]
@@ -110,8 +122,11 @@ def test_github_squash_merge_is_relinked_after_a_fetch_and_pushed(remote, tmp_pa
     assert lines[3] == "traces-relinked: " + " ".join(sorted(shas))
     assert shown_ids(author, squash) == {"trace-one", "trace-two", "trace-three"}
     explained = traces_git("explain", squash, cwd=author).stdout
-    assert "relinked from (same change, by `traces-git relink`): " + ", ".join(
-        sha[:12] for sha in sorted(shas)) in explained
+    assert (
+        "relinked from (same change, by `traces-git relink`): "
+        + ", ".join(sha[:12] for sha in sorted(shas))
+        in explained
+    )
     assert note_lines(author, f"{squash}~1") == []  # main's own commit: no content match
     deliver(author, remote)
     assert "traces:trace-two" in remote_note_lines(remote, squash)
@@ -126,10 +141,10 @@ def test_rebase_merge_relinks_each_commit_to_its_original(remote, tmp_path):
     git("push", "-q", "origin", "main", cwd=host, env=HOST)
 
     fetch_and_wait(author, new)
-    for original, rebased, trace in zip(shas, new, ["trace-one", "trace-two", "trace-three"],
-                                        strict=True):
-        assert note_lines(author, rebased) == [f"traces:{trace}",
-                                               f"traces-relinked: {original}"]
+    for original, rebased, trace in zip(
+        shas, new, ["trace-one", "trace-two", "trace-three"], strict=True
+    ):
+        assert note_lines(author, rebased) == [f"traces:{trace}", f"traces-relinked: {original}"]
         assert shown_ids(author, rebased) == {trace}
     deliver(author, remote)
     assert remote_note_lines(remote, new[2])[0] == "traces:trace-three"
@@ -147,7 +162,10 @@ def test_squash_with_one_fixup_line_is_relinked_by_added_lines(remote, tmp_path)
 
     fetch_and_wait(author, [squash])
     assert {line for line in note_lines(author, squash) if line.startswith("traces:")} == {
-        "traces:trace-one", "traces:trace-two", "traces:trace-three"}
+        "traces:trace-one",
+        "traces:trace-two",
+        "traces:trace-three",
+    }
     assert note_lines(author, squash)[-1] == "traces-relinked: " + " ".join(sorted(shas))
     assert shown_ids(author, squash) == {"trace-one", "trace-two", "trace-three"}
     # how it matched: by added lines (the fixup line breaks both patch-ids)
@@ -158,8 +176,9 @@ def test_squash_with_one_fixup_line_is_relinked_by_added_lines(remote, tmp_path)
     texts = {sha: "\n".join(note_lines(author, sha)) for sha in shas}
     _, found = relink.match(str(author), info.open(), [squash], texts, [squash])
     assert [(m.how, m.score >= relink.THRESHOLD) for m in found] == [("added lines", True)]
-    dry = json.loads(traces_git("relink", f"{squash}~1..{squash}", "--dry-run", "--json",
-                                cwd=author).stdout)
+    dry = json.loads(
+        traces_git("relink", f"{squash}~1..{squash}", "--dry-run", "--json", cwd=author).stdout
+    )
     assert dry["matches"] == []  # already relinked: it has a note now
     deliver(author, remote)
     assert "traces:trace-one" in remote_note_lines(remote, squash)
@@ -256,31 +275,49 @@ def test_official_cli_reads_a_relinked_note_and_ignores_the_provenance_line(remo
     traces_git("relink", "--json", cwd=author)
     tip = git("rev-parse", "HEAD", cwd=author).stdout.strip()
     assert note_lines(author, tip)[-1] == f"traces-relinked: {shas[2]}"
-    proc = subprocess.run([tool_path("traces"), "notes", "--json"], cwd=author,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [tool_path("traces"), "notes", "--json"],
+        cwd=author,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     listed = json.loads(proc.stdout)["data"]["notes"]
     assert {n["externalId"] for n in listed if n["commitRef"] == tip} == {"trace-three"}
 
 
 def test_hostile_notes_on_a_blob_a_missing_object_and_markup_do_not_stop_relinking(
-        remote, tmp_path):
+    remote, tmp_path
+):
     author, shas = author_branch(remote, tmp_path)
     blob = git("hash-object", "-w", "--stdin", cwd=author, input=b"a blob\n").stdout.strip()
     git("notes", "--ref=traces", "add", "-m", "traces:on-a-blob", blob, cwd=author)
-    git("notes", "--ref=traces", "add", "-f", "-m",
+    git(
+        "notes",
+        "--ref=traces",
+        "add",
+        "-f",
+        "-m",
         "traces:trace-two\n\x1b[31mtraces-relinked: nothing <script>\ntraces:bad id with spaces",
-        shas[1], cwd=author)
+        shas[1],
+        cwd=author,
+    )
     missing = "f" * 40
-    git("update-ref", "refs/notes/traces",
-        _note_commit_with(author, missing, "traces:ghost\n"), cwd=author)
+    git(
+        "update-ref",
+        "refs/notes/traces",
+        _note_commit_with(author, missing, "traces:ghost\n"),
+        cwd=author,
+    )
     host = host_clone(remote, tmp_path)
     git("cherry-pick", "main..origin/feature", cwd=host, env=HOST)
     git("push", "-q", "origin", "main", cwd=host, env=HOST)
     git("config", "traces.relink", "false", cwd=author)
     git("fetch", "-q", cwd=author)
-    data = json.loads(traces_git("relink", "--json", "origin/main~3..origin/main",
-                                 cwd=author).stdout)
+    data = json.loads(
+        traces_git("relink", "--json", "origin/main~3..origin/main", cwd=author).stdout
+    )
     assert len(data["written"]) == 3
     second = git("rev-parse", "origin/main~1", cwd=author).stdout.strip()
     assert note_lines(author, second) == ["traces:trace-two", f"traces-relinked: {shas[1]}"]

@@ -118,8 +118,10 @@ def test_fetch_and_pull_keep_unpushed_local_notes(remote, tmp_path):
 def test_remote_without_notes_does_not_make_fetch_fail_or_print(remote, tmp_path):
     a = clone(remote, tmp_path / "a")
     commit_file(a, "x.txt")  # any hook run configures the refspec lazily
-    assert "+refs/notes/traces*:refs/notes/remotes/origin/traces*" in git(
-        "config", "--get-all", "remote.origin.fetch", cwd=a).stdout
+    assert (
+        "+refs/notes/traces*:refs/notes/remotes/origin/traces*"
+        in git("config", "--get-all", "remote.origin.fetch", cwd=a).stdout
+    )
     fetched = git("fetch", cwd=a)
     assert (fetched.returncode, fetched.stdout, fetched.stderr) == (0, "", "")
     pulled = git("pull", "-q", "--no-rebase", cwd=a)
@@ -135,9 +137,15 @@ def test_ten_clones_pushing_at_once_all_notes_arrive(remote, tmp_path):
         git("checkout", "-q", "-b", f"b{i}", cwd=repo)
         shas[f"t{i}"] = commit_with_trace(repo, f"t{i}")
         clones.append(repo)
-    procs = [subprocess.Popen(["git", "push", "-q", "origin", "HEAD"], cwd=repo,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-             for repo in clones]
+    procs = [
+        subprocess.Popen(
+            ["git", "push", "-q", "origin", "HEAD"],
+            cwd=repo,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for repo in clones
+    ]
     assert [p.wait(timeout=60) for p in procs] == [0] * 10
     wait_settled(*clones, timeout=90)
     # The queued retries: a push that lost every race stays queued; sync drains it.
@@ -179,8 +187,9 @@ def _scenario(world, env: dict | None) -> tuple[list, dict]:
     run("push", "origin", "HEAD~1:feature")  # non-fast-forward: rejected
     run("push", "origin", ":feature")  # delete
     run("push", "--tags")  # nothing to do
-    refs = git("--git-dir", str(world / "r.git"), "for-each-ref",
-               "--format=%(refname) %(objectname)").stdout.splitlines()
+    refs = git(
+        "--git-dir", str(world / "r.git"), "for-each-ref", "--format=%(refname) %(objectname)"
+    ).stdout.splitlines()
     return results, {r for r in refs if not r.startswith("refs/notes/")}
 
 
@@ -193,8 +202,11 @@ def test_plain_push_behaves_exactly_as_without_traces_git(tmp_path, installed):
         git("clone", "-q", str(world / "r.git"), str(world / "w"))
         worlds[name] = world
     # "without traces-git": no hooks at all for that world's commands.
-    without = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "core.hooksPath",
-               "GIT_CONFIG_VALUE_0": str(tmp_path / "no-hooks")}
+    without = {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "core.hooksPath",
+        "GIT_CONFIG_VALUE_0": str(tmp_path / "no-hooks"),
+    }
     plain = _scenario(worlds["plain"], without)
     traced = _scenario(worlds["traced"], None)
     wait_settled(worlds["traced"] / "w")
@@ -202,11 +214,13 @@ def test_plain_push_behaves_exactly_as_without_traces_git(tmp_path, installed):
     codes = [code for _args, (code, _o, _e) in traced[0]]
     assert 128 in codes and 1 in codes  # the failures really happened, identically
     # Our notes did follow the real pushes (not the dry run, the rejected one or the delete).
-    notes_on_remote = git("--git-dir", str(worlds["traced"] / "r.git"), "notes", "--ref=traces",
-                          "list").stdout.splitlines()
+    notes_on_remote = git(
+        "--git-dir", str(worlds["traced"] / "r.git"), "notes", "--ref=traces", "list"
+    ).stdout.splitlines()
     assert len(notes_on_remote) == 2  # "same-trace" on both commits
     assert ref(worlds["traced"] / "w", "refs/notes/traces") == remote_ref(
-        worlds["traced"] / "r.git", "refs/notes/traces")
+        worlds["traced"] / "r.git", "refs/notes/traces"
+    )
 
 
 def test_dry_run_and_rejected_pushes_send_no_notes(remote, tmp_path):
@@ -319,8 +333,10 @@ def test_failed_notes_push_stays_queued_and_is_retried(remote, tmp_path):
     # The remote's own hooks dir (the test user's global core.hooksPath is ours).
     git("--git-dir", str(remote), "config", "core.hooksPath", str(remote / "hooks"))
     hook = remote / "hooks" / "pre-receive"
-    hook.write_text("#!/bin/sh\nwhile read o n r; do case $r in refs/notes/*)"
-                    " echo 'notes are protected' >&2; exit 1;; esac; done\nexit 0\n")
+    hook.write_text(
+        "#!/bin/sh\nwhile read o n r; do case $r in refs/notes/*)"
+        " echo 'notes are protected' >&2; exit 1;; esac; done\nexit 0\n"
+    )
     hook.chmod(0o755)
     a = clone(remote, tmp_path / "a")
     sha = commit_with_trace(a, "kept")
@@ -408,8 +424,10 @@ def test_first_pull_in_a_clone_made_without_our_hooks_brings_the_notes(remote, t
     wait_settled(a)
     git("pull", "-q", cwd=b)  # fast-forward: post-merge configures b and fetches the notes
     _wait_for_note(b, sha, ["traces:first-pull"])
-    assert "refs/notes/remotes/origin/traces*" in git("config", "--get-all",
-                                                      "remote.origin.fetch", cwd=b).stdout
+    assert (
+        "refs/notes/remotes/origin/traces*"
+        in git("config", "--get-all", "remote.origin.fetch", cwd=b).stdout
+    )
 
 
 def test_clone_configures_and_fetches_notes(remote, tmp_path):
@@ -418,8 +436,10 @@ def test_clone_configures_and_fetches_notes(remote, tmp_path):
     git("push", "-q", cwd=a)
     wait_settled(a)
     b = clone(remote, tmp_path / "b")  # post-checkout at the end of the clone
-    assert "refs/notes/remotes/origin/traces*" in git("config", "--get-all",
-                                                      "remote.origin.fetch", cwd=b).stdout
+    assert (
+        "refs/notes/remotes/origin/traces*"
+        in git("config", "--get-all", "remote.origin.fetch", cwd=b).stdout
+    )
     _wait_for_note(b, sha, ["traces:cloned"])
     in_b = lambda: [r["outcome"] for r in runs("post-checkout") if r["repo"] == str(b)]  # noqa: E731
     assert in_b() == ["ok"]

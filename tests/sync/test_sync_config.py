@@ -62,24 +62,31 @@ def test_hooks_configure_lazily_and_respect_a_removed_refspec(tmp_path, installe
     repo = init_repo(tmp_path / "w")
     git("remote", "add", "origin", str(remote), cwd=repo)
     commit_file(repo, "a.txt")  # the first hook run configures the repo
-    assert OURS.format("origin") in git("config", "--get-all", "remote.origin.fetch",
-                                        cwd=repo).stdout
+    assert (
+        OURS.format("origin") in git("config", "--get-all", "remote.origin.fetch", cwd=repo).stdout
+    )
     # A remote added later is picked up by the next hook run.
     git("remote", "add", "second", str(remote), cwd=repo)
     commit_file(repo, "b.txt")
-    assert OURS.format("second") in git("config", "--get-all", "remote.second.fetch",
-                                        cwd=repo).stdout
+    assert (
+        OURS.format("second") in git("config", "--get-all", "remote.second.fetch", cwd=repo).stdout
+    )
     # The user takes ours out again: no hook puts it back.
-    git("config", "--fixed-value", "--unset", "remote.second.fetch", OURS.format("second"),
-        cwd=repo)
+    git(
+        "config", "--fixed-value", "--unset", "remote.second.fetch", OURS.format("second"), cwd=repo
+    )
     commit_file(repo, "c.txt")
-    assert OURS.format("second") not in git("config", "--get-all", "remote.second.fetch",
-                                            cwd=repo, check=False).stdout
+    assert (
+        OURS.format("second")
+        not in git("config", "--get-all", "remote.second.fetch", cwd=repo, check=False).stdout
+    )
     # Mirror remotes already fetch everything: left alone.
     git("remote", "add", "--mirror=fetch", "mirror", str(remote), cwd=repo)
     commit_file(repo, "d.txt")
-    assert OURS.format("mirror") not in git("config", "--get-all", "remote.mirror.fetch",
-                                            cwd=repo).stdout
+    assert (
+        OURS.format("mirror")
+        not in git("config", "--get-all", "remote.mirror.fetch", cwd=repo).stdout
+    )
 
 
 def test_linked_worktree_and_bare_repository(tmp_path, installed):
@@ -94,8 +101,10 @@ def test_linked_worktree_and_bare_repository(tmp_path, installed):
     git("--git-dir", str(bare), "remote", "add", "origin", "/nowhere.git")
     info, cfg = _info(bare)
     assert sync.ensure_configured(info, cfg) is True
-    assert OURS.format("origin") in git("--git-dir", str(bare), "config", "--get-all",
-                                        "remote.origin.fetch").stdout
+    assert (
+        OURS.format("origin")
+        in git("--git-dir", str(bare), "config", "--get-all", "remote.origin.fetch").stdout
+    )
     assert sync.unconfigure(info) is True
 
 
@@ -107,8 +116,9 @@ def test_a_declined_refspec_is_remembered_and_costs_no_config_write(tmp_path, in
     repo = init_repo(tmp_path / "w")
     git("remote", "add", "origin", str(remote), cwd=repo)
     commit_file(repo, "a.txt")
-    git("config", "--fixed-value", "--unset", "remote.origin.fetch", OURS.format("origin"),
-        cwd=repo)
+    git(
+        "config", "--fixed-value", "--unset", "remote.origin.fetch", OURS.format("origin"), cwd=repo
+    )
     info, cfg = _info(repo)
     assert sync.ensure_configured(info, cfg) is False  # declined: not added back
     record = sync_config.record_path(info.common_dir)
@@ -122,7 +132,8 @@ def test_a_declined_refspec_is_remembered_and_costs_no_config_write(tmp_path, in
     record.unlink()
     git("remote", "add", "second", str(remote), cwd=repo)
     assert sync.ensure_configured(*_info(repo)) is True
-    assert OURS.format("second") in git("config", "--get-all", "remote.second.fetch",
-                                        cwd=repo).stdout
+    assert (
+        OURS.format("second") in git("config", "--get-all", "remote.second.fetch", cwd=repo).stdout
+    )
     sync.unconfigure(RepoInfo.discover(repo))
     assert not declined.exists()

@@ -97,8 +97,13 @@ def test_merge_into_git_fanned_out_tree(tmp_path):
     lines = []
     marks = []
     for i in range(300):
-        lines += ["commit refs/heads/many", f"mark :{i + 1}",
-                  "committer T <t@e> 1600000000 +0000", "data 2", f"{i % 10}\n"[:2]]
+        lines += [
+            "commit refs/heads/many",
+            f"mark :{i + 1}",
+            "committer T <t@e> 1600000000 +0000",
+            "data 2",
+            f"{i % 10}\n"[:2],
+        ]
         if i:
             lines.append(f"from :{i}")
         marks.append(f":{i + 1}")
@@ -110,8 +115,11 @@ def test_merge_into_git_fanned_out_tree(tmp_path):
     pyrepo = pygit2.Repository(str(repo))
     assert notes.fanout_depth(pyrepo, OTHER) >= 1
     # ours: three flat notes, one on a commit theirs also annotated
-    notes.update(pyrepo, {shas[5]: lambda old: "traces:ours-5\n",
-                          shas[299]: lambda old: "traces:ours-299\n"}, message="ours")
+    notes.update(
+        pyrepo,
+        {shas[5]: lambda old: "traces:ours-5\n", shas[299]: lambda old: "traces:ours-299\n"},
+        message="ours",
+    )
     result, _other = _merge(repo)
     assert result["result"] == "merged"
     listed = git("notes", "--ref=traces", "list", cwd=repo).stdout.splitlines()

@@ -315,7 +315,8 @@ def test_hand_off_does_not_import_httpx(repo, store):
     store.add_trace("t-imp", repo, edits=[repo / "a.py"])
     sha = commit_file(repo, "a.py")
     code = (
-        "import sys; from traces_git.upload import handoff as upload; from traces_git.repo import RepoInfo;"
+        "import sys; from traces_git.upload import handoff as upload; "
+        "from traces_git.repo import RepoInfo;"
         "from traces_git.config import Config; r = RepoInfo.discover();"
         f"upload.hand_off(r, Config.load(r.worktree), {sha!r}, ['t-imp']);"
         "mods = ('httpx', 'pygit2', 'click', 'traces_git.upload.api');"

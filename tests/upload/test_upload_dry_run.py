@@ -36,8 +36,10 @@ def test_dry_run_without_destination_shows_the_redacted_payload(repo, store, api
     assert "targetNamespaceId" not in plan["requests"][0]["body"]
 
     text = traces_git("upload", "--dry-run", "t-nowhere", cwd=repo).stdout
-    assert text.startswith(f"t-nowhere would not be sent: {plan['reason']}\n"
-                           "with a destination, these requests would be sent (redacted):\n"
-                           "PUT /v1/traces/t-nowhere\n")
+    assert text.startswith(
+        f"t-nowhere would not be sent: {plan['reason']}\n"
+        "with a destination, these requests would be sent (redacted):\n"
+        "PUT /v1/traces/t-nowhere\n"
+    )
     assert not [literal for literal in literals() if literal in text]
     assert not api.requests

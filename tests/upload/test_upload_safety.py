@@ -321,7 +321,12 @@ def test_the_hook_does_not_import_the_redaction_code(repo, store, tmp_path, monk
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()}
     assert "traces_git.upload.handoff" in imported and "traces_git.upload.share_rules" in imported
     assert len(queue_files()) == 1  # the hand-off ran
-    for module in ("traces_git.upload.redact", "traces_git.upload.outgoing", "traces_git.upload.api", "httpx"):
+    for module in (
+        "traces_git.upload.redact",
+        "traces_git.upload.outgoing",
+        "traces_git.upload.api",
+        "httpx",
+    ):
         assert module not in imported, module
     wait_worker_exit()
 

@@ -40,18 +40,31 @@ def test_each_line_carries_the_traces_of_the_commit_that_last_changed_it(plain: 
     c1 = commit_file(plain, "src/app.py", _lines("one", "two", "three", "four", "five"), "c1")
     traces_git("attach", "alpha", c1, "--url", URL, cwd=plain)
     c2 = commit_file(plain, "src/app.py", _lines("one", "two", "THREE", "four", "five"), "c2")
-    c3 = commit_file(plain, "src/app.py",
-                     _lines("ONE", "two", "THREE", "four", "five", "six", "seven"), "c3")
+    c3 = commit_file(
+        plain, "src/app.py", _lines("ONE", "two", "THREE", "four", "five", "six", "seven"), "c3"
+    )
     # Both lines of a de-duplicated, detached and foreign note: gamma is detached,
     # beta written twice (the URL-less line loses to the one with a URL).
-    _note(plain, c3, "traces:beta", "traces:gamma", "otherbot:x", "traces-detach:gamma",
-          "traces:beta https://www.traces.com/s/beta")
+    _note(
+        plain,
+        c3,
+        "traces:beta",
+        "traces:gamma",
+        "otherbot:x",
+        "traces-detach:gamma",
+        "traces:beta https://www.traces.com/s/beta",
+    )
 
     report = _blame(plain, "src/app.py")
 
     assert _owners(report) == [
-        (c3, ["beta"]), (c1, ["alpha"]), (c2, []), (c1, ["alpha"]), (c1, ["alpha"]),
-        (c3, ["beta"]), (c3, ["beta"]),
+        (c3, ["beta"]),
+        (c1, ["alpha"]),
+        (c2, []),
+        (c1, ["alpha"]),
+        (c1, ["alpha"]),
+        (c3, ["beta"]),
+        (c3, ["beta"]),
     ]
     assert [line["content"] for line in report["lines"]][:3] == ["ONE", "two", "THREE"]
     by_id = {t["id"]: t for t in report["traces"]}
@@ -88,14 +101,23 @@ def test_traces_survive_a_rebase_on_the_rewritten_commits(repo: Path) -> None:
     # traces-git is installed: its hooks set notes.rewriteRef, so git carries the notes.
     commit_file(repo, "lib.txt", _lines(*(f"line {i}" for i in range(1, 9))), "base")
     git("checkout", "-q", "-b", "feature", cwd=repo)
-    f1 = commit_file(repo, "lib.txt", _lines("line 1", "agent 2", *(f"line {i}" for i in
-                                                                   range(3, 9))), "agent edit")
+    f1 = commit_file(
+        repo,
+        "lib.txt",
+        _lines("line 1", "agent 2", *(f"line {i}" for i in range(3, 9))),
+        "agent edit",
+    )
     _note(repo, f1, f"traces:alpha {URL}")
-    f2 = commit_file(repo, "lib.txt", _lines("line 1", "agent 2", "line 3", "human 4",
-                                             *(f"line {i}" for i in range(5, 9))), "human edit")
+    f2 = commit_file(
+        repo,
+        "lib.txt",
+        _lines("line 1", "agent 2", "line 3", "human 4", *(f"line {i}" for i in range(5, 9))),
+        "human edit",
+    )
     git("checkout", "-q", "main", cwd=repo)
-    m1 = commit_file(repo, "lib.txt", _lines(*(f"line {i}" for i in range(1, 8)), "main 8"),
-                     "main moves on")
+    m1 = commit_file(
+        repo, "lib.txt", _lines(*(f"line {i}" for i in range(1, 8)), "main 8"), "main moves on"
+    )
     git("checkout", "-q", "feature", cwd=repo)
     assert git("config", "--get-all", "notes.rewriteRef", cwd=repo).stdout.strip()
 
@@ -119,7 +141,9 @@ def test_line_ranges(plain: Path) -> None:
 
     report = _blame(plain, "-L", "2,3", "f.txt")
     assert [(line["line"], line["commit"], line["traces"]) for line in report["lines"]] == [
-        (2, c2, []), (3, c1, ["alpha"])]
+        (2, c2, []),
+        (3, c1, ["alpha"]),
+    ]
     both = _blame(plain, "-L", "1,1", "-L", "4,+2", "f.txt")
     assert [line["line"] for line in both["lines"]] == [1, 4, 5]
     text = traces_git("blame", "-L", "3,3", "f.txt", cwd=plain).stdout.splitlines()
@@ -130,7 +154,8 @@ def test_line_ranges(plain: Path) -> None:
 
 
 def test_ignore_revs_file_applies_only_through_blame_ignore_revs_file_as_in_git(
-        plain: Path) -> None:
+    plain: Path,
+) -> None:
     c1 = commit_file(plain, "f.py", _lines("x=1", "y=2", "z=3"), "agent writes")
     _note(plain, c1, "traces:alpha")
     fmt = commit_file(plain, "f.py", _lines("x = 1", "y = 2", "z=3"), "reformat")
@@ -141,7 +166,8 @@ def test_ignore_revs_file_applies_only_through_blame_ignore_revs_file_as_in_git(
     # The file alone changes nothing: git reads it only when blame.ignoreRevsFile names it.
     assert _owners(_blame(plain, "f.py"))[:2] == [(fmt, []), (fmt, [])]
     assert [line.split()[0] for line in git("blame", "f.py", cwd=plain).stdout.splitlines()][
-        :1] == [fmt[:8]]
+        :1
+    ] == [fmt[:8]]
 
     git("config", "blame.ignoreRevsFile", ".git-blame-ignore-revs", cwd=plain)
     assert _owners(_blame(plain, "f.py")) == [(c1, ["alpha"])] * 3
@@ -165,9 +191,19 @@ def test_uncommitted_lines_are_not_committed_yet(plain: Path) -> None:
     report = _blame(plain, "f.txt")
     assert _owners(report) == [(c1, ["alpha"]), (None, []), (c1, ["alpha"]), (None, [])]
     uncommitted = [c for c in report["commits"] if not c["committed"]]
-    assert uncommitted == [{"sha": None, "committed": False, "boundary": False, "author": None,
-                            "author_mail": None, "author_time": None, "summary": None,
-                            "filename": "f.txt", "traces": []}]
+    assert uncommitted == [
+        {
+            "sha": None,
+            "committed": False,
+            "boundary": False,
+            "author": None,
+            "author_mail": None,
+            "author_time": None,
+            "summary": None,
+            "filename": "f.txt",
+            "traces": [],
+        }
+    ]
     rows = traces_git("blame", "f.txt", cwd=plain).stdout.splitlines()
     assert rows[1].startswith("00000000 ") and "not committed yet" in rows[1]
     assert rows[1].endswith("2) b changed")
@@ -178,14 +214,24 @@ def test_uncommitted_lines_are_not_committed_yet(plain: Path) -> None:
 def test_agent_and_title_come_from_the_store(plain: Path, store) -> None:
     c1 = commit_file(plain, "f.txt", _lines("a", "b"), "one")
     _note(plain, c1, "traces:alpha", "traces:unknown-one")
-    store.add_trace("alpha", plain, agent="codex", title="Write the parser",
-                    shared_url="https://www.traces.com/s/alpha")
+    store.add_trace(
+        "alpha",
+        plain,
+        agent="codex",
+        title="Write the parser",
+        shared_url="https://www.traces.com/s/alpha",
+    )
 
     report = _blame(plain, "f.txt")
     by_id = {t["id"]: t for t in report["traces"]}
-    assert by_id["alpha"] == {"id": "alpha", "url": "https://www.traces.com/s/alpha",
-                              "agent": "codex", "title": "Write the parser", "commits": [c1],
-                              "lines": 2}
+    assert by_id["alpha"] == {
+        "id": "alpha",
+        "url": "https://www.traces.com/s/alpha",
+        "agent": "codex",
+        "title": "Write the parser",
+        "commits": [c1],
+        "lines": 2,
+    }
     assert by_id["unknown-one"]["agent"] is None and by_id["unknown-one"]["title"] is None
     rows = traces_git("blame", "f.txt", cwd=plain).stdout.splitlines()
     assert "alpha (codex) +1" in rows[0]
@@ -198,13 +244,32 @@ def test_json_schema_is_the_documented_one(plain: Path) -> None:
     report = _blame(plain, "f.txt", "HEAD")
     assert set(report) == {"file", "rev", "lines", "commits", "traces"}
     assert (report["file"], report["rev"]) == ("f.txt", "HEAD")
-    assert set(report["lines"][0]) == {"line", "orig_line", "commit", "traces", "content",
-                                       "origin", "trace"}
+    assert set(report["lines"][0]) == {
+        "line",
+        "orig_line",
+        "commit",
+        "traces",
+        "content",
+        "origin",
+        "trace",
+    }
     commit = report["commits"][0]
-    assert set(commit) == {"sha", "committed", "boundary", "author", "author_mail",
-                           "author_time", "summary", "filename", "traces"}
+    assert set(commit) == {
+        "sha",
+        "committed",
+        "boundary",
+        "author",
+        "author_mail",
+        "author_time",
+        "summary",
+        "filename",
+        "traces",
+    }
     assert (commit["author"], commit["author_mail"], commit["summary"]) == (
-        "Test User", "test@example.com", "one")
+        "Test User",
+        "test@example.com",
+        "one",
+    )
     assert commit["author_time"][:4].isdigit() and commit["author_time"][-6] in "+-"
     assert set(report["traces"][0]) == {"id", "url", "agent", "title", "commits", "lines"}
     documented = (ROOT / "docs" / "blame.md").read_text()
@@ -224,8 +289,10 @@ def test_bad_input_is_one_line_and_non_zero(plain: Path, tmp_path: Path, case: s
     outside.write_text("not in the repository\n")
     args, expected = {
         "binary": (["img.bin"], "traces-git: img.bin is a binary file: nothing to blame\n"),
-        "outside": ([str(outside)],
-                    f"traces-git: '{outside}' is outside repository at '{plain.resolve()}'\n"),
+        "outside": (
+            [str(outside)],
+            f"traces-git: '{outside}' is outside repository at '{plain.resolve()}'\n",
+        ),
         "missing": (["nope.txt"], "traces-git: no such path 'nope.txt' in HEAD\n"),
         "bad-rev": (["f.txt", "no-such-rev"], "traces-git: bad revision 'no-such-rev'\n"),
         "directory": (["dir"], "traces-git: no such path 'dir' in HEAD\n"),
@@ -244,7 +311,9 @@ def test_binary_at_a_revision_and_outside_any_repository(plain: Path, tmp_path: 
     (plain / "data.bin").unlink()
     proc = traces_git("blame", "data.bin", "HEAD", cwd=plain, check=False)
     assert (proc.returncode, proc.stderr) == (
-        2, "traces-git: data.bin is a binary file: nothing to blame\n")
+        2,
+        "traces-git: data.bin is a binary file: nothing to blame\n",
+    )
     nowhere = tmp_path / "not a repo"
     nowhere.mkdir()
     (nowhere / "f.txt").write_text("x\n")
@@ -275,8 +344,11 @@ def test_agent_and_title_from_the_api_for_traces_the_store_does_not_know(plain: 
     token = "trk_blame_test_token"
     server = ApiServer(token=token).start()
     try:
-        server.traces["remote-one"] = {"meta": {"title": "From the API", "agentId": "cursor"},
-                                       "messages": {}, "id": "srv-1"}
+        server.traces["remote-one"] = {
+            "meta": {"title": "From the API", "agentId": "cursor"},
+            "messages": {},
+            "id": "srv-1",
+        }
         env = {"TRACES_API_KEY": token, "TRACES_HTTP_URL": server.url}
         report = _blame(plain, "f.txt", env=env)
         asked = len(server.of("GET", "/v1/traces/"))
@@ -285,8 +357,10 @@ def test_agent_and_title_from_the_api_for_traces_the_store_does_not_know(plain: 
     finally:
         server.stop()
     by_id = {t["id"]: t for t in report["traces"]}
-    assert (by_id["remote-one"]["agent"], by_id["remote-one"]["title"]) == ("cursor",
-                                                                            "From the API")
+    assert (by_id["remote-one"]["agent"], by_id["remote-one"]["title"]) == (
+        "cursor",
+        "From the API",
+    )
     assert (by_id["nobody-knows"]["agent"], by_id["nobody-knows"]["title"]) == (None, None)
     assert asked == 2 and asked_offline == 0
     assert all(t["agent"] is None for t in offline["traces"])

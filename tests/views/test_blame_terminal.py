@@ -17,9 +17,15 @@ ESC = "\x1b["
 def _in_pty(args: list[str], cwd: Path, env: dict | None = None) -> tuple[int, str]:
     """Run traces-git with stdin, stdout and stderr on a new pseudo-terminal."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen([PYTHON, "-m", "traces_git", *args], cwd=cwd,
-                            env={**os.environ, **(env or {})},
-                            stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "traces_git", *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
+    )
     os.close(slave)
     chunks = []
     while True:
@@ -77,8 +83,9 @@ def test_color_ui_never_and_term_dumb_turn_colour_off_on_a_terminal(setup: dict)
     git("config", "--unset", "color.ui", cwd=setup["repo"])
     code, screen = _in_pty(["blame", "--no-pager", "f.txt"], setup["repo"], {"TERM": "dumb"})
     assert code == 0 and "1) first line" in screen and ESC not in screen
-    code, screen = _in_pty(["blame", "--no-pager", "--color=always", "f.txt"], setup["repo"],
-                           {"TERM": "dumb"})
+    code, screen = _in_pty(
+        ["blame", "--no-pager", "--color=always", "f.txt"], setup["repo"], {"TERM": "dumb"}
+    )
     assert ESC in screen
 
 

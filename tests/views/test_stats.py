@@ -38,14 +38,25 @@ def _text(lines: list[str]) -> str:
 
 def _lines(added, traced_added):
     """No commit here has a line-level record: traced lines are unattributed."""
-    return {"agent_added": 0, "human_added": 0, "untraced_added": added - traced_added,
-            "unattributed_added": traced_added}
+    return {
+        "agent_added": 0,
+        "human_added": 0,
+        "untraced_added": added - traced_added,
+        "unattributed_added": traced_added,
+    }
 
 
 def _row(path, added, removed, traced_added, traced_removed, traces):
-    return {"path": path, "added": added, "removed": removed, "traced_added": traced_added,
-            "traced_removed": traced_removed, **_lines(added, traced_added), "binary": False,
-            "traces": traces}
+    return {
+        "path": path,
+        "added": added,
+        "removed": removed,
+        "traced_added": traced_added,
+        "traced_removed": traced_removed,
+        **_lines(added, traced_added),
+        "binary": False,
+        "traces": traces,
+    }
 
 
 EXPECTED_FILES = [
@@ -53,8 +64,13 @@ EXPECTED_FILES = [
     _row("b.txt", 2, 5, 0, 3, ["beta"]),
     _row("c.txt", 5, 1, 4, 0, ["alpha"]),
 ]
-EXPECTED_TOTAL = {"added": 12, "removed": 7, "traced_added": 9, "traced_removed": 4,
-                  **_lines(12, 9)}
+EXPECTED_TOTAL = {
+    "added": 12,
+    "removed": 7,
+    "traced_added": 9,
+    "traced_removed": 4,
+    **_lines(12, 9),
+}
 
 
 @pytest.fixture
@@ -72,8 +88,15 @@ def pr(tmp_path: Path, store) -> dict:
     (work / "a.txt").write_text(_text(a1))
     git("add", "a.txt", cwd=work)
     c1 = commit_file(work, "c.txt", _text(["c1", "c2", "c3", "c4"]), "c1: agent")
-    git("notes", "--ref=traces", "add", "-m", "traces:alpha https://www.traces.com/s/alpha", c1,
-        cwd=work)
+    git(
+        "notes",
+        "--ref=traces",
+        "add",
+        "-m",
+        "traces:alpha https://www.traces.com/s/alpha",
+        c1,
+        cwd=work,
+    )
     c2 = commit_file(work, "b.txt", _text(["B1", "B2"] + B[2:]), "c2: human")
     (work / "a.txt").write_text(_text(a1 + ["tail 1", "tail 2"]))
     git("add", "a.txt", cwd=work)
@@ -110,9 +133,10 @@ def test_stats_matches_the_hand_count(pr: dict) -> None:
     ]
     text = traces_git("stats", f"{pr['base']}..feature", cwd=pr["work"]).stdout
     assert "4 commits, 2 with traces" in text
-    assert [line.split() for line in text.splitlines() if line.startswith(("a.txt", "total"))] \
-        == [["a.txt", "5", "5", "(100%)", "1", "1", "(100%)"],
-            ["total", "12", "9", "(75%)", "7", "4", "(57%)"]]
+    assert [line.split() for line in text.splitlines() if line.startswith(("a.txt", "total"))] == [
+        ["a.txt", "5", "5", "(100%)", "1", "1", "(100%)"],
+        ["total", "12", "9", "(75%)", "7", "4", "(57%)"],
+    ]
     assert "claude-code: 1 commit, +7 -1 (alpha)" in text
 
 
@@ -120,12 +144,15 @@ def test_ci_table_agrees_with_stats(pr: dict) -> None:
     c4 = pr["c"][3]
     stats = json.loads(traces_git("stats", "--json", cwd=pr["work"]).stdout)
     clone = shallow_checkout(pr["tmp"] / "ci", pr["url"], c4)
-    ci = json.loads(traces_git("ci", "--json", "--base", pr["base"], "--head", c4,
-                               cwd=clone).stdout)
+    ci = json.loads(
+        traces_git("ci", "--json", "--base", pr["base"], "--head", c4, cwd=clone).stdout
+    )
     assert ci["files"] == stats["files"] == EXPECTED_FILES
     markdown = traces_git("ci", "--base", pr["base"], "--head", c4, cwd=clone).stdout
-    assert ("| a\\.txt | 5 | 5 (100%) | 1 | [`alpha`](<https://www.traces.com/s/alpha>), `beta` |"
-            in markdown)
+    assert (
+        "| a\\.txt | 5 | 5 (100%) | 1 | [`alpha`](<https://www.traces.com/s/alpha>), `beta` |"
+        in markdown
+    )
     assert "| b\\.txt | 2 | 0 (0%) | 5 | `beta` |" in markdown
     assert "| c\\.txt | 5 | 4 (80%) | 1 | [`alpha`](<https://www.traces.com/s/alpha>) |" in markdown
 
@@ -139,13 +166,15 @@ def test_stats_without_upstream_counts_the_whole_branch_and_says_so(tmp_path: Pa
     assert proc.stderr == ""
     assert proc.stdout.splitlines()[0] == (
         "HEAD: 2 commits, 1 with traces (the whole branch, as git log shows it: no upstream "
-        "and no default branch to compare with)")
+        "and no default branch to compare with)"
+    )
     report = json.loads(traces_git("stats", "--json", cwd=work).stdout)
     assert (report["range"], report["commits"], report["truncated"]) == ("HEAD", 2, False)
     assert report["range_reason"].startswith("the whole branch")
     # What git log shows on that branch, commit for commit.
     assert [c["sha"] for c in report["changes"]][::-1] == git(
-        "log", "--format=%H", cwd=work).stdout.split()
+        "log", "--format=%H", cwd=work
+    ).stdout.split()
     bad = traces_git("stats", "nope..HEAD", cwd=work, check=False)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "nope" in bad.stderr
     empty = json.loads(traces_git("stats", "--json", "HEAD..HEAD", cwd=work).stdout)
@@ -167,6 +196,13 @@ def test_merge_commits_are_not_counted(tmp_path: Path) -> None:
     # The merge itself adds nothing; m.txt counts once, from the commit that wrote it.
     assert report["commits"] == 2
     assert [(r["path"], r["added"], r["traced_added"]) for r in report["files"]] == [
-        ("f.txt", 2, 2), ("m.txt", 3, 0)]
-    assert report["total"] == {"added": 5, "removed": 0, "traced_added": 2, "traced_removed": 0,
-                               **_lines(5, 2)}
+        ("f.txt", 2, 2),
+        ("m.txt", 3, 0),
+    ]
+    assert report["total"] == {
+        "added": 5,
+        "removed": 0,
+        "traced_added": 2,
+        "traced_removed": 0,
+        **_lines(5, 2),
+    }

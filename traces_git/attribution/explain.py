@@ -197,8 +197,10 @@ def render(result: dict) -> str:
     else:
         lines.append("  in its note: no trace")
     if result.get("relinked_from"):
-        lines.append("  relinked from (same change, by `traces-git relink`): "
-                     + ", ".join(sha[:12] for sha in result["relinked_from"]))
+        lines.append(
+            "  relinked from (same change, by `traces-git relink`): "
+            + ", ".join(sha[:12] for sha in result["relinked_from"])
+        )
     if result.get("opted_out"):
         lines.append(f"  traces-git was switched off for this commit ({result['opted_out']})")
     if result.get("replay"):
@@ -209,15 +211,19 @@ def render(result: dict) -> str:
         lines.append(f"  store: {safe_text.for_terminal(result['store'])}")
     late = result.get("late")
     if late:
-        lines.append("  attached later, after refreshing the store through the official CLI: "
-                     + safe_text.for_terminal(str(late.get("refresh", ""))))
+        lines.append(
+            "  attached later, after refreshing the store through the official CLI: "
+            + safe_text.for_terminal(str(late.get("refresh", "")))
+        )
         for error in late.get("refresh_errors") or []:
             lines.append(f"      refresh problem: {safe_text.for_terminal(str(error))}")
         for reason in late.get("reasons") or []:
             lines.append(f"      why: {safe_text.for_terminal(str(reason))}")
     elif result.get("late_pending"):
-        lines.append("  late attach pending: the store may be stale; the commit is decided "
-                     "again once the official CLI refreshed it")
+        lines.append(
+            "  late attach pending: the store may be stale; the commit is decided "
+            "again once the official CLI refreshed it"
+        )
         for reason in result["late_pending"]:
             lines.append(f"      why: {safe_text.for_terminal(str(reason))}")
     for hint in result.get("hints_ignored", []):

@@ -75,9 +75,11 @@ def other_roots() -> list[str]:
     (Pi, Copilot CLI, Cursor's agent): any session file written since counts, unless
     the store has it, fresh, for another directory."""
     base = home()
-    return [os.path.join(base, ".pi", "agent", "sessions"),
-            os.path.join(base, ".copilot", "session-state"),
-            os.path.join(base, ".cursor", "projects")]
+    return [
+        os.path.join(base, ".pi", "agent", "sessions"),
+        os.path.join(base, ".copilot", "session-state"),
+        os.path.join(base, ".cursor", "projects"),
+    ]
 
 
 MAX_OTHER_FILES = 2000  # files looked at under other_roots(), in all
@@ -110,8 +112,11 @@ def claude_dir_name(cwd: str) -> str:
 
 def session_roots() -> list[str]:
     """The agents' session locations that exist on this machine."""
-    return [p for p in (claude_projects(), codex_sessions(), opencode_storage(), *other_roots())
-            if os.path.isdir(p)]
+    return [
+        p
+        for p in (claude_projects(), codex_sessions(), opencode_storage(), *other_roots())
+        if os.path.isdir(p)
+    ]
 
 
 def _mtime_ms(path: str) -> float | None:
@@ -162,8 +167,10 @@ def recent_session_files(worktree: str, since_ms: float, now_ms: float) -> list[
 
     day_s = 86400
     first = max(since_ms / 1000, now_ms / 1000 - MAX_DAYS * day_s)
-    days = {time.strftime("%Y/%m/%d", time.gmtime(t))
-            for t in (first, *range(int(first) + day_s, int(now_ms / 1000) + day_s, day_s))}
+    days = {
+        time.strftime("%Y/%m/%d", time.gmtime(t))
+        for t in (first, *range(int(first) + day_s, int(now_ms / 1000) + day_s, day_s))
+    }
     days |= {time.strftime("%Y/%m/%d", time.localtime(now_ms / 1000))}
     for day in sorted(days):
         for entry in _entries(os.path.join(codex_sessions(), *day.split("/"))):
@@ -201,7 +208,7 @@ def _cwd_inside(path: str, worktree: str) -> bool:
     at = head.find(marker)
     if at < 0:
         return True
-    rest = head[at + len(marker):].lstrip()
+    rest = head[at + len(marker) :].lstrip()
     end = rest.find('"', 1)
     if not rest.startswith('"') or end < 0:
         return True

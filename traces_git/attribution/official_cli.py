@@ -37,8 +37,9 @@ def find(configured: str | None = None) -> str | None:
 class Listed:
     __slots__ = ("id", "agent_id", "source_path", "timestamp_ms")
 
-    def __init__(self, id: str, agent_id: str | None, source_path: str | None,
-                 timestamp_ms: float | None):
+    def __init__(
+        self, id: str, agent_id: str | None, source_path: str | None, timestamp_ms: float | None
+    ):
         self.id = id
         self.agent_id = agent_id
         self.source_path = source_path
@@ -78,8 +79,12 @@ def _run(exe: str, args: list[str], cwd: str, timeout: float) -> tuple[dict | No
 
     try:
         proc = subprocess.run(
-            [exe, *args], cwd=cwd, env=gitcmd.clean_env(), stdin=subprocess.DEVNULL,
-            capture_output=True, timeout=timeout,
+            [exe, *args],
+            cwd=cwd,
+            env=gitcmd.clean_env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
         )
     except subprocess.TimeoutExpired:
         return None, f"`traces {args[0]}` did not finish in {timeout:g} s"
@@ -89,8 +94,10 @@ def _run(exe: str, args: list[str], cwd: str, timeout: float) -> tuple[dict | No
         answer = json.loads(proc.stdout.decode("utf-8", "replace") or "null")
     except ValueError:
         answer = None
-    if isinstance(answer, dict) and answer.get("ok") is True and isinstance(
-        answer.get("data"), dict
+    if (
+        isinstance(answer, dict)
+        and answer.get("ok") is True
+        and isinstance(answer.get("data"), dict)
     ):
         return answer["data"], ""
     detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
@@ -115,12 +122,14 @@ def list_traces(exe: str, worktree: str, since_ms: float | None, refresh: Refres
         if len(item["id"]) > MAX_ID or not is_trace_id(item["id"]):
             continue
         stamp = item.get("timestamp")
-        refresh.listed.append(Listed(
-            item["id"],
-            item.get("agentId") if isinstance(item.get("agentId"), str) else None,
-            item.get("sourcePath") if isinstance(item.get("sourcePath"), str) else None,
-            float(stamp) if isinstance(stamp, (int, float)) else None,
-        ))
+        refresh.listed.append(
+            Listed(
+                item["id"],
+                item.get("agentId") if isinstance(item.get("agentId"), str) else None,
+                item.get("sourcePath") if isinstance(item.get("sourcePath"), str) else None,
+                float(stamp) if isinstance(stamp, (int, float)) else None,
+            )
+        )
 
 
 def show(exe: str, trace_ids: list[str], cwd: str, refresh: Refresh) -> None:

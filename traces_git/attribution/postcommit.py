@@ -235,8 +235,12 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
             log.write(store_problem, context=repo.display)
     if stale:
         # decided again in the background once the official CLI refreshed the store
-        summary["late"] = {"reasons": stale, "since_ms": ctx.since_ms, "now_ms": ctx.now_ms,
-                           "automatic": not replayed}
+        summary["late"] = {
+            "reasons": stale,
+            "since_ms": ctx.since_ms,
+            "now_ms": ctx.now_ms,
+            "automatic": not replayed,
+        }
         explained["late_pending"] = stale
     if not picked:
         summary["detail"] = "no matching trace" + (", late attach queued" if stale else "")
@@ -257,8 +261,9 @@ def attach_to_head(repo: RepoInfo, config: Config, *, merges_only: bool = False)
         summary["detail"] = f"note of {len(picked)} trace(s) queued: {written.reason}"
         summary["queued"] = True
     else:
-        summary["detail"] = (f"attached {len(picked)} trace(s)" if written
-                             else "note already had them")
+        summary["detail"] = (
+            f"attached {len(picked)} trace(s)" if written else "note already had them"
+        )
     return summary
 
 
@@ -272,9 +277,14 @@ class Queued:
         self.reason = reason
 
 
-def write_or_queue(repo: RepoInfo, config: Config, commit: str, refs: list[TraceRef],
-                   seen: Callable[[str | None], None] | None = None,
-                   known: tuple | None = None) -> bool | Queued:
+def write_or_queue(
+    repo: RepoInfo,
+    config: Config,
+    commit: str,
+    refs: list[TraceRef],
+    seen: Callable[[str | None], None] | None = None,
+    known: tuple | None = None,
+) -> bool | Queued:
     """:func:`write_refs`, or the edit queued durably when the notes ref is busy."""
     from traces_git.errors import GitError, NotesError
 
@@ -285,16 +295,18 @@ def write_or_queue(repo: RepoInfo, config: Config, commit: str, refs: list[Trace
         from traces_git.notes import pending as pending_notes
 
         try:
-            pending_notes.enqueue(repo.common_dir, commit,
-                                  [("add", r.id, r.url) for r in refs], str(exc))
+            pending_notes.enqueue(
+                repo.common_dir, commit, [("add", r.id, r.url) for r in refs], str(exc)
+            )
         except OSError:
             raise exc from None
         log.write(f"note for {commit[:12]} queued: {exc}", context=repo.display)
         return Queued(str(exc))
 
 
-def _stale(ctx: CommitContext, opened: Store | None, store_path: str, replayed: str | None
-           ) -> list[str]:
+def _stale(
+    ctx: CommitContext, opened: Store | None, store_path: str, replayed: str | None
+) -> list[str]:
     """Why this commit's store data may be stale: its deferred candidates, and the agents'
     session files of this worktree written since the previous commit that the store has
     not read (``freshness``). Empty when the store is current."""
@@ -310,9 +322,14 @@ def _stale(ctx: CommitContext, opened: Store | None, store_path: str, replayed: 
     return reasons + [r for r in found.reasons if r not in reasons]
 
 
-def write_refs(repo: RepoInfo, config: Config, commit: str, refs: list[TraceRef],
-               seen: Callable[[str | None], None] | None = None,
-               known: tuple | None = None) -> bool:
+def write_refs(
+    repo: RepoInfo,
+    config: Config,
+    commit: str,
+    refs: list[TraceRef],
+    seen: Callable[[str | None], None] | None = None,
+    known: tuple | None = None,
+) -> bool:
     """Add trace lines to one commit's note; False when the note already had them.
 
     ``seen(old_note)`` is told the note the lines were added to (for explain).

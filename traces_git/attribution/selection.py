@@ -103,8 +103,9 @@ def env_trace_ids(value: str | None, ignored: list[dict] | None = None) -> list[
             why.append(f"{bad} value(s) not a trace ID (1-128 of A-Z a-z 0-9 _ -)")
         if over > 0:
             why.append(f"more than {MAX_ENV_IDS} IDs: the rest ignored")
-        ignored.append({"variable": "TRACES_TRACE_ID", "value": _safe(value[:200]),
-                        "why": "; ".join(why)})
+        ignored.append(
+            {"variable": "TRACES_TRACE_ID", "value": _safe(value[:200]), "why": "; ".join(why)}
+        )
     return found
 
 
@@ -353,8 +354,14 @@ def pick(
         trace = store.by_source_path(path) if store is not None else None
         if trace is None:
             if ctx.defer_stale:  # the store may not have read the session file yet
-                note("", variable, False, "deferred", source_path=_safe(path),
-                     stale="session file not in the store")
+                note(
+                    "",
+                    variable,
+                    False,
+                    "deferred",
+                    source_path=_safe(path),
+                    stale="session file not in the store",
+                )
             else:
                 note("", variable, False, "no-store-match", source_path=_safe(path))
             continue
@@ -411,8 +418,9 @@ def pick(
     return list(picked.values())
 
 
-def _store_candidates(ctx: CommitContext, store: Store, considered: Considered | None
-                      ) -> list[Trace]:
+def _store_candidates(
+    ctx: CommitContext, store: Store, considered: Considered | None
+) -> list[Trace]:
     """Store traces active since the previous commit: by the row's timestamp, or for a
     trace of this worktree whose row is older, by its last event's (a Codex row keeps the
     session's start)."""

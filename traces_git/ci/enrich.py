@@ -53,8 +53,13 @@ def api_settings(env: Mapping[str, str], config_api_url: str | None) -> ApiSetti
     return ApiSettings(base_url, token.value) if token is not None else None
 
 
-def enrich(report: dict, settings: ApiSettings, *, transport: httpx.BaseTransport | None = None,
-           timeout: float = ENRICH_TIMEOUT_S) -> list[str]:
+def enrich(
+    report: dict,
+    settings: ApiSettings,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    timeout: float = ENRICH_TIMEOUT_S,
+) -> list[str]:
     """Add ``title`` and ``agent`` to the report's traces from ``GET /v1/traces/{id}``.
 
     Returns warnings; never raises: the report stays usable from the notes alone.
@@ -69,11 +74,17 @@ def enrich(report: dict, settings: ApiSettings, *, transport: httpx.BaseTranspor
     warnings: list[str] = []
     problems: list[str] = []
     try:
-        client = api.Client(settings.base_url, Token(settings.token, "ci"), transport=transport,
-                            timeout=timeout, attempts=1)
+        client = api.Client(
+            settings.base_url,
+            Token(settings.token, "ci"),
+            transport=transport,
+            timeout=timeout,
+            attempts=1,
+        )
     except Exception as exc:  # noqa: BLE001 - a bad URL must not fail the job
-        return [f"could not reach the Traces API ({reason_of(exc)}): "
-                "showing traces from notes only"]
+        return [
+            f"could not reach the Traces API ({reason_of(exc)}): showing traces from notes only"
+        ]
 
     def fetch_one(trace_id: str) -> dict | None:
         if problems:
@@ -108,8 +119,10 @@ def enrich(report: dict, settings: ApiSettings, *, transport: httpx.BaseTranspor
             trace["agent"] = safe_text.bounded(data["agentId"], 100)
     if problems:
         added = any("title" in t or "agent" in t for t in traces)
-        warnings.append(f"could not add titles from the Traces API ({problems[0]}): "
-                        + ("some traces have none" if added else "showing traces from notes only"))
+        warnings.append(
+            f"could not add titles from the Traces API ({problems[0]}): "
+            + ("some traces have none" if added else "showing traces from notes only")
+        )
     if len(report["traces"]) > ENRICH_LIMIT:
         warnings.append(f"titles fetched for the first {ENRICH_LIMIT} traces only")
     return warnings

@@ -59,9 +59,12 @@ class Target:
     def headers(self) -> dict[str, str]:
         common = {"User-Agent": f"traces-git/{__version__}", "Accept": "application/json"}
         if self.forge == "github":
-            return {**common, "Authorization": f"Bearer {self.token.value}",
-                    "Accept": "application/vnd.github+json",
-                    "X-GitHub-Api-Version": "2022-11-28"}
+            return {
+                **common,
+                "Authorization": f"Bearer {self.token.value}",
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": "2022-11-28",
+            }
         return {**common, "PRIVATE-TOKEN": self.token.value}
 
 
@@ -75,8 +78,14 @@ class Outcome:
     detail: str = ""
 
     def as_json(self) -> dict:
-        return {"action": self.action, "target": self.label, "id": self.comment_id,
-                "url": self.url, "warning": self.warning, "detail": self.detail}
+        return {
+            "action": self.action,
+            "target": self.label,
+            "id": self.comment_id,
+            "url": self.url,
+            "warning": self.warning,
+            "detail": self.detail,
+        }
 
 
 class NoTarget(Exception):
@@ -93,8 +102,14 @@ def detect_forge(env: Mapping[str, str]) -> str | None:
 
 def _api_url(value: str, name: str) -> str:
     parts = urlsplit(value.strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username \
-            or parts.password or parts.query or parts.fragment:
+    if (
+        parts.scheme not in ("https", "http")
+        or not parts.hostname
+        or parts.username
+        or parts.password
+        or parts.query
+        or parts.fragment
+    ):
         raise UsageError(f"{name} is not an http(s) API URL without credentials")
     return value.strip().rstrip("/")
 
@@ -130,8 +145,14 @@ def _github_target(env: Mapping[str, str]) -> Target:
     api = _api_url(env.get("GITHUB_API_URL") or "https://api.github.com", "GITHUB_API_URL")
     owner, name = repository.split("/")
     base = f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}/issues"
-    return Target("github", api, Token(value, "GITHUB_TOKEN"), f"{base}/{number}/comments",
-                  base + "/comments/{id}", f"pull request #{number}")
+    return Target(
+        "github",
+        api,
+        Token(value, "GITHUB_TOKEN"),
+        f"{base}/{number}/comments",
+        base + "/comments/{id}",
+        f"pull request #{number}",
+    )
 
 
 def _gitlab_target(env: Mapping[str, str]) -> Target:
@@ -149,8 +170,14 @@ def _gitlab_target(env: Mapping[str, str]) -> Target:
     _check_token(value, "TRACES_GITLAB_TOKEN")
     api = _api_url(env.get("CI_API_V4_URL", ""), "CI_API_V4_URL")
     base = f"/projects/{quote(project, safe='')}/merge_requests/{int(iid)}/notes"
-    return Target("gitlab", api, Token(value, "TRACES_GITLAB_TOKEN"), base, base + "/{id}",
-                  f"merge request !{int(iid)}")
+    return Target(
+        "gitlab",
+        api,
+        Token(value, "TRACES_GITLAB_TOKEN"),
+        base,
+        base + "/{id}",
+        f"merge request !{int(iid)}",
+    )
 
 
 def _check_token(value: str, name: str) -> None:
@@ -162,9 +189,11 @@ def fit(body: str, trace_count: int, limit: int = MAX_BODY) -> str:
     """``body`` when it fits the forge's limit, else a short stand-in (never sent oversized)."""
     if len(body) <= limit:
         return body
-    return (f"{MARKER}\n### Agent traces\n\n**{trace_count} trace(s)** in this pull request: "
-            f"the full report ({len(body):,} characters) is longer than a comment may be; "
-            "it is in the job summary.\n")
+    return (
+        f"{MARKER}\n### Agent traces\n\n**{trace_count} trace(s)** in this pull request: "
+        f"the full report ({len(body):,} characters) is longer than a comment may be; "
+        "it is in the job summary.\n"
+    )
 
 
 # --- talking to the forge ----------------------------------------------------------
@@ -177,18 +206,28 @@ class _Failed(Exception):
 
 
 class _Session:
-    def __init__(self, target: Target, transport: httpx.BaseTransport | None,
-                 sleep: Callable[[float], None], max_wait: float, attempts: int,
-                 timeout: float):
+    def __init__(
+        self,
+        target: Target,
+        transport: httpx.BaseTransport | None,
+        sleep: Callable[[float], None],
+        max_wait: float,
+        attempts: int,
+        timeout: float,
+    ):
         self.target = target
         self.sleep = sleep
         self.max_wait = max_wait
         self.attempts = attempts
         origin = urlsplit(target.api_url)
         self.origin = (origin.scheme, origin.hostname, origin.port)
-        self.http = httpx.Client(transport=transport, headers=target.headers(), verify=True,
-                                 follow_redirects=False,
-                                 timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)))
+        self.http = httpx.Client(
+            transport=transport,
+            headers=target.headers(),
+            verify=True,
+            follow_redirects=False,
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -205,23 +244,31 @@ class _Session:
             wait = _rate_limit_wait(response)
             if wait is not None:
                 if wait > self.max_wait or attempt == self.attempts:
-                    raise _Failed(f"rate limited by {self._host()} (HTTP {response.status_code}, "
-                                  f"reset in {round(wait)} s): comment not updated")
+                    raise _Failed(
+                        f"rate limited by {self._host()} (HTTP {response.status_code}, "
+                        f"reset in {round(wait)} s): comment not updated"
+                    )
                 self.sleep(wait)
                 continue
             if response.status_code >= 500:
                 if attempt == self.attempts:
-                    raise _Failed(f"{self._host()} answered HTTP {response.status_code} "
-                                  f"{self.attempts} times: comment not updated")
+                    raise _Failed(
+                        f"{self._host()} answered HTTP {response.status_code} "
+                        f"{self.attempts} times: comment not updated"
+                    )
                 self.sleep(0.5 * 2 ** (attempt - 1))
                 continue
             if response.status_code in (401, 403):
-                raise _Failed(f"the token may not comment on the {self.target.label} (HTTP "
-                              f"{response.status_code}; a fork's pull request gets a read-only "
-                              f"token){_message(response)}")
+                raise _Failed(
+                    f"the token may not comment on the {self.target.label} (HTTP "
+                    f"{response.status_code}; a fork's pull request gets a read-only "
+                    f"token){_message(response)}"
+                )
             if response.status_code >= 400:
-                raise _Failed(f"{method} {self._path(url)} failed: HTTP "
-                              f"{response.status_code}{_message(response)}")
+                raise _Failed(
+                    f"{method} {self._path(url)} failed: HTTP "
+                    f"{response.status_code}{_message(response)}"
+                )
             return response
         raise _Failed("no answer")  # not reached
 
@@ -266,7 +313,7 @@ def _message(response: httpx.Response) -> str:
 
 def _next_link(response: httpx.Response) -> str | None:
     for part in response.headers.get("Link", "").split(","):
-        match = re.match(r'\s*<([^<>\s]+)>\s*;(.*)$', part)
+        match = re.match(r"\s*<([^<>\s]+)>\s*;(.*)$", part)
         if match and re.search(r'\brel="?next"?', match.group(2)):
             return match.group(1)
     return None
@@ -293,9 +340,13 @@ def find_comment(session: _Session) -> tuple[int, str] | None:
             if not isinstance(item, dict):
                 continue
             body, comment_id = item.get("body"), item.get("id")
-            if (isinstance(body, str) and body.lstrip().startswith(MARKER)
-                    and isinstance(comment_id, int) and not isinstance(comment_id, bool)
-                    and comment_id > 0):
+            if (
+                isinstance(body, str)
+                and body.lstrip().startswith(MARKER)
+                and isinstance(comment_id, int)
+                and not isinstance(comment_id, bool)
+                and comment_id > 0
+            ):
                 return comment_id, body
         url = _next_link(response)
         if url is not None and not session.same_origin(url):
@@ -303,15 +354,24 @@ def find_comment(session: _Session) -> tuple[int, str] | None:
         if url is None and target.forge == "gitlab":
             following = response.headers.get("X-Next-Page", "")
             if following.isdigit():
-                url = (f"{target.api_url}{target.comments_path}?per_page={PER_PAGE}"
-                       f"&sort=asc&order_by=created_at&page={int(following)}")
+                url = (
+                    f"{target.api_url}{target.comments_path}?per_page={PER_PAGE}"
+                    f"&sort=asc&order_by=created_at&page={int(following)}"
+                )
     raise _Failed(f"more than {MAX_PAGES * PER_PAGE} comments: ours not found, none posted")
 
 
-def post_report(target: Target, body: str, trace_count: int, *,
-                transport: httpx.BaseTransport | None = None,
-                sleep: Callable[[float], None] = time.sleep, max_wait: float = MAX_WAIT,
-                attempts: int = ATTEMPTS, timeout: float = 30.0) -> Outcome:
+def post_report(
+    target: Target,
+    body: str,
+    trace_count: int,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    max_wait: float = MAX_WAIT,
+    attempts: int = ATTEMPTS,
+    timeout: float = 30.0,
+) -> Outcome:
     """Create or update the one report comment; never raises for the forge's answers."""
     body = fit(body, trace_count)
     session = _Session(target, transport, sleep, max_wait, attempts, timeout)
@@ -326,8 +386,7 @@ def post_report(target: Target, body: str, trace_count: int, *,
             url = target.api_url + target.comment_path.format(id=comment_id)
             response = session.request(target.update_method, url, {"body": body})
             return Outcome("updated", target.label, comment_id, _html_url(response))
-        response = session.request("POST", target.api_url + target.comments_path,
-                                   {"body": body})
+        response = session.request("POST", target.api_url + target.comments_path, {"body": body})
         data = _json(response)
         new_id = data.get("id") if isinstance(data.get("id"), int) else None
         return Outcome("created", target.label, new_id, _html_url(response))

@@ -17,15 +17,17 @@ def tracking_ref(remote: str) -> str:
     return f"refs/notes/remotes/{remote}/traces-lines"
 
 
-def ci_texts(cwd: str, remote: str, *, fetch: bool, shallow: bool,
-             shas: list[str]) -> dict[str, str]:
+def ci_texts(
+    cwd: str, remote: str, *, fetch: bool, shallow: bool, shas: list[str]
+) -> dict[str, str]:
     """{sha: local and remote line-record notes} for ``traces-git ci``; fetches the remote's
     records first when asked (a remote without them is not an error)."""
     from traces_git.notes import batch as notes_batch
 
     if fetch:
-        args = gitcmd.fetch_args(*(["--depth=1"] if shallow else []), remote,
-                              f"+{LINES_REF}:{tracking_ref(remote)}")
+        args = gitcmd.fetch_args(
+            *(["--depth=1"] if shallow else []), remote, f"+{LINES_REF}:{tracking_ref(remote)}"
+        )
         gitcmd.run(args, cwd, check=False, env=gitcmd.C_LOCALE)
     refs = [LINES_REF]
     code, _ = gitcmd.fast(["rev-parse", "-q", "--verify", tracking_ref(remote)], cwd)
@@ -34,8 +36,15 @@ def ci_texts(cwd: str, remote: str, *, fetch: bool, shallow: bool,
     return notes_batch.read_union(cwd, refs, shas)
 
 
-def remap_records(cwd: str, info: RepoInfo, config: Config, targets: list[str],
-                  pr_commits: list[dict], refs: list[TraceRef], remote: str) -> list[str]:
+def remap_records(
+    cwd: str,
+    info: RepoInfo,
+    config: Config,
+    targets: list[str],
+    pr_commits: list[dict],
+    refs: list[TraceRef],
+    remote: str,
+) -> list[str]:
     """``ci remap``: re-derive the line records of the host's new commits from the pull
     request's commits' records (the same code as a local rebase or squash)."""
     from traces_git.lines import compute

@@ -87,11 +87,13 @@ def render_markdown(report: Mapping) -> str:
         out.add(f"No commits in {span}.")
         return "\n".join(out.lines) + "\n"
     if not traces:
-        out.add(f"No agent traces are attached to the {_plural(len(commits), 'commit')} "
-                f"in {span}.")
+        out.add(f"No agent traces are attached to the {_plural(len(commits), 'commit')} in {span}.")
         return "\n".join(out.lines) + "\n"
-    out.add(f"**{_plural(len(traces), 'trace')}** on {len(with_traces)} of "
-            f"{_plural(len(commits), 'commit')} in {span}.", "")
+    out.add(
+        f"**{_plural(len(traces), 'trace')}** on {len(with_traces)} of "
+        f"{_plural(len(commits), 'commit')} in {span}.",
+        "",
+    )
     enriched = any("title" in t or "agent" in t for t in traces)
     if enriched:
         out.add("| Trace | Agent | Title | Commits |", "| --- | --- | --- | --- |")
@@ -103,14 +105,21 @@ def render_markdown(report: Mapping) -> str:
         if len(trace["commits"]) > 10:
             shas += f" +{len(trace['commits']) - 10}"
         if enriched:
-            return (f"| {_link(trace)} | {_cell(trace.get('agent'), 30)} | "
-                    f"{_cell(trace.get('title'))} | {shas} |")
+            return (
+                f"| {_link(trace)} | {_cell(trace.get('agent'), 30)} | "
+                f"{_cell(trace.get('title'))} | {shas} |"
+            )
         return f"| {_link(trace)} | {shas} |"
 
     out.rows(traces, trace_row, "traces")
     _files_table(out, report.get("files") or [], traces)
-    out.add("", "<details><summary>Commits with traces</summary>", "",
-            "| Commit | Subject | Traces |", "| --- | --- | --- |")
+    out.add(
+        "",
+        "<details><summary>Commits with traces</summary>",
+        "",
+        "| Commit | Subject | Traces |",
+        "| --- | --- | --- |",
+    )
 
     def commit_row(commit: Mapping) -> str:
         ids = ", ".join(safe_text.code(t["id"], ID_WIDTH) for t in commit["traces"][:5])
@@ -131,9 +140,13 @@ def _files_table(out: _Budget, files: list, traces: list) -> None:
     by_id = {trace["id"]: trace for trace in traces}
     # "By agents": lines an agent wrote, from refs/notes/traces-lines (docs/blame.md).
     by_agents = any(row.get("agent_added") or row.get("human_added") for row in files)
-    out.add("", "| File | Lines added | By commits with traces |"
-            + (" By agents |" if by_agents else "") + " Removed | Traces |",
-            "| --- | ---: | ---: |" + (" ---: |" if by_agents else "") + " ---: | --- |")
+    out.add(
+        "",
+        "| File | Lines added | By commits with traces |"
+        + (" By agents |" if by_agents else "")
+        + " Removed | Traces |",
+        "| --- | ---: | ---: |" + (" ---: |" if by_agents else "") + " ---: | --- |",
+    )
 
     def file_row(row: Mapping) -> str:
         share = f" ({round(100 * row['traced_added'] / row['added'])}%)" if row["added"] else ""
@@ -145,8 +158,10 @@ def _files_table(out: _Budget, files: list, traces: list) -> None:
         if len(row["traces"]) > 5:
             links += f" +{len(row['traces']) - 5}"
         path = _cell(row["path"], 100) + (" (binary)" if row.get("binary") else "")
-        return (f"| {path} | {row['added']} | {row['traced_added']}{share} | "
-                f"{row['removed']} | {links} |")
+        return (
+            f"| {path} | {row['added']} | {row['traced_added']}{share} | "
+            f"{row['removed']} | {links} |"
+        )
 
     out.rows(files, file_row, "files")
 

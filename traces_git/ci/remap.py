@@ -2,8 +2,7 @@
 
 The host's merge makes new commits without notes. We attach the union of
 the PR commits' trace IDs to them and push ``refs/notes/traces`` without
-force: through ``sync.push_notes`` when it exists, else a small
-fetch-merge-push loop of our own.
+force, through sync's notes transport (``sync.transfer.push_notes``).
 """
 
 from __future__ import annotations
@@ -13,21 +12,18 @@ from collections.abc import Callable, Iterable, Mapping
 
 from traces_git import gitcmd
 from traces_git.ci.report import (
-    C_LOCALE,
     _fetch,
     _fetch_args,
     _shallow_commits,
     collect,
     deepen,
-    fetch_notes,
-    git_reason,
     is_shallow,
     read_notes,
     resolve,
     rev_list,
     tracking_ref,
 )
-from traces_git.errors import GitError, UsageError
+from traces_git.errors import UsageError
 from traces_git.notes import core as notes
 from traces_git.sync import relink
 
@@ -62,30 +58,6 @@ def resolve_onto(cwd: str, values: Iterable[str], remote: str, *, fetch: bool) -
     return result
 
 
-def integrate_remote_notes(cwd: str, remote: str) -> str:
-    """Bring the fetched tracking ref into ``refs/notes/traces``; never drops a note.
-
-    Returns "none" (no remote notes), "same", "fast-forward", "ahead" or "merged".
-    """
-    tracking = tracking_ref(remote)
-    remote_sha = _rev_parse_ref(cwd, tracking)
-    if remote_sha is None:
-        return "none"
-    local_sha = _rev_parse_ref(cwd, notes.NOTES_REF)
-    if local_sha == remote_sha:
-        return "same"
-    if local_sha is None or _is_ancestor(cwd, local_sha, remote_sha):
-        # Compare-and-swap: a writer that moved the ref since we looked wins.
-        gitcmd.run(["update-ref", "-m", "traces-git ci: fast-forward notes", notes.NOTES_REF,
-                    remote_sha, local_sha or ""], cwd)
-        return "fast-forward"
-    if _is_ancestor(cwd, remote_sha, local_sha):
-        return "ahead"
-    gitcmd.run(["notes", "--ref", notes.NOTES_REF, "merge", "--quiet",
-                "--strategy=cat_sort_uniq", tracking], cwd)
-    return "merged"
-
-
 def _parents(cwd: str, sha: str) -> list[str]:
     """A commit's parents from the object itself (a shallow clone's grafts hide them)."""
     raw = gitcmd.out(["cat-file", "commit", sha], cwd)
@@ -98,13 +70,16 @@ def _rev_parse_ref(cwd: str, ref: str) -> str | None:
     return proc.stdout.decode().strip() if proc.returncode == 0 else None
 
 
-def _is_ancestor(cwd: str, older: str, newer: str) -> bool:
-    return gitcmd.run(["merge-base", "--is-ancestor", older, newer], cwd,
-                      check=False).returncode == 0
-
-
-def _plan(cwd: str, info: RepoInfo, remote: str, result: Result, shas: list[str],
-          refs: list[notes.TraceRef], *, fetch: bool) -> dict[str, relink.Match]:
+def _plan(
+    cwd: str,
+    info: RepoInfo,
+    remote: str,
+    result: Result,
+    shas: list[str],
+    refs: list[notes.TraceRef],
+    *,
+    fetch: bool,
+) -> dict[str, relink.Match]:
     """What each merge commit gets: its content match (``relink``), else the whole union.
 
     A commit the matcher pairs with some of the pull request's commits (a rebase
@@ -121,31 +96,20 @@ def _plan(cwd: str, info: RepoInfo, remote: str, result: Result, shas: list[str]
         ref_names.append(tracking_ref(remote))
     texts = read_notes(cwd, ref_names, pr_shas)
     base, head = result.report["base"], result.report["head"]
-    _, matches = relink.match(cwd, info.open(), shas, texts, relink.tips_of(cwd, shas),
-                              known=[(head, base)] if base else [])
+    _, matches = relink.match(
+        cwd,
+        info.open(),
+        shas,
+        texts,
+        relink.tips_of(cwd, shas),
+        known=[(head, base)] if base else [],
+    )
     found = {m.commit: m for m in matches}
     noted = tuple(sha for sha in pr_shas if notes.attached(texts.get(sha)))
-    return {sha: found.get(sha) or relink.Match(sha, noted, "pull request", 0.0, tuple(refs))
-            for sha in shas}
-
-
-def push_notes_minimal(cwd: str, remote: str, apply: Callable[[], None], *,
-                       attempts: int = 4) -> dict:
-    """Fetch, merge into refs/notes/traces, apply our edits, push without force; retry."""
-    for attempt in range(1, attempts + 1):
-        fetch_notes(cwd, remote, shallow=is_shallow(cwd))
-        how = integrate_remote_notes(cwd, remote)
-        apply()
-        proc = gitcmd.run(["push", "--no-verify", "--quiet", remote,
-                           f"{notes.NOTES_REF}:{notes.NOTES_REF}"], cwd, check=False,
-                          env=C_LOCALE)
-        if proc.returncode == 0:
-            return {"outcome": "pushed", "attempts": attempt, "integrated": how}
-        stderr = proc.stderr.decode("utf-8", "replace")
-        if not any(word in stderr for word in ("rejected", "fetch first", "non-fast-forward",
-                                               "failed to update ref", "cannot lock ref")):
-            raise GitError(f"cannot push notes to {remote}: {git_reason(proc.stderr)}")
-    raise GitError(f"cannot push notes to {remote}: the remote notes kept moving")
+    return {
+        sha: found.get(sha) or relink.Match(sha, noted, "pull request", 0.0, tuple(refs))
+        for sha in shas
+    }
 
 
 def remap(
@@ -174,8 +138,14 @@ def remap(
         raise UsageError("no commit to remap onto: pass --onto MERGE_COMMIT")
     shas = resolve_onto(cwd, targets, remote, fetch=fetch)
     refs = union_refs(result.report)
-    summary: dict = {"onto": shas, "traces": [r.id for r in refs], "written": [],
-                     "push": None, "warnings": result.warnings, "skipped": None}
+    summary: dict = {
+        "onto": shas,
+        "traces": [r.id for r in refs],
+        "written": [],
+        "push": None,
+        "warnings": result.warnings,
+        "skipped": None,
+    }
     if not onto and result.report["head"] in _parents(cwd, shas[0]):
         # A true merge keeps the PR's commits (and their notes) in history.
         summary["skipped"] = "a merge commit keeps the pull request's commits and their notes"
@@ -203,18 +173,13 @@ def remap(
         from traces_git.ci import lines as lines_sync
 
         summary["lines_written"] = lines_sync.remap_records(
-            cwd, info, config, shas, result.report["commits"], refs, remote)
+            cwd, info, config, shas, result.report["commits"], refs, remote
+        )
 
-    push_notes = getattr(sync, "push_notes", None)
-    if not push:
-        apply()
-    elif push_notes is not None:
-        # sync fetches, merges (the result descends from the remote's notes)
-        # and pushes without force, retrying when others push at the same time.
-        apply()
-        outcome = push_notes(info, config, remote, foreground=True)
-        details = outcome if isinstance(outcome, dict) else {}
-        summary["push"] = {"via": "sync.push_notes", **details}
-    else:
-        summary["push"] = {"via": "ci", **push_notes_minimal(cwd, remote, apply)}
+    apply()
+    if push:
+        # sync's transport: fetch, merge (the result descends from the remote's notes)
+        # and push without force, retrying when others push at the same time.
+        outcome = sync.push_notes(info, config, remote, foreground=True)
+        summary["push"] = {"via": "sync.push_notes", **outcome}
     return summary

@@ -96,8 +96,9 @@ def _sha_at(payload: Mapping, dotted: str, path: str) -> str:
     return value.lower()
 
 
-def range_from_event(payload: Mapping, path: str, default_branch_sha: Callable[[str], str | None]
-                     ) -> RangeSpec:
+def range_from_event(
+    payload: Mapping, path: str, default_branch_sha: Callable[[str], str | None]
+) -> RangeSpec:
     """pull_request: base.sha..head.sha (GITHUB_SHA is a synthetic merge commit);
     push: before..after; merge_group: base_sha..head_sha.
 
@@ -165,7 +166,8 @@ def resolve_spec(
     if base is not None and head is not None or not event_path:
         if base is None:
             raise UsageError(
-                "no range to report: pass --base (and --head), or run in GitHub Actions")
+                "no range to report: pass --base (and --head), or run in GitHub Actions"
+            )
         return RangeSpec(base, head or "HEAD", "flags")
 
     def default_branch_sha(branch: str) -> str | None:
@@ -197,8 +199,11 @@ def _remote_branch_sha(cwd: str, remote: str, branch: str) -> str | None:
 
 
 def _rev_parse(cwd: str, rev: str) -> str | None:
-    proc = gitcmd.run(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
-                      cwd, check=False)
+    proc = gitcmd.run(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
+        cwd,
+        check=False,
+    )
     return proc.stdout.decode().strip().lower() if proc.returncode == 0 else None
 
 
@@ -242,8 +247,11 @@ def resolve(cwd: str, rev: str, remote: str, *, fetch: bool, shallow: bool) -> s
         raise UsageError(f"not a commit: {rev}")
     if not fetch:
         raise UsageError(f"commit {rev[:12]} is not in this clone (run without --no-fetch)")
-    _fetch(cwd, _fetch_args(*(["--depth=1"] if shallow else []), remote, rev.lower()),
-           f"commit {rev[:12]} from {remote}")
+    _fetch(
+        cwd,
+        _fetch_args(*(["--depth=1"] if shallow else []), remote, rev.lower()),
+        f"commit {rev[:12]} from {remote}",
+    )
     sha = _rev_parse(cwd, rev)
     if sha is None:
         raise UsageError(f"not a commit: {rev}")
@@ -290,8 +298,9 @@ def rev_list(cwd: str, base: str | None, head: str) -> list[str]:
     return gitcmd.out(args + ["--"], cwd).split()
 
 
-def commits_in_range(cwd: str, base: str | None, head: str | None,
-                     extra: list[str] | None = None) -> list[tuple[str, str]]:
+def commits_in_range(
+    cwd: str, base: str | None, head: str | None, extra: list[str] | None = None
+) -> list[tuple[str, str]]:
     """(sha, subject) of every commit in ``base..head``, oldest first.
 
     ``extra``: git log's options, revisions and ``-- PATHS`` (see :mod:`traces_git.views.revargs`).
@@ -299,21 +308,34 @@ def commits_in_range(cwd: str, base: str | None, head: str | None,
     return _finish_commits(_start_commits(cwd, base, head, extra))
 
 
-def _start_commits(cwd: str, base: str | None, head: str | None,
-                   extra: list[str] | None) -> subprocess.Popen[bytes]:
+def _start_commits(
+    cwd: str, base: str | None, head: str | None, extra: list[str] | None
+) -> subprocess.Popen[bytes]:
     """:func:`commits_in_range`'s git log, started (it runs beside ``git log --numstat``)."""
     import subprocess
 
     extra = list(extra or ())
     cut = extra.index("--") if "--" in extra else len(extra)
-    args = ["log", "-z", "--topo-order", "--reverse", "--no-show-signature",
-            "--format=%H%x00%s", *extra[:cut]]
+    args = [
+        "log",
+        "-z",
+        "--topo-order",
+        "--reverse",
+        "--no-show-signature",
+        "--format=%H%x00%s",
+        *extra[:cut],
+    ]
     args += [head] if head else []
     args += [f"^{base}"] if base else []
     args += extra[cut:] or ["--"]
-    return subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=gitcmd.clean_env(C_LOCALE))
+    return subprocess.Popen(
+        ["git", *args],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=gitcmd.clean_env(C_LOCALE),
+    )
 
 
 def _finish_commits(proc: subprocess.Popen[bytes]) -> list[tuple[str, str]]:
@@ -374,16 +396,24 @@ def odd_ref_warnings(repo: pygit2.Repository, refs: Iterable[str]) -> list[str]:
 # --- the report ---------------------------------------------------------------
 
 
-def build_report(base: str | None, head: str | None, commits: list[tuple[str, str]],
-                 note_texts: Mapping[str, str]) -> dict:
+def build_report(
+    base: str | None,
+    head: str | None,
+    commits: list[tuple[str, str]],
+    note_texts: Mapping[str, str],
+) -> dict:
     """The JSON report: every commit with its traces, and every trace with its commits."""
     report_commits: list[dict] = []
     traces: dict[str, dict] = {}
     for sha, subject in commits:
         refs = notes.attached(note_texts.get(sha))
         report_commits.append(
-            {"sha": sha, "subject": safe_text.bounded(subject),
-             "traces": [r.as_json() for r in refs]})
+            {
+                "sha": sha,
+                "subject": safe_text.bounded(subject),
+                "traces": [r.as_json() for r in refs],
+            }
+        )
         for ref in refs:
             entry = traces.setdefault(ref.id, {"id": ref.id, "url": ref.url, "commits": []})
             if ref.url and not entry["url"]:
@@ -435,18 +465,29 @@ def collect(
         _check_remote(cwd, remote)
     spec = resolve_spec(cwd, remote, base=base, head=head, env=env, fetch=fetch)
     if spec.deleted:
-        empty: dict = {"base": spec.base, "head": spec.head, "commits": [], "traces": [],
-                       "files": []}
+        empty: dict = {
+            "base": spec.base,
+            "head": spec.head,
+            "commits": [],
+            "traces": [],
+            "files": [],
+        }
         return Result(empty, spec, [], None, worktree=cwd)
     warnings: list[str] = []
     shallow = is_shallow(cwd)
     if fetch:
         # Both ends in one round trip when the clone lacks them (a PR checkout has neither).
-        missing = [rev.lower() for rev in (spec.head, spec.base)
-                   if rev and FULL_SHA.match(rev.lower()) and _rev_parse(cwd, rev) is None]
+        missing = [
+            rev.lower()
+            for rev in (spec.head, spec.base)
+            if rev and FULL_SHA.match(rev.lower()) and _rev_parse(cwd, rev) is None
+        ]
         if missing:
-            _fetch(cwd, _fetch_args(*(["--depth=1"] if shallow else []), remote, *missing),
-                   f"{', '.join(sha[:12] for sha in missing)} from {remote}")
+            _fetch(
+                cwd,
+                _fetch_args(*(["--depth=1"] if shallow else []), remote, *missing),
+                f"{', '.join(sha[:12] for sha in missing)} from {remote}",
+            )
     head_sha = resolve(cwd, spec.head, remote, fetch=fetch, shallow=shallow)
     base_sha = resolve(cwd, spec.base, remote, fetch=fetch, shallow=shallow) if spec.base else None
     rounds = 0
@@ -454,7 +495,8 @@ def collect(
         rounds = deepen(cwd, remote, base_sha, head_sha, hint=spec.commit_hint)
     elif shallow and not range_complete(cwd, base_sha, head_sha):
         warnings.append(
-            "the clone is shallow and --no-fetch was given: the range may be incomplete")
+            "the clone is shallow and --no-fetch was given: the range may be incomplete"
+        )
     fetched = fetch_notes(cwd, remote, shallow=is_shallow(cwd)) if fetch else None
     report, odd = _report(cwd, base_sha, head_sha, rev, remote, fetched)
     return Result(report, spec, warnings + odd, fetched, rounds, worktree=cwd)
@@ -462,8 +504,7 @@ def collect(
 
 def _collect_revisions(cwd: str, rev: RevArgs, *, remote: str, fetch: bool) -> Result:
     """``ci <revisions>``: the commits git log lists for them, in this clone as it is."""
-    has_remote = gitcmd.run(["remote", "get-url", "--", remote], cwd,
-                            check=False).returncode == 0
+    has_remote = gitcmd.run(["remote", "get-url", "--", remote], cwd, check=False).returncode == 0
     fetched = None
     if fetch and has_remote:
         fetched = fetch_notes(cwd, remote, shallow=is_shallow(cwd))
@@ -482,8 +523,9 @@ def _odd_refs(cwd: str, refs: list[str]) -> list[str]:
     return odd_ref_warnings(info.open(), refs)
 
 
-def _report(cwd: str, base: str | None, head: str | None, rev: RevArgs, remote: str,
-            fetched: bool | None) -> tuple[dict, list[str]]:
+def _report(
+    cwd: str, base: str | None, head: str | None, rev: RevArgs, remote: str, fetched: bool | None
+) -> tuple[dict, list[str]]:
     from traces_git.notes import batch as notes_batch
     from traces_git.views import linestats
 
@@ -507,8 +549,9 @@ def _report(cwd: str, base: str | None, head: str | None, rev: RevArgs, remote: 
         changes = None
         if rev.max_count is None:
             # Both git logs at once; notes read as --numstat prints its commits.
-            changes = linestats.numstat(cwd, file_args,
-                                        lambda shas: texts.update(reader.read(shas)))
+            changes = linestats.numstat(
+                cwd, file_args, lambda shas: texts.update(reader.read(shas))
+            )
         commits = _finish_commits(listing)
         truncated = rev.max_count is not None and len(commits) > rev.max_count
         if truncated:
@@ -528,8 +571,13 @@ def _report(cwd: str, base: str | None, head: str | None, rev: RevArgs, remote: 
     from traces_git.ci import lines as lines_sync
     from traces_git.lines import view as line_view
 
-    line_texts = lines_sync.ci_texts(cwd, remote, fetch=fetched is not None,
-                                     shallow=is_shallow(cwd), shas=[sha for sha, _ in commits])
+    line_texts = lines_sync.ci_texts(
+        cwd,
+        remote,
+        fetch=fetched is not None,
+        shallow=is_shallow(cwd),
+        shas=[sha for sha, _ in commits],
+    )
     report["files"] = linestats.count(changes, texts, line_view.records(line_texts))["files"]
     return report, warnings
 
@@ -541,7 +589,6 @@ def _check_remote(cwd: str, remote: str) -> None:
 
 def _ref_exists(cwd: str, ref: str) -> bool:
     return gitcmd.run(["rev-parse", "--verify", "--quiet", ref], cwd, check=False).returncode == 0
-
 
 
 def reason_of(exc: BaseException) -> str:

@@ -17,14 +17,31 @@ if TYPE_CHECKING:
     _F = TypeVar("_F", bound=Callable[..., object])
 
 _range_options = [
-    click.option("--base", metavar="REV", default=None,
-                 help="Start of the range (excluded). Default: from $GITHUB_EVENT_PATH."),
-    click.option("--head", metavar="REV", default=None,
-                 help="End of the range. Default: from $GITHUB_EVENT_PATH, else HEAD."),
-    click.option("--remote", metavar="NAME", default="origin", show_default=True,
-                 help="Remote to fetch notes and missing commits from."),
-    click.option("--fetch/--no-fetch", default=True, show_default=True,
-                 help="Fetch notes (never pruning) and deepen a shallow clone as needed."),
+    click.option(
+        "--base",
+        metavar="REV",
+        default=None,
+        help="Start of the range (excluded). Default: from $GITHUB_EVENT_PATH.",
+    ),
+    click.option(
+        "--head",
+        metavar="REV",
+        default=None,
+        help="End of the range. Default: from $GITHUB_EVENT_PATH, else HEAD.",
+    ),
+    click.option(
+        "--remote",
+        metavar="NAME",
+        default="origin",
+        show_default=True,
+        help="Remote to fetch notes and missing commits from.",
+    ),
+    click.option(
+        "--fetch/--no-fetch",
+        default=True,
+        show_default=True,
+        help="Fetch notes (never pruning) and deepen a shallow clone as needed.",
+    ),
 ]
 
 
@@ -76,12 +93,25 @@ def own_positional(args: list[str]) -> bool:
 
 @click.group(cls=_CiGroup, invoke_without_command=True)
 @_with_range_options
-@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown",
-              show_default=True, help="What to print on stdout.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "json"]),
+    default="markdown",
+    show_default=True,
+    help="What to print on stdout.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.pass_context
-def ci(ctx: click.Context, base: str | None, head: str | None, remote: str, fetch: bool,
-       fmt: str, as_json: bool) -> None:
+def ci(
+    ctx: click.Context,
+    base: str | None,
+    head: str | None,
+    remote: str,
+    fetch: bool,
+    fmt: str,
+    as_json: bool,
+) -> None:
     """Report the traces behind a pull request or push, from a (shallow) CI checkout.
 
     \b
@@ -99,9 +129,14 @@ def ci(ctx: click.Context, base: str | None, head: str | None, remote: str, fetc
     if ctx.invoked_subcommand is not None:
         return
     as_json = as_json or fmt == "json"
-    result, markdown = _report(base, head, remote, fetch,
-                               git_args=ctx.meta.get("traces_git.git_args") or None,
-                               as_json=as_json)
+    result, markdown = _report(
+        base,
+        head,
+        remote,
+        fetch,
+        git_args=ctx.meta.get("traces_git.git_args") or None,
+        as_json=as_json,
+    )
     if as_json:
         # Compact: json's C encoder (indent=2 is pure Python: 70 ms at 1,000 commits).
         click.echo(json.dumps(result.report))
@@ -109,15 +144,23 @@ def ci(ctx: click.Context, base: str | None, head: str | None, remote: str, fetc
         click.echo(markdown, nl=False)
 
 
-def _report(base: str | None, head: str | None, remote: str, fetch: bool, *,
-            git_args: list[str] | None = None, as_json: bool = False) -> tuple:
+def _report(
+    base: str | None,
+    head: str | None,
+    remote: str,
+    fetch: bool,
+    *,
+    git_args: list[str] | None = None,
+    as_json: bool = False,
+) -> tuple:
     """Collect and render the report; write the job summary and outputs (GitHub Actions)."""
     from traces_git.ci import enrich as ci_api
     from traces_git.ci import output as ci_output
     from traces_git.config import Config
 
-    result = core.collect(os.getcwd(), base=base, head=head, remote=remote, fetch=fetch,
-                          git_args=git_args)
+    result = core.collect(
+        os.getcwd(), base=base, head=head, remote=remote, fetch=fetch, git_args=git_args
+    )
     warnings = list(result.warnings)
     settings = ci_api.api_settings(os.environ, Config.load(result.worktree).get("traces.apiUrl"))
     if settings is not None:
@@ -133,11 +176,17 @@ def _report(base: str | None, head: str | None, remote: str, fetch: bool, *,
 
 @ci.command()
 @_with_range_options
-@click.option("--forge", type=click.Choice(["auto", "github", "gitlab"]), default="auto",
-              show_default=True, help="Where to comment; auto: from the CI variables.")
+@click.option(
+    "--forge",
+    type=click.Choice(["auto", "github", "gitlab"]),
+    default="auto",
+    show_default=True,
+    help="Where to comment; auto: from the CI variables.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
-def comment(base: str | None, head: str | None, remote: str, fetch: bool, forge: str,
-            as_json: bool) -> None:
+def comment(
+    base: str | None, head: str | None, remote: str, fetch: bool, forge: str, as_json: bool
+) -> None:
     """Post or update the report comment on the pull request or merge request.
 
     \b
@@ -173,20 +222,37 @@ def comment(base: str | None, head: str | None, remote: str, fetch: bool, forge:
 
 
 @ci.command()
-@click.option("--onto", "onto", metavar="COMMIT", multiple=True,
-              help="Commit the host's merge created (repeatable; A..B for a rebase merge). "
-                   "Default: pull_request.merge_commit_sha of a merged PR event.")
+@click.option(
+    "--onto",
+    "onto",
+    metavar="COMMIT",
+    multiple=True,
+    help="Commit the host's merge created (repeatable; A..B for a rebase merge). "
+    "Default: pull_request.merge_commit_sha of a merged PR event.",
+)
 @_with_range_options
-@click.option("--push/--no-push", default=True, show_default=True,
-              help="Push refs/notes/traces to the remote afterwards.")
+@click.option(
+    "--push/--no-push",
+    default=True,
+    show_default=True,
+    help="Push refs/notes/traces to the remote afterwards.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
-def remap(onto: tuple[str, ...], base: str | None, head: str | None, remote: str, fetch: bool,
-          push: bool, as_json: bool) -> None:
+def remap(
+    onto: tuple[str, ...],
+    base: str | None,
+    head: str | None,
+    remote: str,
+    fetch: bool,
+    push: bool,
+    as_json: bool,
+) -> None:
     """Attach a pull request's traces to the commit(s) a squash or rebase merge created."""
     from traces_git.ci import remap as ci_remap
 
-    summary = ci_remap.remap(os.getcwd(), list(onto), base=base, head=head, remote=remote,
-                       fetch=fetch, push=push)
+    summary = ci_remap.remap(
+        os.getcwd(), list(onto), base=base, head=head, remote=remote, fetch=fetch, push=push
+    )
     for warning in summary.pop("warnings", []):
         core.warn(warning)
     if as_json:

@@ -33,8 +33,16 @@ def late_attach(worker: bool, git_dir: str | None, as_json: bool) -> int:
     processed = late.run_worker(repo.common_dir)
     section = late.status_section(repo, Config.load(repo.worktree or repo.common_dir)) or {}
     if as_json:
-        click.echo(json.dumps({"processed": processed, "pending": section.get("pending", []),
-                               "failed": section.get("failed", [])}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "processed": processed,
+                    "pending": section.get("pending", []),
+                    "failed": section.get("failed", []),
+                },
+                indent=2,
+            )
+        )
     else:
         click.echo(f"late attach: {processed} commit(s) decided; {section.get('summary', '')}")
     return 0

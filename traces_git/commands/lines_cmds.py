@@ -10,8 +10,14 @@ import click
 
 @click.command()
 @click.argument("revision_range", required=False)
-@click.option("--format", "fmt", type=click.Choice(["agent-trace"]), default="agent-trace",
-              show_default=True, help="Output format: Agent Trace v0.1.0 records, JSON Lines.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["agent-trace"]),
+    default="agent-trace",
+    show_default=True,
+    help="Output format: Agent Trace v0.1.0 records, JSON Lines.",
+)
 def export(revision_range: str | None, fmt: str) -> None:
     """Print the line records of REVISION_RANGE (default: HEAD's history), one JSON per line.
 
@@ -63,15 +69,23 @@ def backfill(revision_range: str | None, force: bool, as_json: bool) -> None:
             bar.update(1)
 
     try:
-        summary = core.backfill(repo, Config.load(cwd), revision_range, force=force,
-                                on_start=on_start, on_commit=on_commit)
+        summary = core.backfill(
+            repo,
+            Config.load(cwd),
+            revision_range,
+            force=force,
+            on_start=on_start,
+            on_commit=on_commit,
+        )
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
-    click.echo(f"{len(summary['written'])} record(s) written, {len(summary['unchanged'])} "
-               f"unchanged, {summary['already']} already there, {len(summary['skipped'])} "
-               f"skipped (traces not in the store) of {summary['with_traces']} commit(s) "
-               "with traces")
+    click.echo(
+        f"{len(summary['written'])} record(s) written, {len(summary['unchanged'])} "
+        f"unchanged, {summary['already']} already there, {len(summary['skipped'])} "
+        f"skipped (traces not in the store) of {summary['with_traces']} commit(s) "
+        "with traces"
+    )

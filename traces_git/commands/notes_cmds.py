@@ -28,8 +28,7 @@ def show(rev: str, as_json: bool) -> None:
 
     repo = RepoInfo.discover()
     sha = note_edits.resolve(rev)
-    refs = notes.attached(notes_batch.read_texts(repo.worktree or repo.common_dir,
-                                                 [sha]).get(sha))
+    refs = notes.attached(notes_batch.read_texts(repo.worktree or repo.common_dir, [sha]).get(sha))
     if as_json:
         import json
 
@@ -39,15 +38,21 @@ def show(rev: str, as_json: bool) -> None:
 
 
 @click.command("log", cls=GitArgsCommand, context_settings=GIT_ARGS_SETTINGS)
-@click.argument("git_log_args", nargs=-1, type=click.UNPROCESSED,
-                metavar="[<revision-range>] [-- <path>...]")
+@click.argument(
+    "git_log_args", nargs=-1, type=click.UNPROCESSED, metavar="[<revision-range>] [-- <path>...]"
+)
 @click.option("--untraced", is_flag=True, help="Also list the commits without traces.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print JSON: {commits: [{sha, subject, traces}], truncated, max_count}.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON: {commits: [{sha, subject, traces}], truncated, max_count}.",
+)
 @click.option("--no-pager", is_flag=True, help="Do not pipe the output into the pager.")
 @click.pass_context
-def log_(ctx: click.Context, git_log_args: tuple[str, ...], untraced: bool, as_json: bool,
-         no_pager: bool) -> None:
+def log_(
+    ctx: click.Context, git_log_args: tuple[str, ...], untraced: bool, as_json: bool, no_pager: bool
+) -> None:
     """List the commits git log would list that have traces, with their traces.
 
     \b
@@ -61,13 +66,14 @@ def log_(ctx: click.Context, git_log_args: tuple[str, ...], untraced: bool, as_j
     """
     from traces_git.views import log as logview
 
-    logview.show(git_args(ctx, git_log_args), untraced=untraced, as_json=as_json,
-                 no_pager=no_pager)
+    logview.show(git_args(ctx, git_log_args), untraced=untraced, as_json=as_json, no_pager=no_pager)
 
 
-_STDIN_HELP = ("Read one '<commit> <id>' per line from stdin (attach: optionally a URL "
-               "after the ID); every line is checked first, then all are written in one "
-               "notes commit.")
+_STDIN_HELP = (
+    "Read one '<commit> <id>' per line from stdin (attach: optionally a URL "
+    "after the ID); every line is checked first, then all are written in one "
+    "notes commit."
+)
 
 
 @click.command()
@@ -94,8 +100,12 @@ def attach(trace_id: str | None, rev: str, url: str | None, from_stdin: bool) ->
 @click.command()
 @click.argument("trace_id", required=False)
 @click.argument("rev", default="HEAD")
-@click.option("--stdin", "from_stdin", is_flag=True,
-              help="Read one '<commit> <id>' per line from stdin; one notes commit for all.")
+@click.option(
+    "--stdin",
+    "from_stdin",
+    is_flag=True,
+    help="Read one '<commit> <id>' per line from stdin; one notes commit for all.",
+)
 def detach(trace_id: str | None, rev: str, from_stdin: bool) -> None:
     """Mark trace TRACE_ID as not part of commit REV (default HEAD), or many with --stdin."""
     from traces_git.notes import edits as note_edits

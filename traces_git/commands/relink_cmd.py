@@ -41,9 +41,12 @@ def relink(range_: str | None, dry_run: bool, as_json: bool) -> None:
         if not dry_run and found.commit not in result.written:
             continue
         origins = ", ".join(sha[:12] for sha in found.sources)
-        click.echo(f"{verb} {found.commit[:12]}: {len(found.traces)} trace(s) from {origins} "
-                   f"({found.how})")
+        click.echo(
+            f"{verb} {found.commit[:12]}: {len(found.traces)} trace(s) from {origins} ({found.how})"
+        )
     count = len(result.matches) if dry_run else len(result.written)
     if not count:
-        click.echo(f"nothing to relink ({result.candidates} commit(s) without a note, "
-                   f"{result.sources} noted commit(s) not merged)")
+        click.echo(
+            f"nothing to relink ({result.candidates} commit(s) without a note, "
+            f"{result.sources} noted commit(s) not merged)"
+        )

@@ -30,10 +30,19 @@ def _describe(result: dict) -> str:
 
 
 @click.command()
-@click.option("--remote", "remote_names", multiple=True, metavar="NAME",
-              help="Sync with this remote only (repeatable; default: every remote).")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print JSON: {remotes: [{remote, outcome, fetched, merged, pushed, error?}]}.")
+@click.option(
+    "--remote",
+    "remote_names",
+    multiple=True,
+    metavar="NAME",
+    help="Sync with this remote only (repeatable; default: every remote).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON: {remotes: [{remote, outcome, fetched, merged, pushed, error?}]}.",
+)
 def sync(remote_names: tuple[str, ...], as_json: bool) -> None:
     """Fetch teammates' trace notes, merge them, and push ours now."""
     from traces_git.sync import transfer as sync_mod
@@ -77,6 +86,8 @@ def _write_queued(repo: RepoInfo, config: Config, as_json: bool) -> dict:
         return {}
     drained = pending_notes.drain(repo, config)
     if not as_json:
-        click.echo(f"queued notes: {drained.written} written, {drained.left} still queued"
-                   + (f" ({drained.error})" if drained.error else ""))
+        click.echo(
+            f"queued notes: {drained.written} written, {drained.left} still queued"
+            + (f" ({drained.error})" if drained.error else "")
+        )
     return {"queued_written": drained.written, "queued_left": drained.left}

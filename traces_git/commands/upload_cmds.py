@@ -64,10 +64,10 @@ def _dry_run(trace_id: str, as_json: bool) -> int:
         click.echo("with a destination, these requests would be sent (redacted):")
     else:
         dest = plan["destination"]
-        where = (f"@{dest['namespace']['slug']}" if dest.get("namespace")
-                 else "the API key's default")
-        click.echo(f"{trace_id} would go to {where} ({dest['visibility']}; "
-                   f"from {dest['source']})")
+        where = (
+            f"@{dest['namespace']['slug']}" if dest.get("namespace") else "the API key's default"
+        )
+        click.echo(f"{trace_id} would go to {where} ({dest['visibility']}; from {dest['source']})")
     for request in plan["requests"]:
         click.echo(f"{request['method']} {request['path']}")
         click.echo(json.dumps(request["body"], indent=2, ensure_ascii=False))

@@ -199,8 +199,14 @@ def _late_attach(repo: RepoInfo, summary: dict) -> None:
         return
     from traces_git.hook import late_attach
 
-    if late_attach.queue(repo, summary["commit"], late["since_ms"], late["now_ms"],
-                         late["automatic"], late["reasons"]):
+    if late_attach.queue(
+        repo,
+        summary["commit"],
+        late["since_ms"],
+        late["now_ms"],
+        late["automatic"],
+        late["reasons"],
+    ):
         summary["late_attach"] = "queued"
 
 
@@ -211,8 +217,13 @@ def _stamp(repo: RepoInfo, config: Config, summary: dict) -> None:
     selected = "head_time" in summary  # the selection ran (not a rebase, a cherry-pick, ...)
     head_time = summary.pop("head_time", None)
     try:
-        if (selected and not summary.get("attached") and not summary.get("late_attach")
-                and summary.get("outcome") != "error" and not summary.pop("pending", False)):
+        if (
+            selected
+            and not summary.get("attached")
+            and not summary.get("late_attach")
+            and summary.get("outcome") != "error"
+            and not summary.pop("pending", False)
+        ):
             shortcut.write(repo, config, STARTED, summary["commit"], head_time)
         else:
             shortcut.discard(repo.git_dir)
@@ -241,8 +252,9 @@ def pre_push(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) -> d
     from traces_git.hook import late_attach
     from traces_git.sync import transfer
 
-    return transfer.pre_push_hook(repo, config, args, stdin,
-                                  before_push=late_attach.wait_before_push)
+    return transfer.pre_push_hook(
+        repo, config, args, stdin, before_push=late_attach.wait_before_push
+    )
 
 
 def post_rewrite(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) -> dict:

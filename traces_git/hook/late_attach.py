@@ -68,8 +68,9 @@ def cli_for(config: Config) -> str | None:
 # --- the hook side ------------------------------------------------------------------
 
 
-def queue(repo: RepoInfo, commit: str, since_ms: float, now_ms: float, automatic: bool,
-          reasons: list[str]) -> bool:
+def queue(
+    repo: RepoInfo, commit: str, since_ms: float, now_ms: float, automatic: bool, reasons: list[str]
+) -> bool:
     """Write the pending record of ``commit`` and start the worker; False if it could not."""
     record = {
         "commit": commit,
@@ -125,8 +126,11 @@ def records(common_dir: str, kind: str) -> list[dict]:
         if len(commit) not in (40, 64) or any(c not in "0123456789abcdef" for c in commit):
             continue  # not a record of ours: never passed to git
         data = _read_json(os.path.join(folder, name))
-        if data is not None and data.get("commit") == commit and isinstance(
-                data.get("worktree"), str):
+        if (
+            data is not None
+            and data.get("commit") == commit
+            and isinstance(data.get("worktree"), str)
+        ):
             found.append(data)
     return sorted(found, key=lambda r: r.get("queued_at") or 0)
 
@@ -214,8 +218,7 @@ def _process_group(common_dir: str, pending: list[dict]) -> int:
     return len(group)
 
 
-def _refresh(exe: str, worktree: str, group: list[dict], config: Config, refresh: Refresh
-             ) -> None:
+def _refresh(exe: str, worktree: str, group: list[dict], config: Config, refresh: Refresh) -> None:
     """``traces list`` for the worktree, ``traces show`` for what may concern the commits."""
     from traces_git import store
     from traces_git.attribution import official_cli
@@ -265,8 +268,9 @@ def _active_ids(group: list[dict]) -> set[str]:
     return found
 
 
-def _decide(repo: RepoInfo, worktree: str, config: Config, common_dir: str, record: dict,
-            refresh: Refresh) -> None:
+def _decide(
+    repo: RepoInfo, worktree: str, config: Config, common_dir: str, record: dict, refresh: Refresh
+) -> None:
     """The selection for the record's commit against the refreshed store; the note."""
     from traces_git import gitcmd, store
     from traces_git.attribution import explain_record, postcommit, selection
@@ -307,8 +311,9 @@ def _decide(repo: RepoInfo, worktree: str, config: Config, common_dir: str, reco
         except store.StoreError as exc:
             store_problem = str(exc)
         try:
-            picked = selection.pick(ctx, opened, hints, considered,
-                                    automatic=bool(record.get("automatic", True)))
+            picked = selection.pick(
+                ctx, opened, hints, considered, automatic=bool(record.get("automatic", True))
+            )
         finally:
             if opened is not None:
                 opened.close()
@@ -398,8 +403,9 @@ def wait_before_push(repo: RepoInfo, config: Config, shas: list[str]) -> dict | 
     waiting = list(pushed)
     while waiting and time.time() < deadline:
         time.sleep(0.05)
-        waiting = [c for c in waiting
-                   if os.path.exists(_record_path(repo.common_dir, "pending", c))]
+        waiting = [
+            c for c in waiting if os.path.exists(_record_path(repo.common_dir, "pending", c))
+        ]
     return {"waited_s": round(time.time() - started, 3), "still_pending": waiting}
 
 
@@ -484,34 +490,45 @@ def status_section(repo: RepoInfo | None, config: Config) -> dict | None:
     now = time.time()
     for record in records(repo.common_dir, "pending"):
         age = now - float(record.get("queued_at") or now)
-        section["pending"].append({"commit": record["commit"], "age_s": round(age, 1),
-                                   "reasons": record.get("reasons") or []})
+        section["pending"].append(
+            {
+                "commit": record["commit"],
+                "age_s": round(age, 1),
+                "reasons": record.get("reasons") or [],
+            }
+        )
     for record in records(repo.common_dir, "failed"):
-        section["failed"].append({
-            "commit": record["commit"],
-            "error": record.get("error") or "; ".join(record.get("refresh_errors") or []),
-        })
+        section["failed"].append(
+            {
+                "commit": record["commit"],
+                "error": record.get("error") or "; ".join(record.get("refresh_errors") or []),
+            }
+        )
     from traces_git.attribution import freshness
 
     if repo.worktree:
         hour_ago = (now - 3600) * 1000
         section["agent_sessions_here"] = bool(
-            freshness.recent_session_files(repo.worktree, hour_ago, now * 1000))
+            freshness.recent_session_files(repo.worktree, hour_ago, now * 1000)
+        )
         section["agent_hooks"] = os.path.exists(os.path.join(repo.git_dir, "traces-active.json"))
     parts = []
     if not section["enabled"]:
         parts.append("off (traces.lateAttach false)")
     elif cli is None:
-        parts.append("unavailable: the official Traces CLI is not installed (`traces` on PATH "
-                     "or traces.cliPath); stale store data is decided as it is")
+        parts.append(
+            "unavailable: the official Traces CLI is not installed (`traces` on PATH "
+            "or traces.cliPath); stale store data is decided as it is"
+        )
     else:
         parts.append(f"through {cli}")
     if section["pending"]:
         parts.append(f"{len(section['pending'])} pending")
     if section["failed"]:
         last = section["failed"][-1]
-        parts.append(f"{len(section['failed'])} failed (last {last['commit'][:12]}: "
-                     f"{last['error']})")
+        parts.append(
+            f"{len(section['failed'])} failed (last {last['commit'][:12]}: {last['error']})"
+        )
     section["summary"] = "; ".join(parts)
     return section
 
@@ -522,5 +539,8 @@ def post_rewrite_hook(repo: RepoInfo, config: Config, args: list[str], stdin: by
     result = after_rewrite(repo, config, stdin)
     if not result or not (result["moved"] or result["copied"]):
         return {"outcome": "skipped", "record": False}
-    return {"outcome": "ok", "detail": f"late attach: {len(result['moved'])} pending moved, "
-            f"{len(result['copied'])} note(s) copied to the rewritten commits"}
+    return {
+        "outcome": "ok",
+        "detail": f"late attach: {len(result['moved'])} pending moved, "
+        f"{len(result['copied'])} note(s) copied to the rewritten commits",
+    }

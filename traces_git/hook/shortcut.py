@@ -44,8 +44,10 @@ TIP = "traces-git-post-commit.tip"  # written by the sh: the last commit it skip
 SKIPPED = "traces-git-post-commit.skipped"  # written by the sh: "<count> <sha>" since the stamp
 HEAD_MOVE = "traces-git-head-move"  # written by the sh in reference-transaction
 VERSION = "2"
-HEADER = (f"# traces-git-stamp {VERSION}\n"  # the only line the dispatcher reads before sourcing
-          "# written by traces-git after a full post-commit run; sourced by its hook dispatcher")
+HEADER = (
+    f"# traces-git-stamp {VERSION}\n"  # the only line the dispatcher reads before sourcing
+    "# written by traces-git after a full post-commit run; sourced by its hook dispatcher"
+)
 MARGIN_S = 2.0
 
 # Variables that change what the selection reads: store and config resolution, state dir,
@@ -82,16 +84,20 @@ def discard(git_dir: str) -> None:
 
 def config_files(repo: RepoInfo, config: Config) -> tuple[list[str], list[str]]:
     """(existing, absent) config files whose change could change what the hook reads."""
-    candidates = [os.path.join(repo.common_dir, "config"), os.path.join(repo.git_dir,
-                                                                         "config.worktree")]
+    candidates = [
+        os.path.join(repo.common_dir, "config"),
+        os.path.join(repo.git_dir, "config.worktree"),
+    ]
     env = os.environ
     if env.get("GIT_CONFIG_GLOBAL") is not None:
         if env["GIT_CONFIG_GLOBAL"]:
             candidates.append(env["GIT_CONFIG_GLOBAL"])
     else:
         xdg = env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-        candidates += [os.path.join(xdg, "git", "config"),
-                       os.path.join(os.path.expanduser("~"), ".gitconfig")]
+        candidates += [
+            os.path.join(xdg, "git", "config"),
+            os.path.join(os.path.expanduser("~"), ".gitconfig"),
+        ]
     if not env.get("GIT_CONFIG_NOSYSTEM"):
         candidates.append(env.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig")
     candidates += getattr(config, "origins", [])  # included files
@@ -116,13 +122,16 @@ def store_candidates(config: Config) -> list[str]:
     if not os.path.isabs(data_home):
         data_home = os.path.join(os.path.expanduser("~"), ".local", "share")
     legacy = os.path.join(os.path.expanduser("~"), ".traces")
-    ordered = [os.path.join(data_home, "traces", "traces.db"),
-               os.path.join(legacy, "traces.db"), os.path.join(legacy, "events.db")]
+    ordered = [
+        os.path.join(data_home, "traces", "traces.db"),
+        os.path.join(legacy, "traces.db"),
+        os.path.join(legacy, "events.db"),
+    ]
     return ordered[: ordered.index(resolved) + 1] if resolved in ordered else [resolved]
 
 
 def mode(store_path: str, head_time_s: int | None) -> str | None:
-    """"none" (no store: nothing for any commit), "head" (no trace in the store is active
+    """ "none" (no store: nothing for any commit), "head" (no trace in the store is active
     at or after HEAD's committer second: nothing for its children) or None."""
     if not os.path.isfile(store_path):
         return "none"
@@ -186,8 +195,9 @@ def write(
     checks += [f'[ {quote(p)} -ot "$tg_stamp" ]' for p in watched[0]]  # agent sessions
     checks += [f"tg_absent {quote(p)}" for p in watched[1]]
     last = stores[-1]
-    checks.append(f"tg_store_same {quote(last)}" if os.path.exists(last)
-                  else f"tg_absent {quote(last)}")
+    checks.append(
+        f"tg_store_same {quote(last)}" if os.path.exists(last) else f"tg_absent {quote(last)}"
+    )
     from traces_git import paths
 
     pending = paths.location("state", "sync-pending", paths.repo_key(repo.common_dir))

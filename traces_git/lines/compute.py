@@ -43,8 +43,9 @@ def commit_info(cwd: str, sha: str) -> tuple[str, list[str], int]:
     return fields[0], fields[2:], int(fields[1])
 
 
-def read_writes(db: Store, trace_id: str, worktree: str, until_ms: float | None
-                ) -> TraceWrites | None:
+def read_writes(
+    db: Store, trace_id: str, worktree: str, until_ms: float | None
+) -> TraceWrites | None:
     """The trace's written text per repository path; None when the store has no events."""
     found = db.get([trace_id]).get(trace_id)
     if found is None:
@@ -80,11 +81,16 @@ def read_writes(db: Store, trace_id: str, worktree: str, until_ms: float | None
     return writes if seen_events else None
 
 
-def derive(cwd: str, worktree: str | None, sha: str, trace_refs: Sequence[TraceRef],
-           db: Store | None,
-           olds: Sequence[str] = (), old_notes: Mapping[str, str] | None = None,
-           old_traced: Mapping[str, bool] | None = None
-           ) -> tuple[dict | None, dict[str, TraceWrites]]:
+def derive(
+    cwd: str,
+    worktree: str | None,
+    sha: str,
+    trace_refs: Sequence[TraceRef],
+    db: Store | None,
+    olds: Sequence[str] = (),
+    old_notes: Mapping[str, str] | None = None,
+    old_traced: Mapping[str, bool] | None = None,
+) -> tuple[dict | None, dict[str, TraceWrites]]:
     """``sha``'s record, or None when nothing can vouch for any of its lines.
 
     What the traces wrote comes from their tool calls in the store and, for a
@@ -151,8 +157,9 @@ def own_added(cwd: str, commit: str, parents: Sequence[str]) -> list[diff.FileCh
     against every parent (its resolutions), not the merged branch's lines."""
     changes = diff.added_lines(cwd, commit, parents[0] if parents else None)
     for other in parents[1:]:
-        theirs = {(c.path, number) for c in diff.added_lines(cwd, commit, other)
-                  for number, _ in c.added}
+        theirs = {
+            (c.path, number) for c in diff.added_lines(cwd, commit, other) for number, _ in c.added
+        }
         for change in changes:
             change.added = [(n, t) for n, t in change.added if (change.path, n) in theirs]
         changes = [change for change in changes if change.added]
@@ -180,11 +187,20 @@ def store_record(cwd: str, common_dir: str, sha: str, rec: dict, author: Signatu
     def edit(old: str | None) -> str | None:
         # any record (also a stale copy a notes.rewriteRef=refs/notes/* rewrite carried
         # over, whose revision is the old commit) is replaced; other tools' lines are kept
-        kept = [text for text in (old or "").splitlines()
-                if text.strip() and record.parse_record(text.strip(), None) is None]
+        kept = [
+            text
+            for text in (old or "").splitlines()
+            if text.strip() and record.parse_record(text.strip(), None) is None
+        ]
         return "\n".join([*kept, line]) + "\n"
 
     changed = notes.update_one_with_git(
-        cwd, sha, edit, message=f"traces-git: lines of {sha[:12]}", author=author,
-        ref=LINES_REF, lock_path=os.path.join(common_dir, "traces-git-notes.lock"))
+        cwd,
+        sha,
+        edit,
+        message=f"traces-git: lines of {sha[:12]}",
+        author=author,
+        ref=LINES_REF,
+        lock_path=os.path.join(common_dir, "traces-git-notes.lock"),
+    )
     return changed is not None

@@ -34,8 +34,9 @@ def written_counter(lines: Iterable[str]) -> Counter:
     return Counter(normalise(line) for line in lines)
 
 
-def attribute(added: Sequence[tuple[int, str]],
-              written: Sequence[tuple[str, Counter]]) -> list[str | None]:
+def attribute(
+    added: Sequence[tuple[int, str]], written: Sequence[tuple[str, Counter]]
+) -> list[str | None]:
     """For each added (line number, text): the ID of the trace that wrote it, or None.
 
     ``written``: (trace ID, its written lines for this file), in note order; the
@@ -77,14 +78,17 @@ def _runs(added: Sequence[tuple[int, str]]) -> Iterable[tuple[int, int]]:
             start = i
 
 
-def attribute_files(changes: Iterable[FileChange],
-                    written_by_trace: Mapping[str, Mapping[str, list[str]]],
-                    order: Sequence[str]) -> dict[str, list[str | None]]:
+def attribute_files(
+    changes: Iterable[FileChange],
+    written_by_trace: Mapping[str, Mapping[str, list[str]]],
+    order: Sequence[str],
+) -> dict[str, list[str | None]]:
     """{path: owners} for each FileChange; ``written_by_trace`` = {trace: {path: lines}}."""
     result = {}
     for change in changes:
-        written = [(trace_id, written_counter(written_by_trace.get(trace_id, {}).get(change.path,
-                                                                                       ())))
-                   for trace_id in order]
+        written = [
+            (trace_id, written_counter(written_by_trace.get(trace_id, {}).get(change.path, ())))
+            for trace_id in order
+        ]
         result[change.path] = attribute(change.added, written)
     return result

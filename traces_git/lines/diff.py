@@ -24,8 +24,20 @@ class FileChange:
 
 def diff_args(commit: str, parent: str | None) -> list[str]:
     # -M as `git log --numstat -M` (stats), so paths and counts agree with stats.
-    base = ["-c", "core.quotePath=false", "diff-tree", "-r", "-p", "-M", "-U0", "--no-color",
-            "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/"]
+    base = [
+        "-c",
+        "core.quotePath=false",
+        "diff-tree",
+        "-r",
+        "-p",
+        "-M",
+        "-U0",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--src-prefix=a/",
+        "--dst-prefix=b/",
+    ]
     return [*base, parent, commit] if parent else [*base, "--root", commit]
 
 

@@ -21,11 +21,18 @@ def explain_lines(repo: RepoInfo, config: Config, sha: str) -> dict:
     cwd = repo.worktree or repo.common_dir
     pyrepo = repo.open()
     rec = record.parse_note(notes.read_note(pyrepo, sha, LINES_REF), sha)
-    out: dict = {"recorded": rec is not None, "method": rec.method if rec else None,
-                 "files": [], "unknown_tools": [], "store": None}
+    out: dict = {
+        "recorded": rec is not None,
+        "method": rec.method if rec else None,
+        "files": [],
+        "unknown_tools": [],
+        "store": None,
+    }
     if rec is None:
-        out["why"] = ("no line record: commit-level attribution only (run `traces-git lines "
-                      "backfill` where the traces are in the store)")
+        out["why"] = (
+            "no line record: commit-level attribution only (run `traces-git lines "
+            "backfill` where the traces are in the store)"
+        )
         return out
     writes: dict[str, compute.TraceWrites] = {}
     path = store.locate_path(config.get("traces.store"))
@@ -44,17 +51,22 @@ def explain_lines(repo: RepoInfo, config: Config, sha: str) -> dict:
             out["unknown_tools"].append({"trace": trace_id, "tool": name, "calls": count})
     for file_path, counts in sorted(rec.counts().items()):
         content = compute._blob_lines(cwd, sha, file_path) or []
-        row: dict = {"path": file_path, "human": counts["human"], "untraced": counts["untraced"],
-               "traces": []}
+        row: dict = {
+            "path": file_path,
+            "human": counts["human"],
+            "untraced": counts["untraced"],
+            "traces": [],
+        }
         for trace_id, by_path in rec.agent_lines().items():
             spans = by_path.get(file_path, [])
             texts = {derive.normalise(t) for s, e, _h in spans for t in content[s - 1 : e]}
             calls = []
-            for call_path, item in (writes[trace_id].calls if trace_id in writes else []):
+            for call_path, item in writes[trace_id].calls if trace_id in writes else []:
                 matched = sum(1 for line in item.lines if derive.normalise(line) in texts)
                 if call_path == file_path and matched:
-                    calls.append({"tool": item.tool, "call_id": item.call_id,
-                                  "matched_lines": matched})
+                    calls.append(
+                        {"tool": item.tool, "call_id": item.call_id, "matched_lines": matched}
+                    )
             lines = sum(e - s + 1 for s, e, _h in spans)
             if lines:
                 row["traces"].append({"id": trace_id, "lines": lines, "calls": calls})
@@ -69,19 +81,26 @@ def render(section: dict) -> list[str]:
     lines[-1] = f"lines (record derived from the {section['method'] or 'unknown'}):"
     for row in section["files"]:
         parts = [f"{t['id']} {t['lines']}" for t in row["traces"]]
-        parts += [f"human {row['human']}"] + ([f"untraced {row['untraced']}"]
-                                              if row["untraced"] else [])
+        parts += [f"human {row['human']}"] + (
+            [f"untraced {row['untraced']}"] if row["untraced"] else []
+        )
         lines.append(f"  {record.safe_path(row['path'])}: " + ", ".join(parts))
         for trace in row["traces"]:
             for call in trace["calls"]:
-                tool, call_id = record.safe_path(call["tool"]), record.safe_path(
-                    call["call_id"] or "")
-                lines.append(f"      {trace['id']}: {tool} {call_id} "
-                             f"({call['matched_lines']} line(s))".replace("  (", " ("))
+                tool, call_id = (
+                    record.safe_path(call["tool"]),
+                    record.safe_path(call["call_id"] or ""),
+                )
+                lines.append(
+                    f"      {trace['id']}: {tool} {call_id} "
+                    f"({call['matched_lines']} line(s))".replace("  (", " (")
+                )
     for item in section["unknown_tools"]:
-        lines.append(f"  {item['trace']}: {item['calls']} call(s) of "
-                     f"{record.safe_path(item['tool'])}, a "
-                     "file-writing tool whose text cannot be read: not attributed")
+        lines.append(
+            f"  {item['trace']}: {item['calls']} call(s) of "
+            f"{record.safe_path(item['tool'])}, a "
+            "file-writing tool whose text cannot be read: not attributed"
+        )
     if section.get("store"):
         lines.append(f"  store: {section['store']}")
     return lines

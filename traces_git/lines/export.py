@@ -22,8 +22,12 @@ def commits(cwd: str, revision_range: str | None) -> list[str]:
     chosen = (revision_range or "HEAD").split()
     if any(word.startswith("-") for word in chosen):
         raise UsageError(f"not a revision range: {revision_range}")
-    proc = gitcmd.run(["rev-list", "--reverse", "--topo-order", *chosen, "--"], cwd,
-                      check=False, env={"LC_ALL": "C"})
+    proc = gitcmd.run(
+        ["rev-list", "--reverse", "--topo-order", *chosen, "--"],
+        cwd,
+        check=False,
+        env={"LC_ALL": "C"},
+    )
     if proc.returncode != 0:
         lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         reason = (lines[0] if lines else "git rev-list failed").removeprefix("fatal: ")
@@ -41,9 +45,15 @@ def export(cwd: str, revision_range: str | None) -> Iterator[str]:
             yield record.serialise(found.raw)
 
 
-def backfill(repo: RepoInfo, config: Config, revision_range: str | None, *, force: bool = False,
-             on_start: Callable[[int], None] | None = None,
-             on_commit: Callable[[str, str], None] | None = None) -> dict:
+def backfill(
+    repo: RepoInfo,
+    config: Config,
+    revision_range: str | None,
+    *,
+    force: bool = False,
+    on_start: Callable[[int], None] | None = None,
+    on_commit: Callable[[str, str], None] | None = None,
+) -> dict:
     """Compute the records of the range's commits with traces that have none (all with
     ``force``). Idempotent and resumable: each record is written as soon as it is computed,
     and a commit with a record is skipped the next time."""
@@ -54,11 +64,15 @@ def backfill(repo: RepoInfo, config: Config, revision_range: str | None, *, forc
     trace_notes = notes_batch.read_texts(cwd, shas)
     traced = [sha for sha in shas if notes.attached(trace_notes.get(sha))]
     existing = notes_batch.read_texts(cwd, traced, LINES_REF)
-    todo = [sha for sha in traced
-            if force or record.parse_note(existing.get(sha), sha) is None]
-    summary: dict = {"commits": len(shas), "with_traces": len(traced),
-                     "already": len(traced) - len(todo), "written": [], "unchanged": [],
-                     "skipped": {}}
+    todo = [sha for sha in traced if force or record.parse_note(existing.get(sha), sha) is None]
+    summary: dict = {
+        "commits": len(shas),
+        "with_traces": len(traced),
+        "already": len(traced) - len(todo),
+        "written": [],
+        "unchanged": [],
+        "skipped": {},
+    }
     if on_start:
         on_start(len(todo))
     if not todo:

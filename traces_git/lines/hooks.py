@@ -24,5 +24,7 @@ def post_rewrite(repo: RepoInfo, stdin: bytes) -> dict:
         return {"outcome": "skipped", "record": False}
     if not queue.worker_running(repo.common_dir):
         queue.spawn(repo.worktree or repo.common_dir, repo.common_dir)
-    return {"outcome": "ok", "detail": f"line records of {len(olds_by_new)} rewritten "
-            "commit(s) queued"}
+    return {
+        "outcome": "ok",
+        "detail": f"line records of {len(olds_by_new)} rewritten commit(s) queued",
+    }

@@ -27,8 +27,11 @@ def queue_dir(common_dir: str) -> str:
 
 def enqueue(common_dir: str, jobs: list[tuple[str, list[str]]]) -> str | None:
     """Queue (commit, [rewritten-from commits]) jobs; the job file's path."""
-    lines = [" ".join([sha, *olds]) for sha, olds in jobs if _is_sha(sha)
-             and all(_is_sha(old) for old in olds)]
+    lines = [
+        " ".join([sha, *olds])
+        for sha, olds in jobs
+        if _is_sha(sha) and all(_is_sha(old) for old in olds)
+    ]
     if not lines:
         return None
     directory = queue_dir(common_dir)
@@ -78,26 +81,9 @@ def spawn(cwd: str, common_dir: str) -> None:
     cmd = [sys.executable, "-I", "-m", "traces_git.lines.worker", cwd, common_dir]
     log_path = paths.location("state", "lines-worker.log")
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
-    env = gitcmd.clean_env()
-    if hasattr(os, "posix_spawn"):
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.posix_spawn(sys.executable, cmd, env,
-                           file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 0),
-                                         (os.POSIX_SPAWN_DUP2, fd, 1),
-                                         (os.POSIX_SPAWN_DUP2, fd, 2)],
-                           setsid=True)
-        finally:
-            os.close(devnull)
-            os.close(fd)
-        return
-    import subprocess  # pragma: no cover - Windows
+    from traces_git import detach
 
-    flags = getattr(subprocess, "DETACHED_PROCESS", 0) | getattr(
-        subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
-    subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL, close_fds=True, creationflags=flags)
+    detach.spawn(cmd, gitcmd.clean_env(), cwd=cwd, output=log_path)
 
 
 def lock_path(common_dir: str) -> str:
@@ -106,28 +92,17 @@ def lock_path(common_dir: str) -> str:
 
 def worker_running(common_dir: str) -> bool:
     """Does a worker hold the lock? (It looks at the queue again before it exits.)"""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: always start one
-        return False
-    try:
-        fd = os.open(lock_path(common_dir), os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)  # closing releases a lock we took
-    return False
+    from traces_git import procs
+
+    return procs.lock_held(lock_path(common_dir), create=True)
 
 
 def hand_off(repo: RepoInfo, commit: str, rewritten_from: list[str] | None = None) -> None:
     """From a hook: queue ``commit`` and start a worker unless one runs. Never raises."""
     try:
-        if enqueue(repo.common_dir, [(commit, list(rewritten_from or []))]) and \
-                not worker_running(repo.common_dir):
+        if enqueue(repo.common_dir, [(commit, list(rewritten_from or []))]) and not worker_running(
+            repo.common_dir
+        ):
             spawn(repo.worktree or repo.common_dir, repo.common_dir)
     except Exception as exc:  # noqa: BLE001 - attribution is never in the way of a commit
         from traces_git import log

@@ -45,10 +45,21 @@ class Record:
 
     __slots__ = ("revision", "files", "traces", "method", "raw", "_index")
 
-    def __init__(self, revision: str, files: dict[str, list[Range]], traces: dict[str, dict],
-                 method: str, raw: dict):
+    def __init__(
+        self,
+        revision: str,
+        files: dict[str, list[Range]],
+        traces: dict[str, dict],
+        method: str,
+        raw: dict,
+    ):
         self.revision, self.files, self.traces, self.method, self.raw = (
-            revision, files, traces, method, raw)
+            revision,
+            files,
+            traces,
+            method,
+            raw,
+        )
         self._index: dict[str, tuple[list[int], list[Range]]] = {}
 
     def origin(self, path: str | None, line: int) -> tuple[str, str | None]:
@@ -88,8 +99,9 @@ class Record:
         return out
 
 
-def ranges_of(added: Sequence[tuple[int, str]], owners: Sequence[str | None]
-              ) -> list[tuple[int, int, str | None, list[str]]]:
+def ranges_of(
+    added: Sequence[tuple[int, str]], owners: Sequence[str | None]
+) -> list[tuple[int, int, str | None, list[str]]]:
     """Consecutive lines with the same owner as (start, end, owner, texts)."""
     out: list[tuple[int, int, str | None, list[str]]] = []
     for (number, text), owner in zip(added, owners, strict=True):
@@ -102,8 +114,14 @@ def ranges_of(added: Sequence[tuple[int, str]], owners: Sequence[str | None]
     return out
 
 
-def build(revision: str, commit_time: int, files: Mapping[str, tuple[Sequence, Sequence]],
-          traces: Mapping[str, Mapping], method: str, tool_version: str) -> dict:
+def build(
+    revision: str,
+    commit_time: int,
+    files: Mapping[str, tuple[Sequence, Sequence]],
+    traces: Mapping[str, Mapping],
+    method: str,
+    tool_version: str,
+) -> dict:
     """The record: ``files`` = {path: (added, owners)}; ``traces`` = {id: {url, agent, model}}
     in note order."""
     import datetime
@@ -116,7 +134,8 @@ def build(revision: str, commit_time: int, files: Mapping[str, tuple[Sequence, S
         by_owner: dict[str | None, list[dict]] = {}
         for start, end, owner, texts in ranges_of(added, owners):
             by_owner.setdefault(owner, []).append(
-                {"start_line": start, "end_line": end, "content_hash": content_hash(texts)})
+                {"start_line": start, "end_line": end, "content_hash": content_hash(texts)}
+            )
         conversations = []
         for trace_id in [t for t in traces if t in by_owner]:
             info = traces[trace_id]
@@ -128,14 +147,14 @@ def build(revision: str, commit_time: int, files: Mapping[str, tuple[Sequence, S
                 conversation["url"] = info["url"]
             conversation["contributor"] = contributor
             conversation["ranges"] = by_owner[trace_id]
-            conversation["metadata"] = {META_KEY: {"trace_id": trace_id,
-                                                   "agent": info.get("agent")}}
+            conversation["metadata"] = {
+                META_KEY: {"trace_id": trace_id, "agent": info.get("agent")}
+            }
             conversations.append(conversation)
         if None in by_owner:
             conversations.append({"contributor": {"type": "human"}, "ranges": by_owner[None]})
         if UNKNOWN in by_owner:
-            conversations.append({"contributor": {"type": "unknown"},
-                                  "ranges": by_owner[UNKNOWN]})
+            conversations.append({"contributor": {"type": "unknown"}, "ranges": by_owner[UNKNOWN]})
         out_files.append({"path": path, "conversations": conversations})
     when = datetime.datetime.fromtimestamp(commit_time, datetime.UTC)
     body = {
@@ -209,12 +228,14 @@ def parse_record(line: str, revision: str | None) -> Record | None:
                 continue
             if trace_id and trace_id != UNKNOWN:
                 info = traces.setdefault(trace_id, {"url": None, "agent": None, "model": None})
-                info["url"] = info["url"] or _safe(conversation.get("url"), _URL_CHARS, 2000,
-                                                   ("https://", "http://"))
+                info["url"] = info["url"] or _safe(
+                    conversation.get("url"), _URL_CHARS, 2000, ("https://", "http://")
+                )
                 meta = conversation["metadata"][META_KEY]
                 info["agent"] = info["agent"] or _safe(meta.get("agent"), _NAME_CHARS, 64)
                 info["model"] = info["model"] or _safe(
-                    conversation["contributor"].get("model_id"), _NAME_CHARS | {"/", ":"}, 250)
+                    conversation["contributor"].get("model_id"), _NAME_CHARS | {"/", ":"}, 250
+                )
             owner = trace_id or None
             items = conversation["ranges"][:budget]
             for item in items:
@@ -223,8 +244,7 @@ def parse_record(line: str, revision: str | None) -> Record | None:
                 start, end = item.get("start_line"), item.get("end_line")
                 if type(start) is int and type(end) is int and 1 <= start <= end <= 10**9:
                     digest = item.get("content_hash")
-                    ranges.append((start, end, owner,
-                                   digest if type(digest) is str else None))
+                    ranges.append((start, end, owner, digest if type(digest) is str else None))
             budget -= len(items)
     meta = raw.get("metadata")
     method = ""

@@ -15,8 +15,11 @@ def section(info: RepoInfo | None) -> dict | None:
     if info is None:
         return None
     queued = len(queue.job_files(info.common_dir))
-    runs = [run for run in log.recent_runs(200)
-            if run.get("hook") == "lines" and run.get("repo") == info.display]
+    runs = [
+        run
+        for run in log.recent_runs(200)
+        if run.get("hook") == "lines" and run.get("repo") == info.display
+    ]
     if not queued and not runs:
         return None
     errors = [run for run in runs if run.get("outcome") == "error"]

@@ -97,11 +97,17 @@ def written(tool_name: str, args: object, call_id: str | None = None) -> list[Wr
     if isinstance(edits, list):
         for item in edits[:10_000]:
             if isinstance(item, dict):
-                texts += [item[k] for k in ("new_string", "newString", "new_str", "newText")
-                          if isinstance(item.get(k), str)]
+                texts += [
+                    item[k]
+                    for k in ("new_string", "newString", "new_str", "newText")
+                    if isinstance(item.get(k), str)
+                ]
     if texts:
-        found.append(Written(path, [line for text in texts for line in text.splitlines()],
-                             tool_name, call_id))
+        found.append(
+            Written(
+                path, [line for text in texts for line in text.splitlines()], tool_name, call_id
+            )
+        )
     return found
 
 
@@ -109,9 +115,12 @@ def _shell_patches(args: dict, tool: str, call_id: str | None) -> Iterator[Writt
     command = args.get("command", args.get("cmd"))
     parts = command if isinstance(command, list) else [command]
     for part in parts[:64]:
-        if isinstance(part, str) and "apply_patch" in str(parts[0]) + part and \
-                "*** Begin Patch" in part:
-            yield from parse_patch(part[part.index("*** Begin Patch"):], tool, call_id)
+        if (
+            isinstance(part, str)
+            and "apply_patch" in str(parts[0]) + part
+            and "*** Begin Patch" in part
+        ):
+            yield from parse_patch(part[part.index("*** Begin Patch") :], tool, call_id)
 
 
 def _path(args: dict) -> str | None:
@@ -129,8 +138,9 @@ def _from_patches(args: dict, tool: str, call_id: str | None) -> Iterator[Writte
             yield from parse_patch(value, tool, call_id)
 
 
-def parse_patch(body: str, tool: str = "apply_patch", call_id: str | None = None
-                ) -> Iterator[Written]:
+def parse_patch(
+    body: str, tool: str = "apply_patch", call_id: str | None = None
+) -> Iterator[Written]:
     """Codex's patch format: the ``+`` lines of each file's hunks (``*** Move to`` wins)."""
     path: str | None = None
     lines: list[str] = []

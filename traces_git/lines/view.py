@@ -47,8 +47,16 @@ def annotate_blame(report: dict, recs: Mapping[str, record.Record]) -> None:
     known = {t["id"] for t in report["traces"]}
     for trace_id in per_trace:
         if trace_id not in known:  # a record's trace the commit's note does not attach
-            report["traces"].append({"id": trace_id, "url": None, "agent": None, "title": None,
-                                     "commits": [], "lines": 0})
+            report["traces"].append(
+                {
+                    "id": trace_id,
+                    "url": None,
+                    "agent": None,
+                    "title": None,
+                    "commits": [],
+                    "lines": 0,
+                }
+            )
     for rec in recs.values():
         for trace in report["traces"]:
             if trace["agent"] is None and trace["id"] in rec.traces:
@@ -59,8 +67,9 @@ def file_counts(recs: Mapping[str, record.Record]) -> dict[str, dict[str, dict[s
     return {sha: rec.counts() for sha, rec in recs.items()}
 
 
-def split_added(added: int, traced: bool, counts: Mapping[str, Mapping[str, int]] | None,
-                path: str) -> dict[str, int]:
+def split_added(
+    added: int, traced: bool, counts: Mapping[str, Mapping[str, int]] | None, path: str
+) -> dict[str, int]:
     """How a commit's ``added`` lines of ``path`` split into the LINE_FIELDS (sum: added)."""
     if not traced and counts is None:
         return {"untraced_added": added}
@@ -69,5 +78,8 @@ def split_added(added: int, traced: bool, counts: Mapping[str, Mapping[str, int]
     row = counts.get(path, {})
     agent = min(added, row.get("agent", 0))
     untraced = min(added - agent, row.get("untraced", 0))
-    return {"agent_added": agent, "human_added": added - agent - untraced,
-            "untraced_added": untraced}
+    return {
+        "agent_added": agent,
+        "human_added": added - agent - untraced,
+        "untraced_added": untraced,
+    }

@@ -46,12 +46,23 @@ class Session:
         """Compute and write ``sha``'s record: "written", "unchanged" or why there is none."""
         from traces_git.lines import compute
         from traces_git.notes import core as notes
+
         refs = notes.attached(compute.show_note(self.cwd, sha, notes.NOTES_REF))
         old_notes = {old: compute.show_note(self.cwd, old, LINES_REF) for old in olds}
-        old_traced = {old: bool(notes.attached(compute.show_note(self.cwd, old, notes.NOTES_REF)))
-                      for old in olds}
-        rec, _ = compute.derive(self.cwd, self.repo.worktree, sha, refs, self.db, olds,
-                                {k: v for k, v in old_notes.items() if v}, old_traced)
+        old_traced = {
+            old: bool(notes.attached(compute.show_note(self.cwd, old, notes.NOTES_REF)))
+            for old in olds
+        }
+        rec, _ = compute.derive(
+            self.cwd,
+            self.repo.worktree,
+            sha,
+            refs,
+            self.db,
+            olds,
+            {k: v for k, v in old_notes.items() if v},
+            old_traced,
+        )
         if rec is None:
             return "no traces" if not refs and not olds else "no transcript in the store"
         written = compute.store_record(self.cwd, self.repo.common_dir, sha, rec, self.author)
@@ -100,11 +111,17 @@ def _drain_locked(repo: RepoInfo, config: Config) -> int:
                         outcome = session.process(sha, olds)
                     except Exception as exc:  # noqa: BLE001 - one commit, not the queue
                         outcome = f"failed: {exc}"
-                        log.write(f"line attribution of {sha[:12]} failed: {exc}",
-                                  context=repo.display, exc=exc)
-                    log.record_run("lines", repo.display,
-                                   "error" if outcome.startswith("failed") else "ok",
-                                   f"{sha[:12]}: {outcome}")
+                        log.write(
+                            f"line attribution of {sha[:12]} failed: {exc}",
+                            context=repo.display,
+                            exc=exc,
+                        )
+                    log.record_run(
+                        "lines",
+                        repo.display,
+                        "error" if outcome.startswith("failed") else "ok",
+                        f"{sha[:12]}: {outcome}",
+                    )
                     done += 1
                 try:
                     os.unlink(path)
@@ -128,8 +145,9 @@ def main(argv: list[str]) -> int:
     try:
         import fcntl
 
-        held = os.open(os.path.join(argv[1], "traces-git-lines", "worker.lock"),
-                       os.O_RDWR | os.O_CREAT, 0o644)
+        held = os.open(
+            os.path.join(argv[1], "traces-git-lines", "worker.lock"), os.O_RDWR | os.O_CREAT, 0o644
+        )
         fcntl.flock(held, fcntl.LOCK_EX)  # hooks see it taken and start no other worker
     except (ImportError, OSError):
         pass

@@ -214,8 +214,9 @@ class NotesReader:
 
     def read(self, shas: Iterable[str]) -> dict[str, str]:
         """{commit sha: note text} for the ``shas`` with a note in any of the refs."""
-        commits = [sha.lower() for sha in dict.fromkeys(shas)
-                   if sha and not set(sha.lower()) - _HEX]
+        commits = [
+            sha.lower() for sha in dict.fromkeys(shas) if sha and not set(sha.lower()) - _HEX
+        ]
         if not commits:
             return {}
         roots = self._load_roots()

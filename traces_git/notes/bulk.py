@@ -46,10 +46,11 @@ def parse_lines(lines: Sequence[str], *, allow_url: bool) -> list[BulkEntry]:
         rev, trace_id = fields[0], fields[1]
         url = fields[2] if len(fields) == 3 else None
         if not notes.is_trace_id(trace_id):
-            raise UsageError(f"stdin line {number}: not a trace ID (letters, digits, - and _ "
-                             f"only): {_shown(trace_id)}")
-        if url is not None and not (url.startswith(("https://", "http://"))
-                                    and url.isprintable()):
+            raise UsageError(
+                f"stdin line {number}: not a trace ID (letters, digits, - and _ "
+                f"only): {_shown(trace_id)}"
+            )
+        if url is not None and not (url.startswith(("https://", "http://")) and url.isprintable()):
             raise UsageError(f"stdin line {number}: not an http(s) URL: {_shown(url)}")
         entries.append(BulkEntry(number, rev, trace_id, url))
     if not entries:
@@ -68,8 +69,9 @@ def resolve(cwd: str, revs: Sequence[str]) -> list[str]:
         if not rev.isprintable():
             raise UsageError(f"not a commit: {_shown(rev)}")
     request = "".join(f"{rev}^{{commit}}\n" for rev in unique).encode("utf-8", "surrogateescape")
-    proc = gitcmd.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], cwd,
-                      input=request, check=False)
+    proc = gitcmd.run(
+        ["cat-file", "--batch-check=%(objectname) %(objecttype)"], cwd, input=request, check=False
+    )
     answers = proc.stdout.decode("utf-8", "replace").splitlines()
     if proc.returncode != 0 or len(answers) != len(unique):
         raise UsageError("cannot resolve the commits on stdin (git cat-file failed)")

@@ -57,9 +57,7 @@ class RefProblem:
         return f"RefProblem({self.message!r}, whole={self.whole})"
 
 
-def object_problem(
-    repo: pygit2.Repository, oid: pygit2.Oid | str, what: str
-) -> RefProblem | None:
+def object_problem(repo: pygit2.Repository, oid: pygit2.Oid | str, what: str) -> RefProblem | None:
     """Why ``oid`` (what ``what`` points at) is not a notes commit we can read whole."""
     import pygit2
 
@@ -68,8 +66,9 @@ def object_problem(
     except (ValueError, pygit2.GitError):
         obj = None
     if obj is None:
-        return RefProblem(f"{what} points at {str(oid)[:12]}, an object this clone does not "
-                          "have", True)
+        return RefProblem(
+            f"{what} points at {str(oid)[:12]}, an object this clone does not have", True
+        )
     if obj.type_str != "commit":
         return RefProblem(f"{what} points at a {obj.type_str}, not a notes commit", True)
     try:

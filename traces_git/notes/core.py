@@ -158,8 +158,9 @@ def blob_data(repo: pygit2.Repository, oid: pygit2.Oid) -> bytes:
 
         proc = gitcmd.run(["cat-file", "blob", str(oid)], repo.path, check=False)
         if proc.returncode != 0:
-            raise NotesError(f"note {str(oid)[:12]} is missing in this clone "
-                             "(see `git fsck`)") from None
+            raise NotesError(
+                f"note {str(oid)[:12]} is missing in this clone (see `git fsck`)"
+            ) from None
         return proc.stdout
 
 
@@ -449,15 +450,19 @@ def update_one_with_git(
                 # The compare-and-swap alone: a deletion in the same transaction would wait
                 # for packed-refs.lock (a stale one makes every such transaction fail).
                 script = f"update {ref} {new} {expected}\n".encode()
-                code, _ = gitcmd.fast([*_NO_HOOKS, "update-ref", "-m", message, "--stdin"],
-                                      cwd, stdin=script)
+                code, _ = gitcmd.fast(
+                    [*_NO_HOOKS, "update-ref", "-m", message, "--stdin"], cwd, stdin=script
+                )
                 if code == 0:
                     return new_text
                 attempt += 1
                 if time.monotonic() >= deadline:
                     problem = git_lock_problem(common_dir, ref, stale_s=0) if common_dir else None
-                    raise NotesBusy(problem.message if problem else
-                                    f"{ref} could not be updated within {budget_s:g} s")
+                    raise NotesBusy(
+                        problem.message
+                        if problem
+                        else f"{ref} could not be updated within {budget_s:g} s"
+                    )
                 time.sleep(min(0.005 * attempt, 0.05))
         finally:
             _drop_scratch(cwd, common_dir, scratch)
@@ -475,8 +480,9 @@ class LockProblem(_Value):
     fix: str
 
 
-def git_lock_problem(common_dir: str, ref: str = NOTES_REF, stale_s: float = STALE_LOCK_S,
-                     *, packed: bool = False) -> LockProblem | None:
+def git_lock_problem(
+    common_dir: str, ref: str = NOTES_REF, stale_s: float = STALE_LOCK_S, *, packed: bool = False
+) -> LockProblem | None:
     """The first lock file of git's in the way of moving ``ref`` (its ``.lock``; with
     ``packed``, then ``packed-refs.lock``, which only deletions wait for: our writes do
     not, but the user's ``git branch -d`` and ``git gc`` do), or a ref file that is empty
@@ -493,7 +499,10 @@ def git_lock_problem(common_dir: str, ref: str = NOTES_REF, stale_s: float = STA
         except OSError:
             continue
         return LockProblem(
-            path, "lock", age, age >= stale_s,
+            path,
+            "lock",
+            age,
+            age >= stale_s,
             f"git's lock file {path} is in the way ({age:.0f} s old)",
             f"if no git command is running in this repository: rm '{path}'",
         )
@@ -506,7 +515,10 @@ def git_lock_problem(common_dir: str, ref: str = NOTES_REF, stale_s: float = STA
     if value.startswith(b"ref: ") or (value and not set(value) - _HEX_BYTES):
         return None
     return LockProblem(
-        path, "broken-ref", 0.0, True,
+        path,
+        "broken-ref",
+        0.0,
+        True,
         f"the notes ref file {path} is {'empty' if not value else 'not a commit id'}"
         " (a crash truncated it?)",
         f"git reflog show {ref} names its last value: git update-ref {ref} <sha> "
@@ -568,8 +580,7 @@ def _drop_scratch(cwd: str, common_dir: str | None, scratch: str) -> None:
             pass
     from traces_git import gitcmd
 
-    gitcmd.fast([*_NO_HOOKS, "-c", "core.packedRefsTimeout=100", "update-ref", "-d", scratch],
-                cwd)
+    gitcmd.fast([*_NO_HOOKS, "-c", "core.packedRefsTimeout=100", "update-ref", "-d", scratch], cwd)
 
 
 # Our notes bookkeeping is nobody's business: no reference-transaction hook runs for the
@@ -578,8 +589,15 @@ def _drop_scratch(cwd: str, common_dir: str | None, scratch: str) -> None:
 _NO_HOOKS = ("-c", f"core.hooksPath={os.devnull}")
 
 
-def _notes_commit(cwd: str, old: str | None, commit: str, text: str, author: Signature,
-                  scratch: str, common_dir: str | None = None) -> str:
+def _notes_commit(
+    cwd: str,
+    old: str | None,
+    commit: str,
+    text: str,
+    author: Signature,
+    scratch: str,
+    common_dir: str | None = None,
+) -> str:
     """A new notes commit on ``scratch``: ``old`` plus ``text`` as ``commit``'s note.
 
     git's own notes code writes it on ``scratch`` (set to ``old``), so the fanout is
@@ -607,7 +625,9 @@ def _notes_commit(cwd: str, old: str | None, commit: str, text: str, author: Sig
     if _stripspace_keeps(text):
         code, _ = gitcmd.fast(
             [*_NO_HOOKS, "notes", f"--ref={scratch}", "add", "-f", "-F", "-", commit],
-            cwd, identity, stdin=data,
+            cwd,
+            identity,
+            stdin=data,
         )
     else:
         # `-F` runs git's stripspace (drops a foreign line's CR or trailing blanks, blank
@@ -615,17 +635,28 @@ def _notes_commit(cwd: str, old: str | None, commit: str, text: str, author: Sig
         code, out = gitcmd.fast(["hash-object", "-w", "--stdin"], cwd, stdin=data)
         if code == 0:
             code, _ = gitcmd.fast(
-                [*_NO_HOOKS, "notes", f"--ref={scratch}", "add", "-f", "-C",
-                 out.decode("ascii").strip(), commit],
-                cwd, identity,
+                [
+                    *_NO_HOOKS,
+                    "notes",
+                    f"--ref={scratch}",
+                    "add",
+                    "-f",
+                    "-C",
+                    out.decode("ascii").strip(),
+                    commit,
+                ],
+                cwd,
+                identity,
             )
     if code != 0:
         if old:  # the usual cause: the notes ref names something that is not a commit
             code, out = gitcmd.fast(["cat-file", "-t", old], cwd)
             kind = out.decode("ascii", "replace").strip() if code == 0 else "missing object"
             if kind != "commit":
-                raise NotesError(f"{NOTES_REF} points at a {kind}, not a notes commit: "
-                                 f"nothing written (see `git cat-file -t {NOTES_REF}`)")
+                raise NotesError(
+                    f"{NOTES_REF} points at a {kind}, not a notes commit: "
+                    f"nothing written (see `git cat-file -t {NOTES_REF}`)"
+                )
         raise NotesError(f"git notes add failed (exit code {code})")
     return scratch
 
@@ -633,7 +664,8 @@ def _notes_commit(cwd: str, old: str | None, commit: str, text: str, author: Sig
 def _stripspace_keeps(text: str) -> bool:
     """Whether git's stripspace leaves ``text`` as it is (every note we write alone)."""
     return text.endswith("\n") and all(
-        line and line[-1] not in " \t\r" for line in text[:-1].split("\n"))
+        line and line[-1] not in " \t\r" for line in text[:-1].split("\n")
+    )
 
 
 def _common_dir(cwd: str) -> str | None:
@@ -816,8 +848,10 @@ def _refuse_odd_ref(repo: pygit2.Repository, ref: str) -> None:
         from traces_git.errors import NotesError
 
         what = f"a {target.type_str}" if target is not None else "a missing object"
-        raise NotesError(f"{ref} points at {what}, not a notes commit: nothing written "
-                         f"(see `git cat-file -t {ref}`)")
+        raise NotesError(
+            f"{ref} points at {what}, not a notes commit: nothing written "
+            f"(see `git cat-file -t {ref}`)"
+        )
 
 
 def _refuse_symbolic(ref: str, to: str) -> None:
@@ -842,9 +876,7 @@ def _symbolic_target(common_dir: str | None, ref: str) -> str | None:
     return value[4:].strip().decode("utf-8", "replace")
 
 
-def _is_ancestor(
-    repo: pygit2.Repository, ancestor: pygit2.Oid, descendant: pygit2.Oid
-) -> bool:
+def _is_ancestor(repo: pygit2.Repository, ancestor: pygit2.Oid, descendant: pygit2.Oid) -> bool:
     try:
         return ancestor == descendant or repo.descendant_of(descendant, ancestor)
     except Exception:  # noqa: BLE001 - a shallow history reads as "not known to be"

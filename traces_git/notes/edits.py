@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
 
 def resolve(rev: str) -> str:
-    proc = gitcmd.run(["rev-parse", "--verify", "--quiet", "--end-of-options",
-                       f"{rev}^{{commit}}"], check=False)
+    proc = gitcmd.run(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"], check=False
+    )
     if proc.returncode != 0:
         raise UsageError(f"not a commit: {rev}")
     return proc.stdout.decode().strip()
@@ -78,7 +79,9 @@ def edit_one(rev: str, op: str, trace_id: str, url: str | None = None) -> tuple[
     ops = [(op, trace_id, url)]
     try:
         changed = notes.update_one_with_git(
-            cwd, sha, pending_notes.edit_for(ops),
+            cwd,
+            sha,
+            pending_notes.edit_for(ops),
             message=f"traces-git: {op} {trace_id} on {sha[:12]}",
             author=_author(author),
             lock_path=f"{repo.common_dir}/traces-git-notes.lock",
@@ -96,28 +99,45 @@ def edit_one(rev: str, op: str, trace_id: str, url: str | None = None) -> tuple[
 
 def _said(state: str, done: str, already: str, what: str) -> str:
     if state.startswith("queued"):
-        return (f"{done} (queued; written by the next commit or `traces-git sync`, "
-                f"{state.removeprefix('queued: ')}): {what}")
+        return (
+            f"{done} (queued; written by the next commit or `traces-git sync`, "
+            f"{state.removeprefix('queued: ')}): {what}"
+        )
     return f"{done if state == 'changed' else already}: {what}"
 
 
 def _discover_and_resolve(rev: str) -> tuple[RepoInfo, str]:
     """The repository and REV's commit from one ``git rev-parse``."""
-    code, out = gitcmd.fast(["rev-parse", "--absolute-git-dir", "--git-common-dir",
-                             "--is-bare-repository", "--show-toplevel", "--verify", "--quiet",
-                             "--end-of-options", f"{rev}^{{commit}}"])
+    code, out = gitcmd.fast(
+        [
+            "rev-parse",
+            "--absolute-git-dir",
+            "--git-common-dir",
+            "--is-bare-repository",
+            "--show-toplevel",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            f"{rev}^{{commit}}",
+        ]
+    )
     lines = out.decode("utf-8", "surrogateescape").split("\n")
     if code != 0 or len(lines) < 5 or lines[2] != "false":
         # A bare repository (no top level), not a repository, or not a commit: one at a time.
         return RepoInfo.discover(), resolve(rev)
     git_dir, common_dir, _, toplevel, sha = lines[:5]
     base = os.getcwd()
-    return (RepoInfo(os.path.realpath(toplevel), git_dir,
-                     os.path.normpath(os.path.join(base, common_dir))), sha)
+    return (
+        RepoInfo(
+            os.path.realpath(toplevel), git_dir, os.path.normpath(os.path.join(base, common_dir))
+        ),
+        sha,
+    )
 
 
-def edit_many(lines: list[str], verb: str, make_edit: Callable[[BulkEntry], notes.Edit]
-              ) -> tuple[int, int]:
+def edit_many(
+    lines: list[str], verb: str, make_edit: Callable[[BulkEntry], notes.Edit]
+) -> tuple[int, int]:
     """``--stdin``: every ``<commit> <id>`` line checked first, then one notes commit."""
     from traces_git.notes import bulk as bulk_edits
 
@@ -125,23 +145,30 @@ def edit_many(lines: list[str], verb: str, make_edit: Callable[[BulkEntry], note
     repo = RepoInfo.discover()
     cwd = repo.worktree or repo.common_dir
     shas = bulk_edits.resolve(cwd, [entry.rev for entry in entries])
-    edits = bulk_edits.combine([(sha, make_edit(entry)) for sha, entry in zip(shas, entries,
-                                                                              strict=True)])
+    edits = bulk_edits.combine(
+        [(sha, make_edit(entry)) for sha, entry in zip(shas, entries, strict=True)]
+    )
     message = f"traces-git: {verb} {len(entries)} trace(s) from --stdin"
     lock_path = f"{repo.common_dir}/traces-git-notes.lock"
     author = _author()
     if len(shas[0]) != 40:
         # pygit2 (libgit2) cannot open a sha256 repository: git's own notes code writes
         # each commit's note (one notes commit per commit, not one for all).
-        written = [notes.update_one_with_git(cwd, sha, edit, message=message, author=author,
-                                             lock_path=lock_path, common_dir=repo.common_dir)
-                   for sha, edit in edits.items()]
+        written = [
+            notes.update_one_with_git(
+                cwd,
+                sha,
+                edit,
+                message=message,
+                author=author,
+                lock_path=lock_path,
+                common_dir=repo.common_dir,
+            )
+            for sha, edit in edits.items()
+        ]
         return len(entries), sum(text is not None for text in written)
-    changed = notes.update(repo.open(), edits, message=message, author=author,
-                           lock_path=lock_path)
+    changed = notes.update(repo.open(), edits, message=message, author=author, lock_path=lock_path)
     return len(entries), len(changed)
-
-
 
 
 def attach_one(trace_id: str, rev: str = "HEAD", url: str | None = None) -> str:
@@ -154,9 +181,11 @@ def attach_one(trace_id: str, rev: str = "HEAD", url: str | None = None) -> str:
         from traces_git.urls import strip_credentials_in
 
         # Dropped for its user:token@ maybe: never echo the token.
-        sys.stderr.write("traces-git: warning: --url dropped, not an absolute http(s) URL "
-                         "without spaces, controls or credentials: "
-                         f"{safe_text.for_terminal(strip_credentials_in(url), 200)}\n")
+        sys.stderr.write(
+            "traces-git: warning: --url dropped, not an absolute http(s) URL "
+            "without spaces, controls or credentials: "
+            f"{safe_text.for_terminal(strip_credentials_in(url), 200)}\n"
+        )
         url = None
     sha, state = edit_one(rev, "attach", trace_id, url)
     return _said(state, "attached", "already attached", f"{trace_id} to {sha[:12]}")
@@ -168,8 +197,9 @@ def detach_one(trace_id: str, rev: str = "HEAD") -> str:
 
 
 def attach_many(lines: list[str]) -> str:
-    total, changed = edit_many(lines, "attach",
-                               lambda entry: attach_edit(entry.trace_id, entry.url))
+    total, changed = edit_many(
+        lines, "attach", lambda entry: attach_edit(entry.trace_id, entry.url)
+    )
     return f"attached: {total} line(s), {changed} note(s) changed"
 
 

@@ -83,8 +83,7 @@ def _log_dropped(value: object, source: str) -> None:
     from traces_git import log
 
     where = f" from {source}" if source else ""
-    log.write(f"dropped a URL{where} that is not an absolute http(s) URL: {shown}",
-              context="notes")
+    log.write(f"dropped a URL{where} that is not an absolute http(s) URL: {shown}", context="notes")
 
 
 class NoteLine:
@@ -108,7 +107,11 @@ class NoteLine:
 
     def __eq__(self, other: object) -> bool:
         return type(other) is NoteLine and (self.kind, self.id, self.url, self.raw) == (
-            other.kind, other.id, other.url, other.raw)
+            other.kind,
+            other.id,
+            other.url,
+            other.raw,
+        )
 
     def __hash__(self) -> int:
         return hash((self.kind, self.id, self.url, self.raw))
@@ -132,8 +135,7 @@ class TraceRef:
         raise AttributeError("TraceRef is immutable")
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is TraceRef and (self.id, self.url) == (
-            other.id, other.url)
+        return type(other) is TraceRef and (self.id, self.url) == (other.id, other.url)
 
     def __hash__(self) -> int:
         return hash((self.id, self.url))
@@ -169,8 +171,9 @@ def parse_line(raw: str) -> NoteLine:
         return NoteLine("invalid", None, None, raw)
     if kind == "detach":
         ok = len(fields) == 1
-        return NoteLine("detach", fields[0], None, raw) if ok else NoteLine(
-            "invalid", None, None, raw)
+        return (
+            NoteLine("detach", fields[0], None, raw) if ok else NoteLine("invalid", None, None, raw)
+        )
     if len(fields) == 1:
         return NoteLine("trace", fields[0], None, raw)
     if len(fields) == 2 and is_url(fields[1]):

@@ -37,8 +37,9 @@ def _changed_paths(cwd: str, old: str | None, new: str) -> list[str]:
     if old is None:
         code, out = gitcmd.fast(["ls-tree", "-r", "--name-only", "-z", new], cwd)
     else:
-        code, out = gitcmd.fast(["diff-tree", "-r", "--name-only", "-z", "--diff-filter=AM",
-                                 old, new], cwd)
+        code, out = gitcmd.fast(
+            ["diff-tree", "-r", "--name-only", "-z", "--diff-filter=AM", old, new], cwd
+        )
     if code != 0:
         return []
     return [name.decode().replace("/", "") for name in out.split(b"\0") if name]
@@ -52,8 +53,15 @@ def unpushed(cwd: str, remote_ref: str, ref: str = NOTES_REF) -> list[str]:
     return sorted(_changed_paths(cwd, ref_value(cwd, remote_ref), local))
 
 
-def merge(cwd: str, other: str, *, message: str, author: Signature | None = None,
-          lock_path: str, ref: str = NOTES_REF) -> dict:
+def merge(
+    cwd: str,
+    other: str,
+    *,
+    message: str,
+    author: Signature | None = None,
+    lock_path: str,
+    ref: str = NOTES_REF,
+) -> dict:
     """Merge the notes commit ``other`` into ``ref`` (see :func:`traces_git.notes.core.merge_from`
     for the result's shape), under the notes writers' lock."""
     from traces_git.errors import NotesError
@@ -68,15 +76,25 @@ def merge(cwd: str, other: str, *, message: str, author: Signature | None = None
         elif _is_ancestor(cwd, old, other):
             result, new = "fast-forward", other
         else:
-            identity = {"GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email,
-                        "GIT_COMMITTER_NAME": author.name, "GIT_COMMITTER_EMAIL": author.email}
-            code, _ = gitcmd.fast([*_NO_HOOKS, "notes", f"--ref={ref}", "merge", "-q",
-                                   "-s", "cat_sort_uniq", other], cwd, identity)
+            identity = {
+                "GIT_AUTHOR_NAME": author.name,
+                "GIT_AUTHOR_EMAIL": author.email,
+                "GIT_COMMITTER_NAME": author.name,
+                "GIT_COMMITTER_EMAIL": author.email,
+            }
+            code, _ = gitcmd.fast(
+                [*_NO_HOOKS, "notes", f"--ref={ref}", "merge", "-q", "-s", "cat_sort_uniq", other],
+                cwd,
+                identity,
+            )
             merged = ref_value(cwd, ref)
             if code != 0 or merged is None:
                 raise NotesError(f"git notes merge of {other[:12]} failed (exit code {code})")
-            return {"result": "merged", "commit": merged,
-                    "changed": len(_changed_paths(cwd, old, merged))}
+            return {
+                "result": "merged",
+                "commit": merged,
+                "changed": len(_changed_paths(cwd, old, merged)),
+            }
         expected = old or "0" * len(other)
         code, _ = gitcmd.fast([*_NO_HOOKS, "update-ref", "-m", message, ref, new, expected], cwd)
         if code != 0:

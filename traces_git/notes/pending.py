@@ -46,8 +46,9 @@ def has_pending(common_dir: str) -> bool:
         return False
 
 
-def enqueue(common_dir: str, commit: str, ops: list[tuple[str, str, str | None]],
-            reason: str) -> str:
+def enqueue(
+    common_dir: str, commit: str, ops: list[tuple[str, str, str | None]], reason: str
+) -> str:
     """Queue ``ops`` for ``commit``'s note; returns the entry's path. Durable on return."""
     import json
 
@@ -56,8 +57,12 @@ def enqueue(common_dir: str, commit: str, ops: list[tuple[str, str, str | None]]
     name = f"{commit}.{time.time_ns()}.{os.getpid()}.json"
     path = os.path.join(folder, name)
     tmp = os.path.join(folder, f".{name}.tmp")
-    data = {"commit": commit, "ops": [list(op) for op in ops], "reason": reason,
-            "time": time.time()}
+    data = {
+        "commit": commit,
+        "ops": [list(op) for op in ops],
+        "reason": reason,
+        "time": time.time(),
+    }
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         os.write(fd, json.dumps(data).encode("utf-8"))
@@ -119,8 +124,12 @@ def _valid(data: object) -> bool:
         return False
     ops = data.get("ops")
     return isinstance(ops, list) and all(
-        isinstance(op, list) and len(op) == 3 and op[0] in OPS and isinstance(op[1], str)
-        and is_trace_id(op[1]) and (op[2] is None or isinstance(op[2], str))
+        isinstance(op, list)
+        and len(op) == 3
+        and op[0] in OPS
+        and isinstance(op[1], str)
+        and is_trace_id(op[1])
+        and (op[2] is None or isinstance(op[2], str))
         for op in ops
     )
 
@@ -157,8 +166,9 @@ class Drained:
         self.error = error
 
 
-def drain(repo: RepoInfo, config: Config, budget_s: float | None = None,
-          max_s: float | None = None) -> Drained:
+def drain(
+    repo: RepoInfo, config: Config, budget_s: float | None = None, max_s: float | None = None
+) -> Drained:
     """Write every queued entry that can be written now; stop at the first busy lock,
     or (``max_s``: a hook, which must not hold git up) once that much time has passed."""
     from traces_git.errors import NotesBusy, TracesGitError
@@ -204,21 +214,23 @@ def status_section(info: RepoInfo | None, config: Config) -> dict | None:
 
     queued = entries(info.common_dir)
     problems = []
-    section: dict = {"queued": len(queued),
-                     "commits": sorted({e["commit"] for e in queued})}
+    section: dict = {"queued": len(queued), "commits": sorted({e["commit"] for e in queued})}
     if queued:
         section["reason"] = queued[-1].get("reason")
-        problems.append({
-            "id": "notes-queued",
-            "message": f"{len(queued)} note edit(s) queued, not yet in {notes.NOTES_REF} "
-                       f"({queued[-1].get('reason')})",
-            "fix": "traces-git sync (writes them once the notes ref can be moved)",
-        })
+        problems.append(
+            {
+                "id": "notes-queued",
+                "message": f"{len(queued)} note edit(s) queued, not yet in {notes.NOTES_REF} "
+                f"({queued[-1].get('reason')})",
+                "fix": "traces-git sync (writes them once the notes ref can be moved)",
+            }
+        )
     problem = notes.git_lock_problem(info.common_dir, packed=True)
     if problem is not None and problem.blocks:
         section["git_lock"] = problem.path
-        problems.append({"id": f"notes-{problem.kind}", "message": problem.message,
-                         "fix": problem.fix})
+        problems.append(
+            {"id": f"notes-{problem.kind}", "message": problem.message, "fix": problem.fix}
+        )
     folder = os.path.join(info.common_dir, notes.SCRATCH_PREFIX.rstrip("/"))
     try:
         leftovers = sorted(os.listdir(folder))

@@ -323,9 +323,7 @@ def _discover(cwd: str | None) -> RepoInfo | None:
 # ---------------------------------------------------------------- install
 
 
-def install(
-    *, repo: bool = False, cwd: str | None = None, python: str | None = None
-) -> Result:
+def install(*, repo: bool = False, cwd: str | None = None, python: str | None = None) -> Result:
     """Install globally (default) or for the repository at ``cwd`` (``repo=True``).
 
     Idempotent: re-running rewrites the hook scripts (new Python path after an

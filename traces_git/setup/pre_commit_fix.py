@@ -60,7 +60,7 @@ def _install_python(script: Path) -> str | None:
     for line in head.decode("utf-8", "replace").splitlines():
         if line.startswith("INSTALL_PYTHON="):
             try:
-                words = shlex.split(line[len("INSTALL_PYTHON="):])
+                words = shlex.split(line[len("INSTALL_PYTHON=") :])
             except ValueError:
                 return None
             return words[0] if len(words) == 1 else None

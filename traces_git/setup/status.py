@@ -48,11 +48,12 @@ def problems(report: dict) -> list[dict]:
     cli = late.get("cli") if late.get("enabled", True) else None
     if not store["found"]:
         if not cli:
-            fix = ("install the Traces CLI (npm install -g @traces-sh/traces; or set "
-                   "traces.cliPath), then run `traces list`")
+            fix = (
+                "install the Traces CLI (npm install -g @traces-sh/traces; or set "
+                "traces.cliPath), then run `traces list`"
+            )
         elif sessions:
-            fix = ("run `traces list` (the next commit's late attach also builds it, through "
-                   f"{cli})")
+            fix = f"run `traces list` (the next commit's late attach also builds it, through {cli})"
         else:
             fix = "record a session with an agent (Claude Code, Codex, OpenCode, ...)"
         found.append(
@@ -148,9 +149,14 @@ def render(report: dict) -> str:
         lines.append(f"Traces store: {store['path']} (schema user_version {version}{extra})")
     else:
         lines.append(f"Traces store: not found at {store['path']}")
-    for name, title in (("notes_sync", "notes sync"), ("notes_format", "notes"),
-                        ("upload", "upload"), ("note_writes", "note writes"),
-                        ("late_attach", "late attach"), ("lines", "line attribution")):
+    for name, title in (
+        ("notes_sync", "notes sync"),
+        ("notes_format", "notes"),
+        ("upload", "upload"),
+        ("note_writes", "note writes"),
+        ("late_attach", "late attach"),
+        ("lines", "line attribution"),
+    ):
         section = report.get(name)
         if section and section.get("summary"):
             # The section's own one-line summary; `--json` has every field.

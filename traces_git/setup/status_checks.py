@@ -72,28 +72,37 @@ def _notes_format(check: Check) -> dict | None:
     for ref in refs:
         problem = notes_check.ref_problem(pyrepo, ref)
         if problem:
-            problems.append({
-                "id": "odd-notes-ref",
-                "message": f"{problem}: skipped when reading notes, and sync will not merge it",
-                "fix": f"inspect it with `git cat-file -t {ref}`; whoever pushed it can "
-                       "push a notes commit over it",
-            })
+            problems.append(
+                {
+                    "id": "odd-notes-ref",
+                    "message": f"{problem}: skipped when reading notes, and sync will not merge it",
+                    "fix": f"inspect it with `git cat-file -t {ref}`; whoever pushed it can "
+                    "push a notes commit over it",
+                }
+            )
     invalid, read, total = notes_check.invalid_lines(pyrepo, NOTES_REF)
     if invalid:
-        problems.append({
-            "id": "invalid-note-lines",
-            "message": f"{invalid} line(s) in {NOTES_REF} look like trace lines but are "
-                       "not (bad ID or URL): kept as they are, never read as traces",
-            "fix": "none needed; `git notes --ref=traces show <commit>` shows them",
-        })
+        problems.append(
+            {
+                "id": "invalid-note-lines",
+                "message": f"{invalid} line(s) in {NOTES_REF} look like trace lines but are "
+                "not (bad ID or URL): kept as they are, never read as traces",
+                "fix": "none needed; `git notes --ref=traces show <commit>` shows them",
+            }
+        )
     summary = f"{total} note(s)"
     if read < total:
         summary += f" ({read} checked)"
     summary += f", {invalid} invalid trace line(s)"
     if len(problems) > (1 if invalid else 0):
         summary += ", odd notes refs skipped"
-    return {"summary": summary, "notes": total, "checked": read, "invalid_lines": invalid,
-            "problems": problems}
+    return {
+        "summary": summary,
+        "notes": total,
+        "checked": read,
+        "invalid_lines": invalid,
+        "problems": problems,
+    }
 
 
 def _upload(check: Check) -> dict | None:
@@ -380,9 +389,14 @@ def conflicts(report: dict, info: RepoInfo | None) -> list[dict]:
             found.append(
                 {
                     "id": "official-hooks",
-                    "message": what + ("; traces-git covers what they do here (it refreshes the "
-                    "store through the Traces CLI after a commit: late attach)" if late.get("cli")
-                    else "") + "; to keep only the official hooks instead: traces-git uninstall",
+                    "message": what
+                    + (
+                        "; traces-git covers what they do here (it refreshes the "
+                        "store through the Traces CLI after a commit: late attach)"
+                        if late.get("cli")
+                        else ""
+                    )
+                    + "; to keep only the official hooks instead: traces-git uninstall",
                     "fix": REMOVE_OFFICIAL_FIX,
                 }
             )

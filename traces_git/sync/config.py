@@ -111,8 +111,9 @@ def _save_record(common_dir: str, record: dict) -> None:
     os.replace(tmp, path)
 
 
-def _git_config(repo: RepoInfo, *args: str, check: bool = True
-                ) -> subprocess.CompletedProcess[bytes]:
+def _git_config(
+    repo: RepoInfo, *args: str, check: bool = True
+) -> subprocess.CompletedProcess[bytes]:
     from traces_git import gitcmd
 
     return gitcmd.run(["--git-dir", repo.common_dir, "config", "--local", *args], check=check)
@@ -143,8 +144,7 @@ def ensure_configured(repo: RepoInfo, config: Config) -> bool:
 
     # What is missing was all declined before (the user removed what we added): one
     # small file says so, instead of the lock, the record and a `git config` per run.
-    declined = paths.location("state", "repos", paths.repo_key(repo.common_dir), "sync",
-                              "declined")
+    declined = paths.location("state", "repos", paths.repo_key(repo.common_dir), "sync", "declined")
     signature = _signature(missing, no_ref, no_mode)
     try:
         with open(declined, encoding="utf-8") as handle:
@@ -178,8 +178,9 @@ def ensure_configured(repo: RepoInfo, config: Config) -> bool:
             seen.add(name)
         plain = NOTES_REF in _local_config(repo).get_all("notes.rewriteRef") if no_ref else False
         if no_ref and plain and record.get("rewrite_ref"):  # ours, from an earlier version
-            _git_config(repo, "--fixed-value", "--replace-all", "notes.rewriteRef",
-                        REWRITE_REF, NOTES_REF)
+            _git_config(
+                repo, "--fixed-value", "--replace-all", "notes.rewriteRef", REWRITE_REF, NOTES_REF
+            )
             changed = True
         elif no_ref and not plain and not record.get("rewrite_ref_seen"):
             _git_config(repo, "--add", "notes.rewriteRef", REWRITE_REF)
@@ -194,8 +195,9 @@ def ensure_configured(repo: RepoInfo, config: Config) -> bool:
         record["fetch"] = added
         record["remotes_seen"] = sorted(seen)
         _save_record(repo.common_dir, record)
-        missing, no_ref, no_mode = _wanted(Config.load(repo.common_dir,
-                                                      env={"GIT_DIR": repo.common_dir}))
+        missing, no_ref, no_mode = _wanted(
+            Config.load(repo.common_dir, env={"GIT_DIR": repo.common_dir})
+        )
         if missing or no_ref or no_mode:  # left missing on purpose: remember it as declined
             tmp = f"{declined}.{os.getpid()}"
             with open(tmp, "w", encoding="utf-8") as handle:
@@ -211,8 +213,16 @@ def ensure_configured(repo: RepoInfo, config: Config) -> bool:
 
 def _signature(missing: list[str], no_ref: bool, no_mode: bool) -> str:
     """What was missing from the config, as compared by the declined marker."""
-    return "\n".join([f"rewriteRef {int(no_ref)}", f"rewriteMode {int(no_mode)}",
-                      *(f"remote {name}" for name in sorted(missing))]) + "\n"
+    return (
+        "\n".join(
+            [
+                f"rewriteRef {int(no_ref)}",
+                f"rewriteMode {int(no_mode)}",
+                *(f"remote {name}" for name in sorted(missing)),
+            ]
+        )
+        + "\n"
+    )
 
 
 def unconfigure(repo: RepoInfo) -> bool:
@@ -227,13 +237,20 @@ def unconfigure(repo: RepoInfo) -> bool:
     # Our refspec is ours alone even without a record (state dir lost or moved repo).
     for name in remotes(local):
         if refspec(name) in local.get_all(f"remote.{name}.fetch"):
-            _git_config(repo, "--fixed-value", "--unset-all", f"remote.{name}.fetch",
-                        refspec(name), check=False)
+            _git_config(
+                repo,
+                "--fixed-value",
+                "--unset-all",
+                f"remote.{name}.fetch",
+                refspec(name),
+                check=False,
+            )
             removed = True
     for value in (REWRITE_REF, NOTES_REF):  # NOTES_REF: added by an earlier version
         if record.get("rewrite_ref") and value in local.get_all("notes.rewriteRef"):
-            _git_config(repo, "--fixed-value", "--unset-all", "notes.rewriteRef", value,
-                        check=False)
+            _git_config(
+                repo, "--fixed-value", "--unset-all", "notes.rewriteRef", value, check=False
+            )
             removed = True
             break
     if record.get("rewrite_mode") and local.get("notes.rewriteMode") == REWRITE_MODE:
@@ -242,13 +259,19 @@ def unconfigure(repo: RepoInfo) -> bool:
     # Our cache of each remote's notes (sync.known_ref): not user data.
     from traces_git import gitcmd
 
-    listed = gitcmd.run(["--git-dir", repo.common_dir, "for-each-ref", "--format=%(refname)",
-                         "refs/traces-git/"], check=False)
+    listed = gitcmd.run(
+        ["--git-dir", repo.common_dir, "for-each-ref", "--format=%(refname)", "refs/traces-git/"],
+        check=False,
+    )
     names = listed.stdout.decode("utf-8", "surrogateescape").split()
     if names:
         script = "".join(f"delete {name}\n" for name in names).encode("utf-8", "surrogateescape")
-        gitcmd.run(["--git-dir", repo.common_dir, "update-ref", "--stdin"], input=script,
-                   check=False, env={"TRACES_GIT_SYNC": "1"})
+        gitcmd.run(
+            ["--git-dir", repo.common_dir, "update-ref", "--stdin"],
+            input=script,
+            check=False,
+            env={"TRACES_GIT_SYNC": "1"},
+        )
     for path in (record_path(repo.common_dir), record_path(repo.common_dir).with_name("declined")):
         try:
             path.unlink()

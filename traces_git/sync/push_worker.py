@@ -31,8 +31,13 @@ def _refs_moved(repo: RepoInfo, remote: str, triggers: list[dict]) -> bool:
             before.setdefault(remote_ref, set()).add(old or "")
     if not before:
         return False
-    proc = gitcmd.run(["ls-remote", remote, *sorted(before)], repo.worktree or repo.common_dir,
-                      check=False, env={GUARD_ENV: "1", "GIT_TERMINAL_PROMPT": "0"}, timeout=120)
+    proc = gitcmd.run(
+        ["ls-remote", remote, *sorted(before)],
+        repo.worktree or repo.common_dir,
+        check=False,
+        env={GUARD_ENV: "1", "GIT_TERMINAL_PROMPT": "0"},
+        timeout=120,
+    )
     if proc.returncode != 0:
         from traces_git.errors import GitError
 
@@ -82,19 +87,30 @@ def work(cwd: str, remote: str) -> int:
                     lines_queue.wait_idle(common, LINES_WAIT_S)
                 if needed:
                     config = Config.load(cwd)
-                    result = sync.transfer(repo, config, remote, fetch_first=False, attempts=8,
-                                           background=True)
-                    log.record_run("notes-push", repo.display, "ok",
-                                   f"{remote}: {result['outcome']}", remote=remote)
+                    result = sync.transfer(
+                        repo, config, remote, fetch_first=False, attempts=8, background=True
+                    )
+                    log.record_run(
+                        "notes-push",
+                        repo.display,
+                        "ok",
+                        f"{remote}: {result['outcome']}",
+                        remote=remote,
+                    )
                 else:
-                    log.record_run("notes-push", repo.display, "skipped",
-                                   f"{remote}: pushed refs did not move (dry run or rejected)",
-                                   remote=remote)
+                    log.record_run(
+                        "notes-push",
+                        repo.display,
+                        "skipped",
+                        f"{remote}: pushed refs did not move (dry run or rejected)",
+                        remote=remote,
+                    )
             except (TracesGitError, OSError) as exc:
                 error = str(exc)
                 log.write(f"notes push to {remote} failed: {error}", context=repo.display)
-                log.record_run("notes-push", repo.display, "error", f"{remote}: {error}",
-                               remote=remote)
+                log.record_run(
+                    "notes-push", repo.display, "error", f"{remote}: {error}", remote=remote
+                )
             if settle(common, remote, entry.get("generation"), triggers, error):
                 return 0
             if error is not None:
@@ -119,9 +135,13 @@ def fetch_only(cwd: str, remote: str) -> int:
             if oid is not None:
                 result = sync.merge_tracking(repo, Config.load(cwd), remote, oid, ref=ref)
                 what = "" if ref == sync.NOTES_REF else f" ({ref.removeprefix('refs/notes/')})"
-                log.record_run("notes-fetch", repo.display, "ok",
-                               f"{remote}{what}: {result['result']}, {result['changed']} "
-                               "note(s) changed", remote=remote)
+                log.record_run(
+                    "notes-fetch",
+                    repo.display,
+                    "ok",
+                    f"{remote}{what}: {result['result']}, {result['changed']} note(s) changed",
+                    remote=remote,
+                )
     return 0
 
 

@@ -37,8 +37,9 @@ RETRY_BACKOFF_S = (60, 300, 900, 3600)
 def quote(text: str, safe: str = "") -> str:
     """``urllib.parse.quote`` for file names (same output), without importing urllib."""
     keep = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~" + safe)
-    return "".join(c if c in keep else "".join(f"%{b:02X}" for b in c.encode("utf-8"))
-                   for c in text)
+    return "".join(
+        c if c in keep else "".join(f"%{b:02X}" for b in c.encode("utf-8")) for c in text
+    )
 
 
 def sync_dir(common_dir: str) -> str:
@@ -134,8 +135,9 @@ def entries(common_dir: str) -> list[dict]:
     return found
 
 
-def enqueue(common_dir: str, remote: str, *, trigger: dict | None = None,
-            retry: bool = False) -> None:
+def enqueue(
+    common_dir: str, remote: str, *, trigger: dict | None = None, retry: bool = False
+) -> None:
     """Add a push trigger and/or a retry request for ``remote``."""
     with _lock(common_dir, "queue.lock"):
         path = _entry_path(common_dir, remote)
@@ -150,8 +152,9 @@ def enqueue(common_dir: str, remote: str, *, trigger: dict | None = None,
         _write(path, entry)
 
 
-def settle(common_dir: str, remote: str, generation: int | None, handled: list[dict],
-           error: str | None) -> bool:
+def settle(
+    common_dir: str, remote: str, generation: int | None, handled: list[dict], error: str | None
+) -> bool:
     """Record the outcome of work on ``handled`` triggers; True when the entry is gone.
 
     An entry that gained triggers meanwhile (its generation moved) keeps them.
@@ -206,22 +209,8 @@ def last_results(common_dir: str) -> dict:
 
 def worker_running(common_dir: str, remote: str) -> bool:
     """True while a worker holds ``remote``'s push lock."""
-    try:
-        import fcntl
-    except ImportError:
-        return False
     path = os.path.join(sync_dir(common_dir), f"push-{quote(remote, safe='')}.lock")
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)  # also releases a lock we just took
-    return False
+    return procs.lock_held(path)
 
 
 def settled(common_dir: str) -> bool:
@@ -265,8 +254,9 @@ def _ps_parent(pid: int) -> tuple[str, int] | None:
     import subprocess
 
     try:
-        out = subprocess.run(["ps", "-o", "ppid=,comm=", "-p", str(pid)], capture_output=True,
-                             text=True, timeout=5).stdout.strip()
+        out = subprocess.run(
+            ["ps", "-o", "ppid=,comm=", "-p", str(pid)], capture_output=True, text=True, timeout=5
+        ).stdout.strip()
         ppid, _, comm = out.partition(" ")
         return os.path.basename(comm.strip()), int(ppid)
     except (OSError, ValueError, subprocess.SubprocessError):
@@ -330,8 +320,9 @@ def spawn(cwd: str, remote: str, *, fetch_only: bool = False) -> None:
     ``fetch_only``: fetch and merge the remote's notes (after a ``git pull
     <remote> <branch>``, which fetched no notes), push nothing.
     """
-    spawn_module(cwd, "traces_git.sync.push_worker",
-                 [cwd, remote, *(["--fetch-only"] if fetch_only else [])])
+    spawn_module(
+        cwd, "traces_git.sync.push_worker", [cwd, remote, *(["--fetch-only"] if fetch_only else [])]
+    )
 
 
 def spawn_module(cwd: str, module: str, args: list[str]) -> None:
@@ -342,5 +333,3 @@ def spawn_module(cwd: str, module: str, args: list[str]) -> None:
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     cmd = [sys.executable, "-I", "-m", module, *args]
     detach.spawn(cmd, gitcmd.clean_env({GUARD_ENV: "1"}), cwd=cwd, output=log_path)
-
-

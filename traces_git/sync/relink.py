@@ -62,8 +62,13 @@ class Match:
     traces: tuple[notes.TraceRef, ...]
 
     def as_json(self) -> dict:
-        return {"commit": self.commit, "sources": list(self.sources), "how": self.how,
-                "score": round(self.score, 4), "traces": [t.as_json() for t in self.traces]}
+        return {
+            "commit": self.commit,
+            "sources": list(self.sources),
+            "how": self.how,
+            "score": round(self.score, 4),
+            "traces": [t.as_json() for t in self.traces],
+        }
 
 
 @dataclass
@@ -75,9 +80,13 @@ class Result:
     dry_run: bool = False
 
     def as_json(self) -> dict:
-        return {"candidates": self.candidates, "sources": self.sources,
-                "matches": [m.as_json() for m in self.matches], "written": self.written,
-                "dry_run": self.dry_run}
+        return {
+            "candidates": self.candidates,
+            "sources": self.sources,
+            "matches": [m.as_json() for m in self.matches],
+            "written": self.written,
+            "dry_run": self.dry_run,
+        }
 
 
 def provenance_line(sources: Iterable[str]) -> str:
@@ -111,8 +120,9 @@ def with_relink(text: str | None, match: Match) -> str | None:
 
 def rev_list(cwd: str, args: Sequence[str], limit: int = MAX_CANDIDATES) -> list[str]:
     """Non-merge commits of a rev-list range (newest first, at most ``limit``)."""
-    proc = gitcmd.run(["rev-list", "--no-merges", f"--max-count={limit}", *args, "--"], cwd,
-                      check=False)
+    proc = gitcmd.run(
+        ["rev-list", "--no-merges", f"--max-count={limit}", *args, "--"], cwd, check=False
+    )
     if proc.returncode != 0:
         from traces_git.errors import UsageError
 
@@ -140,10 +150,15 @@ def _commits_only(cwd: str, shas: list[str]) -> list[str]:
     """The shas naming a commit in this clone (a note may sit on a blob, or on nothing here)."""
     if not shas:
         return []
-    proc = gitcmd.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], cwd,
-                      check=False, input=("\n".join(shas) + "\n").encode())
-    kinds = dict(line.split(" ", 1) for line in proc.stdout.decode().splitlines()
-                 if line.count(" ") == 1)
+    proc = gitcmd.run(
+        ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+        cwd,
+        check=False,
+        input=("\n".join(shas) + "\n").encode(),
+    )
+    kinds = dict(
+        line.split(" ", 1) for line in proc.stdout.decode().splitlines() if line.count(" ") == 1
+    )
     return [sha for sha in shas if kinds.get(sha) == "commit"]
 
 
@@ -151,9 +166,20 @@ def _diffs(cwd: str, lines: Sequence[str]) -> dict[str, str]:
     """{sha: its diff} for ``diff-tree --stdin`` input lines ("<commit>" or "<tip> <base>")."""
     if not lines:
         return {}
-    proc = gitcmd.run(["diff-tree", "--stdin", "-p", "--root", "--no-renames",
-                       "--full-index", "--no-textconv", "--no-ext-diff"],
-                      cwd, input=("\n".join(lines) + "\n").encode())
+    proc = gitcmd.run(
+        [
+            "diff-tree",
+            "--stdin",
+            "-p",
+            "--root",
+            "--no-renames",
+            "--full-index",
+            "--no-textconv",
+            "--no-ext-diff",
+        ],
+        cwd,
+        input=("\n".join(lines) + "\n").encode(),
+    )
     text = proc.stdout.decode("utf-8", "surrogateescape")
     result: dict[str, list[str]] = {}
     current: list[str] | None = None
@@ -171,8 +197,9 @@ def _patch_ids(cwd: str, diffs: Mapping[str, str]) -> dict[str, str]:
     if not diffs:
         return {}
     stream = "".join(f"{sha}\n{diff}" for sha, diff in diffs.items() if diff)
-    proc = gitcmd.run(["patch-id", "--stable"], cwd,
-                      input=stream.encode("utf-8", "surrogateescape"))
+    proc = gitcmd.run(
+        ["patch-id", "--stable"], cwd, input=stream.encode("utf-8", "surrogateescape")
+    )
     found = {}
     for line in proc.stdout.decode().splitlines():
         words = line.split()
@@ -205,8 +232,13 @@ class _Group:
     members: tuple[str, ...]
 
 
-def _groups(repo: pygit2.Repository, sources: Sequence[str], heads: Sequence[str],
-            tips: Iterable[str], known: Sequence[tuple[str, str]] = ()) -> list[_Group]:
+def _groups(
+    repo: pygit2.Repository,
+    sources: Sequence[str],
+    heads: Sequence[str],
+    tips: Iterable[str],
+    known: Sequence[tuple[str, str]] = (),
+) -> list[_Group]:
     """Branches of noted commits: fork point (with a head) .. tip, with their noted members.
 
     ``known``: (tip, base) pairs given by the caller (a pull request's range).
@@ -245,14 +277,20 @@ def _groups(repo: pygit2.Repository, sources: Sequence[str], heads: Sequence[str
 
 
 def _ref_tips(cwd: str) -> list[str]:
-    out = gitcmd.out(["for-each-ref", "--format=%(objectname)", "refs/heads", "refs/remotes"],
-                     cwd)
+    out = gitcmd.out(["for-each-ref", "--format=%(objectname)", "refs/heads", "refs/remotes"], cwd)
     return list(dict.fromkeys(out.split()))
 
 
-def match(cwd: str, repo: pygit2.Repository, candidates: Sequence[str],
-          note_texts: Mapping[str, str], heads: Sequence[str], *, threshold: float = THRESHOLD,
-          known: Sequence[tuple[str, str]] = ()) -> tuple[int, list[Match]]:
+def match(
+    cwd: str,
+    repo: pygit2.Repository,
+    candidates: Sequence[str],
+    note_texts: Mapping[str, str],
+    heads: Sequence[str],
+    *,
+    threshold: float = THRESHOLD,
+    known: Sequence[tuple[str, str]] = (),
+) -> tuple[int, list[Match]]:
     """(sources considered, which ``candidates`` take which noted commits' traces).
 
     ``known``: (tip, base) ranges to try as a whole besides the ones found.
@@ -268,9 +306,13 @@ def match(cwd: str, repo: pygit2.Repository, candidates: Sequence[str],
         if sha in single_ids:
             by_id.setdefault(single_ids[sha], []).append(sha)
     source_set = set(sources)
-    groups = _groups(repo, sources, heads,
-                     [t for t in _ref_tips(cwd) if t not in source_set and t not in candidates],
-                     known)
+    groups = _groups(
+        repo,
+        sources,
+        heads,
+        [t for t in _ref_tips(cwd) if t not in source_set and t not in candidates],
+        known,
+    )
     group_diffs = _diffs(cwd, [f"{g.tip} {g.base}" for g in groups])
     group_ids = _patch_ids(cwd, group_diffs)
     groups_by_id: dict[str, list[_Group]] = {}
@@ -279,7 +321,8 @@ def match(cwd: str, repo: pygit2.Repository, candidates: Sequence[str],
             groups_by_id.setdefault(group_ids[group.tip], []).append(group)
     # For added lines: every single source and every group, indexed by line.
     bags: list[tuple[tuple[str, ...], Counter]] = [
-        ((sha,), added_lines(single.get(sha, ""))) for sha in sources]
+        ((sha,), added_lines(single.get(sha, ""))) for sha in sources
+    ]
     bags += [(g.members, added_lines(group_diffs.get(g.tip, ""))) for g in groups]
     index: dict[tuple[str, str], list[tuple[int, int]]] = {}
     for number, (_members, bag) in enumerate(bags):
@@ -306,9 +349,12 @@ def match(cwd: str, repo: pygit2.Repository, candidates: Sequence[str],
     return len(sources), matches
 
 
-def _by_added_lines(added: Counter, bags: Sequence[tuple[tuple[str, ...], Counter]],
-                    index: Mapping[tuple[str, str], list[tuple[int, int]]], threshold: float
-                    ) -> tuple[tuple[str, ...], str, float] | None:
+def _by_added_lines(
+    added: Counter,
+    bags: Sequence[tuple[tuple[str, ...], Counter]],
+    index: Mapping[tuple[str, str], list[tuple[int, int]]],
+    threshold: float,
+) -> tuple[tuple[str, ...], str, float] | None:
     total = sum(added.values())
     if total < MIN_FUZZY_LINES:
         return None
@@ -353,9 +399,15 @@ def default_range() -> list[str]:
     return ["--branches", "--remotes"]
 
 
-def relink(cwd: str, range_args: Sequence[str] | None = None, *, dry_run: bool = False,
-           only: Sequence[str] | None = None, threshold: float = THRESHOLD,
-           message: str = "traces-git relink") -> Result:
+def relink(
+    cwd: str,
+    range_args: Sequence[str] | None = None,
+    *,
+    dry_run: bool = False,
+    only: Sequence[str] | None = None,
+    threshold: float = THRESHOLD,
+    message: str = "traces-git relink",
+) -> Result:
     """Find and (unless ``dry_run``) write the relinks for a range's commits without a note.
 
     ``only``: the candidates themselves (``ci remap --onto``), instead of a range.
@@ -367,21 +419,24 @@ def relink(cwd: str, range_args: Sequence[str] | None = None, *, dry_run: bool =
     cwd = info.worktree or info.common_dir
     repo = info.open()
     texts = notes.read_all(repo)
-    commits = list(only) if only is not None else rev_list(
-        cwd, list(range_args) if range_args else default_range())
+    commits = (
+        list(only)
+        if only is not None
+        else rev_list(cwd, list(range_args) if range_args else default_range())
+    )
     candidates = [sha for sha in commits if sha not in texts]
     result = Result(candidates=len(candidates), dry_run=dry_run)
     if not candidates:
         return result
     heads = tips_of(cwd, candidates)
-    result.sources, result.matches = match(cwd, repo, candidates, texts, heads,
-                                           threshold=threshold)
+    result.sources, result.matches = match(cwd, repo, candidates, texts, heads, threshold=threshold)
     if dry_run or not result.matches:
         return result
     config = Config.load(cwd)
     edits = {m.commit: (lambda old, m=m: with_relink(old, m)) for m in result.matches}
     changed = notes.update(
-        repo, edits,
+        repo,
+        edits,
         message=f"{message}: {len(result.matches)} commit(s)",
         author=notes.parse_author(config.get("traces.notesAuthor")),
         lock_path=os.path.join(info.common_dir, "traces-git-notes.lock"),
@@ -394,7 +449,6 @@ def tips_of(cwd: str, commits: Sequence[str], limit: int = MAX_HEADS) -> list[st
     """The commits of ``commits`` that no other of them descends from: the new history's tips."""
     if not commits:
         return []
-    proc = gitcmd.run(["merge-base", "--independent", *commits[:MAX_TIP_SEARCH]], cwd,
-                      check=False)
+    proc = gitcmd.run(["merge-base", "--independent", *commits[:MAX_TIP_SEARCH]], cwd, check=False)
     tips = set(proc.stdout.decode().split()) if proc.returncode == 0 else set(commits[:1])
     return [sha for sha in commits if sha in tips][:limit]

@@ -38,8 +38,14 @@ def moved_branches(stdin_lines: list[list[str]]) -> dict[str, str]:
         if len(fields) != 3:
             continue
         old, new, ref = fields
-        if (ref.startswith("refs/remotes/") and not ref.endswith("/HEAD")
-                and new not in ZERO_SHA and old not in ZERO_SHA and _hex(new) and _hex(old)):
+        if (
+            ref.startswith("refs/remotes/")
+            and not ref.endswith("/HEAD")
+            and new not in ZERO_SHA
+            and old not in ZERO_SHA
+            and _hex(new)
+            and _hex(old)
+        ):
             moved[ref] = old
     return moved
 
@@ -91,8 +97,10 @@ def after_fetch(repo: RepoInfo, config: Config, moved: dict[str, str]) -> dict |
     if git_command(git_pid) in _NOT_A_FETCH:
         os.close(fd)  # the marker alone: no Python for this process's other refs
         return None
-    code, out = gitcmd.fast(["for-each-ref", "--format=%(objectname) %(refname)",
-                             "refs/remotes/"], repo.worktree or repo.common_dir)
+    code, out = gitcmd.fast(
+        ["for-each-ref", "--format=%(objectname) %(refname)", "refs/remotes/"],
+        repo.worktree or repo.common_dir,
+    )
     before = {}
     for line in out.decode("utf-8", "surrogateescape").splitlines():
         sha, _, ref = line.partition(" ")
@@ -100,8 +108,9 @@ def after_fetch(repo: RepoInfo, config: Config, moved: dict[str, str]) -> dict |
             before[ref] = sha
     before.update(moved)  # these moved already: their old values
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write("".join(f"{sha} {ref}\n" for ref, sha in before.items()
-                             if sha not in ZERO_SHA))
+        handle.write(
+            "".join(f"{sha} {ref}\n" for ref, sha in before.items() if sha not in ZERO_SHA)
+        )
     start = str(process.get("start") or "")
     cwd = repo.worktree or repo.common_dir
     pushqueue.spawn_module(cwd, "traces_git.sync.relink_worker", [cwd, str(git_pid), start])
@@ -117,7 +126,7 @@ def sweep(common_dir: str) -> None:
     except OSError:
         return
     for name in names:
-        pid = name[len(MARKER_PREFIX):] if name.startswith(MARKER_PREFIX) else ""
+        pid = name[len(MARKER_PREFIX) :] if name.startswith(MARKER_PREFIX) else ""
         if pid.isdigit() and not process_alive(int(pid)):
             try:
                 os.unlink(os.path.join(common_dir, name))
@@ -152,8 +161,9 @@ def specs_since(cwd: str, before: dict[str, str]) -> list[str]:
     from traces_git import gitcmd
 
     now = {}
-    for line in gitcmd.out(["for-each-ref", "--format=%(objectname) %(refname)",
-                            "refs/remotes/"], cwd).splitlines():
+    for line in gitcmd.out(
+        ["for-each-ref", "--format=%(objectname) %(refname)", "refs/remotes/"], cwd
+    ).splitlines():
         sha, _, ref = line.partition(" ")
         if not ref.endswith("/HEAD"):
             now[ref] = sha
@@ -175,16 +185,23 @@ def work(cwd: str, pid: int, start: str | None) -> int:
         wait_for_exit(pid, start, timeout=MAX_WAIT_S)
         specs = specs_since(cwd, read_marker(marker))
         with _lock(repo.common_dir, "relink.lock"):
-            result = relink.relink(cwd, specs, message="traces-git relink after fetch") \
-                if specs else relink.Result()
+            result = (
+                relink.relink(cwd, specs, message="traces-git relink after fetch")
+                if specs
+                else relink.Result()
+            )
     finally:
         try:
             os.unlink(marker)
         except FileNotFoundError:
             pass
-    log.record_run("relink", repo.display, "ok",
-                   f"relinked {len(result.written)} of {result.candidates} commit(s) "
-                   "without a note", commits=result.written)
+    log.record_run(
+        "relink",
+        repo.display,
+        "ok",
+        f"relinked {len(result.written)} of {result.candidates} commit(s) without a note",
+        commits=result.written,
+    )
     return 0
 
 

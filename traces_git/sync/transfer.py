@@ -178,8 +178,9 @@ def _upstream_remote(repo: RepoInfo, config: Config) -> str | None:
     if not head.startswith("ref: refs/heads/"):
         return None
     branch = head[len("ref: refs/heads/") :]
-    return config.get(f"branch.{branch}.remote") or ("origin" if "origin" in remotes(config)
-                                                       else None)
+    return config.get(f"branch.{branch}.remote") or (
+        "origin" if "origin" in remotes(config) else None
+    )
 
 
 def post_checkout_hook(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) -> dict:
@@ -195,8 +196,11 @@ def post_checkout_hook(repo: RepoInfo, config: Config, args: list[str], stdin: b
     for remote in remotes(config):
         pushqueue.spawn(_cwd(repo), remote, fetch_only=True)
         started.append(remote)
-    return {"outcome": "ok" if started else "skipped", "record": bool(started),
-            "detail": f"fetching notes from {', '.join(started)}"}
+    return {
+        "outcome": "ok" if started else "skipped",
+        "record": bool(started),
+        "detail": f"fetching notes from {', '.join(started)}",
+    }
 
 
 def _parse_push_lines(stdin: bytes) -> list[tuple[str, str, str, str]]:
@@ -208,9 +212,14 @@ def _parse_push_lines(stdin: bytes) -> list[tuple[str, str, str, str]]:
     return lines
 
 
-def pre_push_hook(repo: RepoInfo, config: Config, args: list[str], stdin: bytes, *,
-                  before_push: Callable[[RepoInfo, Config, list[str]], object] | None = None
-                  ) -> dict:
+def pre_push_hook(
+    repo: RepoInfo,
+    config: Config,
+    args: list[str],
+    stdin: bytes,
+    *,
+    before_push: Callable[[RepoInfo, Config, list[str]], object] | None = None,
+) -> dict:
     """Queue a push of our notes to the same remote, made after this push (in the background)."""
     import time
 
@@ -225,8 +234,11 @@ def pre_push_hook(repo: RepoInfo, config: Config, args: list[str], stdin: bytes,
     if not push_enabled(config, remote):
         return {"outcome": "skipped", "detail": f"notes push to {remote} disabled"}
     lines = _parse_push_lines(stdin)
-    sent = [(local_sha, remote_ref, old) for _lref, local_sha, remote_ref, old in lines
-            if local_sha not in ZERO_SHA]
+    sent = [
+        (local_sha, remote_ref, old)
+        for _lref, local_sha, remote_ref, old in lines
+        if local_sha not in ZERO_SHA
+    ]
     if not sent:
         return {"outcome": "skipped", "record": False}  # up to date, or only deletes
     if before_push is not None:  # e.g. a late attach about to write a pushed commit's note
@@ -235,12 +247,18 @@ def pre_push_hook(repo: RepoInfo, config: Config, args: list[str], stdin: bytes,
         remote_ref.startswith("refs/notes/") for _sha, remote_ref, _old in sent
     ):
         return {"outcome": "skipped", "detail": "the push sends notes itself (mirror or explicit)"}
-    names = [name for ref in SYNCED_REFS
-             for name in (ref, tracking_ref(remote, ref), known_ref(remote, ref))]
+    names = [
+        name
+        for ref in SYNCED_REFS
+        for name in (ref, tracking_ref(remote, ref), known_ref(remote, ref))
+    ]
     refs = _ref_values(repo, names)
     local = refs.get(NOTES_REF) or refs.get(LINES_REF)
-    on_remote = all(refs.get(ref) in (None, refs.get(tracking_ref(remote, ref)),
-                                      refs.get(known_ref(remote, ref))) for ref in SYNCED_REFS)
+    on_remote = all(
+        refs.get(ref)
+        in (None, refs.get(tracking_ref(remote, ref)), refs.get(known_ref(remote, ref)))
+        for ref in SYNCED_REFS
+    )
     queued = pushqueue.read_entry(repo.common_dir, remote)
     if local is None or (on_remote and not (queued and queued.get("retry"))):
         return {"outcome": "skipped", "record": False}  # no notes, or the remote has ours
@@ -270,8 +288,9 @@ def _ref_values(repo: RepoInfo, refs: list[str]) -> dict[str, str]:
     return values
 
 
-def reference_transaction_hook(repo: RepoInfo, config: Config, args: list[str],
-                               stdin: bytes) -> dict:
+def reference_transaction_hook(
+    repo: RepoInfo, config: Config, args: list[str], stdin: bytes
+) -> dict:
     """After a fetch moved ``refs/notes/remotes/<remote>/traces``: merge it into ours."""
     if _guarded() or args[:1] != ["committed"]:
         return {"outcome": "skipped", "record": False}
@@ -288,8 +307,11 @@ def reference_transaction_hook(repo: RepoInfo, config: Config, args: list[str],
 
     relinking = relink_worker.after_fetch(repo, config, relink_worker.moved_branches(lines))
     if not moved:
-        return {"outcome": "ok", "detail": relinking["relink"]} if relinking else {
-            "outcome": "skipped", "record": False}
+        return (
+            {"outcome": "ok", "detail": relinking["relink"]}
+            if relinking
+            else {"outcome": "skipped", "record": False}
+        )
     details = []
     for remote, notes_ref, new in moved:
         result = merge_tracking(repo, config, remote, new, ref=notes_ref)
@@ -311,8 +333,9 @@ def _tracking_remote(ref: str) -> tuple[str, str] | None:
 # --- fetch, merge, push ------------------------------------------------------------
 
 
-def merge_tracking(repo: RepoInfo, config: Config, remote: str, oid: str | None = None,
-                   ref: str = NOTES_REF) -> dict:
+def merge_tracking(
+    repo: RepoInfo, config: Config, remote: str, oid: str | None = None, ref: str = NOTES_REF
+) -> dict:
     """Merge ``refs/notes/remotes/<remote>/traces`` (or ``oid``) into ``refs/notes/traces``
     (or the same for ``ref``)."""
     from traces_git.notes import core as notes
@@ -324,9 +347,14 @@ def merge_tracking(repo: RepoInfo, config: Config, remote: str, oid: str | None 
         oid = oid or notes_git.ref_value(_cwd(repo), tracking_ref(remote, ref))
         if oid is None:
             return {"result": "none", "changed": 0}
-        return notes_git.merge(_cwd(repo), oid, message=f"traces-git: merge notes from {remote}",
-                               author=notes.parse_author(config.get("traces.notesAuthor")),
-                               lock_path=_lock_path(repo), ref=ref)
+        return notes_git.merge(
+            _cwd(repo),
+            oid,
+            message=f"traces-git: merge notes from {remote}",
+            author=notes.parse_author(config.get("traces.notesAuthor")),
+            lock_path=_lock_path(repo),
+            ref=ref,
+        )
     pyrepo = repo.open()
     if oid is None:
         reference = pyrepo.references.get(tracking_ref(remote, ref))
@@ -350,8 +378,9 @@ def merge_tracking(repo: RepoInfo, config: Config, remote: str, oid: str | None 
     )
 
 
-def fetch_notes(repo: RepoInfo, remote: str, *, background: bool = False,
-                ref: str = NOTES_REF) -> str | None:
+def fetch_notes(
+    repo: RepoInfo, remote: str, *, background: bool = False, ref: str = NOTES_REF
+) -> str | None:
     """Fetch the remote's notes into ``known_ref``; their oid, or None if the remote has none.
 
     ``--refmap=`` keeps git from also moving the tracking ref (see ``known_ref``).
@@ -360,20 +389,35 @@ def fetch_notes(repo: RepoInfo, remote: str, *, background: bool = False,
     from traces_git.errors import GitError
 
     proc = gitcmd.run(
-        ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules",
-         "--no-auto-maintenance", "--refmap=", remote, f"+{ref}:{known_ref(remote, ref)}"],
-        _cwd(repo), check=False, env=_git_env(background), timeout=600,
+        [
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--no-recurse-submodules",
+            "--no-auto-maintenance",
+            "--refmap=",
+            remote,
+            f"+{ref}:{known_ref(remote, ref)}",
+        ],
+        _cwd(repo),
+        check=False,
+        env=_git_env(background),
+        timeout=600,
     )
     if proc.returncode != 0:
         if b"couldn't find remote ref" in proc.stderr:
             return None
-        raise GitError(f"fetching notes from {remote} failed: "
-                       f"{_last_line(proc.stderr, f'exit code {proc.returncode}')}")
+        raise GitError(
+            f"fetching notes from {remote} failed: "
+            f"{_last_line(proc.stderr, f'exit code {proc.returncode}')}"
+        )
     return _ref_values(repo, [known_ref(remote, ref)]).get(known_ref(remote, ref))
 
 
-def _push_once(repo: RepoInfo, remote: str, background: bool,
-               ref: str = NOTES_REF) -> tuple[str, str]:
+def _push_once(
+    repo: RepoInfo, remote: str, background: bool, ref: str = NOTES_REF
+) -> tuple[str, str]:
     """("ok" | "rejected" | "error", detail) for one push of our notes ref, without force.
 
     Pushed to the remote's push URL rather than its name, so that git does not
@@ -384,9 +428,18 @@ def _push_once(repo: RepoInfo, remote: str, background: bool,
     url = gitcmd.run(["remote", "get-url", "--push", remote], _cwd(repo), check=False)
     target = url.stdout.decode("utf-8", "surrogateescape").strip() if url.returncode == 0 else ""
     proc = gitcmd.run(
-        ["push", "--no-verify", "--porcelain", "--recurse-submodules=no", target or remote,
-         f"{ref}:{ref}"],
-        _cwd(repo), check=False, env=_git_env(background), timeout=600,
+        [
+            "push",
+            "--no-verify",
+            "--porcelain",
+            "--recurse-submodules=no",
+            target or remote,
+            f"{ref}:{ref}",
+        ],
+        _cwd(repo),
+        check=False,
+        env=_git_env(background),
+        timeout=600,
     )
     status = None
     for line in proc.stdout.decode("utf-8", "replace").splitlines():
@@ -403,17 +456,32 @@ def _push_once(repo: RepoInfo, remote: str, background: bool,
     return "error", _last_line(proc.stderr, f"exit code {proc.returncode}")
 
 
-def transfer(repo: RepoInfo, config: Config, remote: str, *, fetch_first: bool = True,
-             attempts: int = 5, background: bool = False) -> dict:
+def transfer(
+    repo: RepoInfo,
+    config: Config,
+    remote: str,
+    *,
+    fetch_first: bool = True,
+    attempts: int = 5,
+    background: bool = False,
+) -> dict:
     """:func:`transfer_ref` for ``refs/notes/traces``, then for the line records (their
     outcome under ``"lines"``; a remote without them is fine)."""
-    result = transfer_ref(repo, config, remote, fetch_first=fetch_first, attempts=attempts,
-                          background=background)
+    result = transfer_ref(
+        repo, config, remote, fetch_first=fetch_first, attempts=attempts, background=background
+    )
     from traces_git.errors import GitError
 
     try:
-        lines = transfer_ref(repo, config, remote, fetch_first=fetch_first, attempts=attempts,
-                             background=background, ref=LINES_REF)
+        lines = transfer_ref(
+            repo,
+            config,
+            remote,
+            fetch_first=fetch_first,
+            attempts=attempts,
+            background=background,
+            ref=LINES_REF,
+        )
     except GitError as exc:  # the trace notes went through: say so, and log this one
         from traces_git import log
 
@@ -424,8 +492,16 @@ def transfer(repo: RepoInfo, config: Config, remote: str, *, fetch_first: bool =
     return result
 
 
-def transfer_ref(repo: RepoInfo, config: Config, remote: str, *, fetch_first: bool = True,
-                 attempts: int = 5, background: bool = False, ref: str = NOTES_REF) -> dict:
+def transfer_ref(
+    repo: RepoInfo,
+    config: Config,
+    remote: str,
+    *,
+    fetch_first: bool = True,
+    attempts: int = 5,
+    background: bool = False,
+    ref: str = NOTES_REF,
+) -> dict:
     """Fetch, merge and push notes for ``remote`` until the push is accepted.
 
     Without force: a rejected push fetches the remote's notes, merges them
@@ -439,8 +515,14 @@ def transfer_ref(repo: RepoInfo, config: Config, remote: str, *, fetch_first: bo
     from traces_git.errors import GitError, NotesError
     from traces_git.sync import pushqueue
 
-    result: dict = {"remote": remote, "fetched": False, "remote_had_notes": None,
-                    "merged": 0, "pushed": 0, "outcome": ""}
+    result: dict = {
+        "remote": remote,
+        "fetched": False,
+        "remote_had_notes": None,
+        "merged": 0,
+        "pushed": 0,
+        "outcome": "",
+    }
     pushing = push_enabled(config, remote)
     try:
         for attempt in range(attempts):
@@ -449,8 +531,9 @@ def transfer_ref(repo: RepoInfo, config: Config, remote: str, *, fetch_first: bo
                 result["fetched"] = True
                 result["remote_had_notes"] = remote_oid is not None
                 if remote_oid is not None:
-                    result["merged"] += merge_tracking(repo, config, remote, remote_oid,
-                                                       ref=ref)["changed"]
+                    result["merged"] += merge_tracking(repo, config, remote, remote_oid, ref=ref)[
+                        "changed"
+                    ]
             if not pushing:
                 result["outcome"] = "push disabled"
                 break
@@ -472,16 +555,22 @@ def transfer_ref(repo: RepoInfo, config: Config, remote: str, *, fetch_first: bo
             if attempt + 1 < attempts:
                 time.sleep(min(0.25 * 2**attempt, 4.0) * random.uniform(0.5, 1.5))
         else:
-            raise GitError(f"pushing notes to {remote} was still rejected after {attempts} "
-                           "attempts (others kept pushing notes)")
+            raise GitError(
+                f"pushing notes to {remote} was still rejected after {attempts} "
+                "attempts (others kept pushing notes)"
+            )
     except (GitError, NotesError) as exc:
         if ref == NOTES_REF:
-            pushqueue.record_result(repo.common_dir, remote,
-                                    {"outcome": "error", "error": str(exc)})
+            pushqueue.record_result(
+                repo.common_dir, remote, {"outcome": "error", "error": str(exc)}
+            )
         raise
     if ref == NOTES_REF:
-        pushqueue.record_result(repo.common_dir, remote, {k: v for k, v in result.items()
-                                                         if k in ("outcome", "pushed", "merged")})
+        pushqueue.record_result(
+            repo.common_dir,
+            remote,
+            {k: v for k, v in result.items() if k in ("outcome", "pushed", "merged")},
+        )
     return result
 
 

@@ -91,8 +91,10 @@ def _error_text(response: httpx.Response) -> tuple[str | None, str]:
         # The server's words end up in status, doctor and the log: one line, no controls.
         code = error.get("code") if isinstance(error.get("code"), str) else None
         message = error.get("message")
-        return (safe_text.for_terminal(code, 100) if code else None,
-                safe_text.for_terminal(message if isinstance(message, str) else "", 300))
+        return (
+            safe_text.for_terminal(code, 100) if code else None,
+            safe_text.for_terminal(message if isinstance(message, str) else "", 300),
+        )
     return None, f"HTTP {response.status_code}"
 
 

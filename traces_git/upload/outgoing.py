@@ -82,8 +82,6 @@ def trace_body(metadata: dict, dest: share_rules.Destination, redactor: redact.R
     return body
 
 
-def batches(
-    events: Iterable[Event], redactor: redact.Redactor
-) -> list[tuple[list[dict], int]]:
+def batches(events: Iterable[Event], redactor: redact.Redactor) -> list[tuple[list[dict], int]]:
     """(messages, last row) of the events, every message redacted before it is sized."""
     return list(convert.batches(events, redact=redactor.message))

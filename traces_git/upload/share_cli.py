@@ -83,8 +83,10 @@ def share(
         data = answer.get("data")
         # The CLI relays the server's answer: a URL that fails the check is not shown in
         # status nor written anywhere (the note writer checks it again).
-        return clean_url(data.get("sharedUrl") if isinstance(data, dict) else None,
-                         source="the traces CLI's answer")
+        return clean_url(
+            data.get("sharedUrl") if isinstance(data, dict) else None,
+            source="the traces CLI's answer",
+        )
     error = answer.get("error")
     if not isinstance(error, dict):
         error = {}

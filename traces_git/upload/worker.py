@@ -317,11 +317,14 @@ class Worker:
         if not pygit2_can_open(common_dir):  # sha256 / reftable: git's own notes code
             for commit in commits:
                 notes.update_one_with_git(
-                    common_dir, commit, edit,
+                    common_dir,
+                    commit,
+                    edit,
                     message=f"traces-git: shared URL for {trace_id}",
                     author=notes.parse_author(config.get("traces.notesAuthor")),
                     lock_path=os.path.join(common_dir, "traces-git-notes.lock"),
-                    common_dir=common_dir, budget_s=30.0,  # a background worker may wait
+                    common_dir=common_dir,
+                    budget_s=30.0,  # a background worker may wait
                 )
             return
         import pygit2

@@ -86,8 +86,9 @@ def rev_and_path(cwd: str, before: list[str], after: list[str] | None) -> tuple[
     if len(before) != 2:
         raise UsageError(usage)
     first, second = before
-    code, _ = gitcmd.fast(["rev-parse", "-q", "--verify", "--end-of-options",
-                           f"{second}^{{commit}}"], cwd)
+    code, _ = gitcmd.fast(
+        ["rev-parse", "-q", "--verify", "--end-of-options", f"{second}^{{commit}}"], cwd
+    )
     if code == 0 and not second.startswith("-"):
         return second, first  # git blame FILE REV
     if os.path.lexists(os.path.join(cwd, first)) and not os.path.lexists(os.path.join(cwd, second)):
@@ -136,8 +137,6 @@ def parse_porcelain(data: bytes) -> tuple[list[dict], dict[str, dict]]:
     return lines, commits
 
 
-
-
 def author_date(commit: dict) -> datetime | None:
     try:
         stamp = int(commit["author-time"])
@@ -183,8 +182,10 @@ def blame(cwd: str, path: str, options: BlameOptions | None = None) -> dict:
         stderr=subprocess.PIPE,
         env=gitcmd.clean_env({"LC_ALL": "C"}),
     )
-    with notes_batch.NotesReader(cwd) as reader, \
-            notes_batch.NotesReader(cwd, [LINES_REF]) as lines_reader:
+    with (
+        notes_batch.NotesReader(cwd) as reader,
+        notes_batch.NotesReader(cwd, [LINES_REF]) as lines_reader,
+    ):
         reader.prepare()  # the notes roots, while git blames
         lines_reader.prepare()
         out, err = proc.communicate()
@@ -204,45 +205,64 @@ def is_uncommitted(sha: str) -> bool:
     return not sha.strip("0")
 
 
-def build_report(path: str, rev: str | None, lines: list[dict], commits: dict[str, dict],
-                 texts: dict[str, str]) -> dict:
+def build_report(
+    path: str, rev: str | None, lines: list[dict], commits: dict[str, dict], texts: dict[str, str]
+) -> dict:
     traces: dict[str, dict] = {}
     report_commits = []
     for sha, info in commits.items():
         committed = not is_uncommitted(sha)
         refs = notes.attached(texts.get(sha)) if committed else []
         for ref in refs:
-            trace = traces.setdefault(ref.id, {"id": ref.id, "url": ref.url, "agent": None,
-                                               "title": None, "commits": [], "lines": 0})
+            trace = traces.setdefault(
+                ref.id,
+                {
+                    "id": ref.id,
+                    "url": ref.url,
+                    "agent": None,
+                    "title": None,
+                    "commits": [],
+                    "lines": 0,
+                },
+            )
             trace["url"] = trace["url"] or ref.url
             trace["commits"].append(sha)
         date = author_date(info) if committed else None
-        report_commits.append({
-            "sha": sha if committed else None,
-            "committed": committed,
-            "boundary": info["boundary"],
-            "author": info.get("author") if committed else None,
-            "author_mail": info.get("author-mail", "").strip("<>") if committed else None,
-            "author_time": date.isoformat() if date else None,
-            "summary": safe_text.bounded(info.get("summary")) if committed else None,
-            "filename": info.get("filename"),
-            "traces": [ref.id for ref in refs],
-        })
+        report_commits.append(
+            {
+                "sha": sha if committed else None,
+                "committed": committed,
+                "boundary": info["boundary"],
+                "author": info.get("author") if committed else None,
+                "author_mail": info.get("author-mail", "").strip("<>") if committed else None,
+                "author_time": date.isoformat() if date else None,
+                "summary": safe_text.bounded(info.get("summary")) if committed else None,
+                "filename": info.get("filename"),
+                "traces": [ref.id for ref in refs],
+            }
+        )
     by_sha = {sha: c for sha, c in zip(commits, report_commits, strict=True)}
     report_lines = []
     for line in lines:
         commit = by_sha[line["commit"]]
         for trace_id in commit["traces"]:
             traces[trace_id]["lines"] += 1
-        report_lines.append({
-            "line": line["line"],
-            "orig_line": line["orig_line"],
-            "commit": commit["sha"],
-            "traces": commit["traces"],
-            "content": line["content"].decode("utf-8", "replace"),
-        })
-    return {"file": path, "rev": rev, "lines": report_lines, "commits": report_commits,
-            "traces": list(traces.values())}
+        report_lines.append(
+            {
+                "line": line["line"],
+                "orig_line": line["orig_line"],
+                "commit": commit["sha"],
+                "traces": commit["traces"],
+                "content": line["content"].decode("utf-8", "replace"),
+            }
+        )
+    return {
+        "file": path,
+        "rev": rev,
+        "lines": report_lines,
+        "commits": report_commits,
+        "traces": list(traces.values()),
+    }
 
 
 def add_store_details(report: dict, store_path: str | None) -> list[str]:

@@ -77,9 +77,16 @@ def legend(traces: list[Mapping], *, colour: bool) -> str:
     rows = []
     for trace in traces:
         count = trace.get("lines", 0)
-        rows.append([trace["id"], f"{count} line{'' if count == 1 else 's'}",
-                     *(" ".join(safe_text.for_terminal(trace.get(key)).split())
-                       for key in ("agent", "title", "url"))])
+        rows.append(
+            [
+                trace["id"],
+                f"{count} line{'' if count == 1 else 's'}",
+                *(
+                    " ".join(safe_text.for_terminal(trace.get(key)).split())
+                    for key in ("agent", "title", "url")
+                ),
+            ]
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = []
     for row in rows:

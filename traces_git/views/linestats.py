@@ -26,8 +26,11 @@ FIELDS = ("added", "removed", "traced_added", "traced_removed")
 LINE_FIELDS = ("agent_added", "human_added", "untraced_added", "unattributed_added")
 
 
-def numstat(cwd: str, rev_args: list[str], on_shas: Callable[[list[str]], None] | None = None,
-            ) -> list[tuple[str, list[tuple[str, int, int, bool]]]]:
+def numstat(
+    cwd: str,
+    rev_args: list[str],
+    on_shas: Callable[[list[str]], None] | None = None,
+) -> list[tuple[str, list[tuple[str, int, int, bool]]]]:
     """[(sha, [(path, added, removed, binary)])] for the non-merge commits, oldest first.
 
     ``rev_args``: git log's revisions and options (checked by :mod:`traces_git.views.revargs`),
@@ -36,13 +39,28 @@ def numstat(cwd: str, rev_args: list[str], on_shas: Callable[[list[str]], None] 
     """
     import subprocess
 
-    args = ["log", "-z", "--numstat", "-M", "--no-merges", "--reverse", "--topo-order",
-            "--no-show-signature", "--format=%x01%H", *rev_args]
+    args = [
+        "log",
+        "-z",
+        "--numstat",
+        "-M",
+        "--no-merges",
+        "--reverse",
+        "--topo-order",
+        "--no-show-signature",
+        "--format=%x01%H",
+        *rev_args,
+    ]
     if "--" not in rev_args:
         args.append("--")
-    proc = subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=gitcmd.clean_env({"LC_ALL": "C"}))
+    proc = subprocess.Popen(
+        ["git", *args],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=gitcmd.clean_env({"LC_ALL": "C"}),
+    )
     chunks: list[bytes] = []
     pending = b""
     seen: list[str] = []
@@ -54,8 +72,11 @@ def numstat(cwd: str, rev_args: list[str], on_shas: Callable[[list[str]], None] 
         data = pending + chunk
         cut = data.rfind(b"\0") + 1
         pending = data[cut:]
-        seen += [token.lstrip(b"\n")[1:].decode("ascii").strip()
-                 for token in data[:cut].split(b"\0") if token.lstrip(b"\n")[:1] == b"\x01"]
+        seen += [
+            token.lstrip(b"\n")[1:].decode("ascii").strip()
+            for token in data[:cut].split(b"\0")
+            if token.lstrip(b"\n")[:1] == b"\x01"
+        ]
         if len(seen) >= 64:
             on_shas(seen)
             seen = []
@@ -68,8 +89,11 @@ def numstat(cwd: str, rev_args: list[str], on_shas: Callable[[list[str]], None] 
         raise UsageError(f"bad revision range {' '.join(rev_args)}: {reason}")
     tokens = b"".join(chunks).split(b"\0")
     if on_shas is not None:
-        seen += [token.lstrip(b"\n")[1:].decode("ascii").strip()
-                 for token in pending.split(b"\0") if token.lstrip(b"\n")[:1] == b"\x01"]
+        seen += [
+            token.lstrip(b"\n")[1:].decode("ascii").strip()
+            for token in pending.split(b"\0")
+            if token.lstrip(b"\n")[:1] == b"\x01"
+        ]
         if seen:
             on_shas(seen)
     commits: list[tuple[str, list[tuple[str, int, int, bool]]]] = []
@@ -89,14 +113,22 @@ def numstat(cwd: str, rev_args: list[str], on_shas: Callable[[list[str]], None] 
             i += 2
         binary = added == b"-" or removed == b"-"
         if commits:
-            commits[-1][1].append((path.decode("utf-8", "replace"),
-                                   0 if binary else int(added), 0 if binary else int(removed),
-                                   binary))
+            commits[-1][1].append(
+                (
+                    path.decode("utf-8", "replace"),
+                    0 if binary else int(added),
+                    0 if binary else int(removed),
+                    binary,
+                )
+            )
     return commits
 
 
-def count(changes: list[tuple[str, list[tuple[str, int, int, bool]]]],
-          note_texts: Mapping[str, str], line_records: Mapping | None = None) -> dict:
+def count(
+    changes: list[tuple[str, list[tuple[str, int, int, bool]]]],
+    note_texts: Mapping[str, str],
+    line_records: Mapping | None = None,
+) -> dict:
     """Per-file and total counts, and what each trace's commits changed.
 
     ``line_records``: {sha: lines.record.Record} for the commits that have one.
@@ -112,18 +144,33 @@ def count(changes: list[tuple[str, list[tuple[str, int, int, bool]]]],
     for sha, entries in changes:
         refs = notes.attached(note_texts.get(sha))
         traced_commits += bool(refs)
-        per_commit.append({"sha": sha, "added": sum(e[1] for e in entries),
-                           "removed": sum(e[2] for e in entries), "traces": [r.id for r in refs]})
+        per_commit.append(
+            {
+                "sha": sha,
+                "added": sum(e[1] for e in entries),
+                "removed": sum(e[2] for e in entries),
+                "traces": [r.id for r in refs],
+            }
+        )
         for ref in refs:
-            trace = traces.setdefault(ref.id, {"id": ref.id, "url": ref.url, "commits": [],
-                                               "added": 0, "removed": 0})
+            trace = traces.setdefault(
+                ref.id, {"id": ref.id, "url": ref.url, "commits": [], "added": 0, "removed": 0}
+            )
             trace["url"] = trace["url"] or ref.url
             trace["commits"].append(sha)
         for path, added, removed, binary in entries:
-            row = files.setdefault(path, {"path": path, **dict.fromkeys(FIELDS + LINE_FIELDS, 0),
-                                          "binary": False, "traces": []})
-            for field, lines in line_view.split_added(added, bool(refs),
-                                                      line_counts.get(sha), path).items():
+            row = files.setdefault(
+                path,
+                {
+                    "path": path,
+                    **dict.fromkeys(FIELDS + LINE_FIELDS, 0),
+                    "binary": False,
+                    "traces": [],
+                },
+            )
+            for field, lines in line_view.split_added(
+                added, bool(refs), line_counts.get(sha), path
+            ).items():
                 row[field] += lines
                 total[field] += lines
             row["binary"] = row["binary"] or binary
@@ -151,18 +198,23 @@ def count(changes: list[tuple[str, list[tuple[str, int, int, bool]]]],
     }
 
 
-def file_table(cwd: str, base: str | None, head: str, note_texts: Mapping[str, str],
-               line_texts: Mapping[str, str] | None = None) -> list[dict]:
+def file_table(
+    cwd: str,
+    base: str | None,
+    head: str,
+    note_texts: Mapping[str, str],
+    line_texts: Mapping[str, str] | None = None,
+) -> list[dict]:
     """The ``files`` rows of a ``base..head`` range (``ci``'s per-file table)."""
     from traces_git.lines import view as line_view
 
     rev_args = [head] + ([f"^{base}"] if base else [])
-    return count(numstat(cwd, rev_args), note_texts,
-                 line_view.records(line_texts or {}))["files"]
+    return count(numstat(cwd, rev_args), note_texts, line_view.records(line_texts or {}))["files"]
 
 
-WHOLE_BRANCH = ("the whole branch, as git log shows it: no upstream and no default branch "
-                "to compare with")
+WHOLE_BRANCH = (
+    "the whole branch, as git log shows it: no upstream and no default branch to compare with"
+)
 
 
 def default_range(cwd: str) -> tuple[str, str]:
@@ -174,8 +226,12 @@ def default_range(cwd: str) -> tuple[str, str]:
     current = _symbolic(cwd, "HEAD")
     code, out = gitcmd.fast(["symbolic-ref", "-q", "refs/remotes/origin/HEAD"], cwd)
     candidates = [out.decode().strip()] if code == 0 and out.strip() else []
-    candidates += ["refs/remotes/origin/main", "refs/remotes/origin/master",
-                   "refs/heads/main", "refs/heads/master"]
+    candidates += [
+        "refs/remotes/origin/main",
+        "refs/remotes/origin/master",
+        "refs/heads/main",
+        "refs/heads/master",
+    ]
     for ref in candidates:
         if ref == current:
             continue
@@ -217,8 +273,10 @@ def stats(cwd: str, git_args: Sequence[str] | None = None) -> dict:
 
     texts: dict[str, str] = {}
     line_texts: dict[str, str] = {}
-    with notes_batch.NotesReader(cwd) as reader, \
-            notes_batch.NotesReader(cwd, [LINES_REF]) as lines_reader:
+    with (
+        notes_batch.NotesReader(cwd) as reader,
+        notes_batch.NotesReader(cwd, [LINES_REF]) as lines_reader,
+    ):
 
         def read(shas: list[str]) -> None:
             texts.update(reader.read(shas))
@@ -230,8 +288,12 @@ def stats(cwd: str, git_args: Sequence[str] | None = None) -> dict:
         changes = changes[1:]  # oldest first: the extra one is the oldest
     given = list(git_args or ())
     described = " ".join(given if rev.has_revision else [chosen, *given])
-    report = {"range": described, "range_reason": why, "truncated": truncated,
-              **count(changes, texts, line_view.records(line_texts))}
+    report = {
+        "range": described,
+        "range_reason": why,
+        "truncated": truncated,
+        **count(changes, texts, line_view.records(line_texts)),
+    }
     for trace in report["traces"]:
         trace.update(agent=None, title=None)
     return report
@@ -268,8 +330,9 @@ def agent_rows(report: Mapping) -> list[dict]:
     commit_counts: dict[str | None, set[str]] = {}
     for trace in report["traces"]:
         agent = trace.get("agent")
-        row = by_agent.setdefault(agent, {"agent": agent, "commits": 0, "added": 0,
-                                          "removed": 0, "traces": []})
+        row = by_agent.setdefault(
+            agent, {"agent": agent, "commits": 0, "added": 0, "removed": 0, "traces": []}
+        )
         row["traces"].append(trace["id"])
         commit_counts.setdefault(agent, set())
     # Lines per agent come from its commits, each counted once per agent.
@@ -290,8 +353,10 @@ def agent_rows(report: Mapping) -> list[dict]:
 
 def render(report: Mapping) -> str:
     total = report["total"]
-    out = [f"{report['range']}: {report['commits']} commits, "
-           f"{report['commits_with_traces']} with traces"]
+    out = [
+        f"{report['range']}: {report['commits']} commits, "
+        f"{report['commits_with_traces']} with traces"
+    ]
     if report.get("range_reason") == WHOLE_BRANCH:
         out[0] += f" ({WHOLE_BRANCH})"
     if report.get("truncated"):
@@ -305,21 +370,33 @@ def render(report: Mapping) -> str:
     # Line-level columns only where some commit of the range has a record (docs/blame.md).
     lines = bool(total.get("agent_added") or total.get("human_added"))
     extra = f"  {'by agents':>13}  {'by people':>13}" if lines else ""
-    out.append(f"{'file'.ljust(width)}  {'added':>7}  {'traced':>13}  {'removed':>7}  "
-               f"{'traced':>13}{extra}")
+    out.append(
+        f"{'file'.ljust(width)}  {'added':>7}  {'traced':>13}  {'removed':>7}  "
+        f"{'traced':>13}{extra}"
+    )
     for row in [*files, {"path": "total", **total}]:
-        extra = (f"  {_share(row['agent_added'], row['added']):>13}  "
-                 f"{_share(row['human_added'], row['added']):>13}") if lines else ""
-        out.append(f"{row['path'].ljust(width)}  {row['added']:>7}  "
-                   f"{_share(row['traced_added'], row['added']):>13}  {row['removed']:>7}  "
-                   f"{_share(row['traced_removed'], row['removed']):>13}{extra}")
+        extra = (
+            (
+                f"  {_share(row['agent_added'], row['added']):>13}  "
+                f"{_share(row['human_added'], row['added']):>13}"
+            )
+            if lines
+            else ""
+        )
+        out.append(
+            f"{row['path'].ljust(width)}  {row['added']:>7}  "
+            f"{_share(row['traced_added'], row['added']):>13}  {row['removed']:>7}  "
+            f"{_share(row['traced_removed'], row['removed']):>13}{extra}"
+        )
     if report.get("agents"):
         out += ["", "per agent:"]
         for row in report["agents"]:
             name = safe_text.for_terminal(row["agent"]) or "(unknown agent)"
             commits = f"{row['commits']} commit" + ("" if row["commits"] == 1 else "s")
-            out.append(f"  {name}: {commits}, +{row['added']} -{row['removed']} "
-                       f"({', '.join(row['traces'])})")
+            out.append(
+                f"  {name}: {commits}, +{row['added']} -{row['removed']} "
+                f"({', '.join(row['traces'])})"
+            )
     return "\n".join(out) + "\n"
 
 

@@ -38,8 +38,11 @@ class Entry:
     def as_json(self) -> dict:
         from traces_git import safe_text
 
-        return {"sha": self.sha, "subject": safe_text.bounded(self.subject),
-                "traces": [ref.as_json() for ref in self.traces]}
+        return {
+            "sha": self.sha,
+            "subject": safe_text.bounded(self.subject),
+            "traces": [ref.as_json() for ref in self.traces],
+        }
 
 
 class Walk:
@@ -89,7 +92,7 @@ class Walk:
         try:
             with notes_batch.NotesReader(self.cwd) as reader:
                 batch = FIRST_BATCH
-                for records in _records(proc, lambda: batch):
+                for records in _records(proc, lambda: batch):  # noqa: B023 - the size as it grows
                     texts = reader.read(sha for sha, _ in records)
                     for sha, subject in records:
                         refs = notes.attached(texts.get(sha))
@@ -108,9 +111,7 @@ class Walk:
             raise _failure(err, code)
 
 
-def _records(
-    proc: gitcmd.Piped, size: Callable[[], int]
-) -> Iterator[list[tuple[str, str]]]:
+def _records(proc: gitcmd.Piped, size: Callable[[], int]) -> Iterator[list[tuple[str, str]]]:
     """(sha, subject) records of ``git log -z --format=%H%x00%s``, in lists of up to size()."""
     assert proc.stdout is not None  # piped() always pipes stdout
     fd = proc.stdout.fileno()
@@ -129,8 +130,13 @@ def _records(
         usable = len(tokens) - len(tokens) % 2
         while usable >= 2:
             take = min(usable, 2 * size())
-            records = [(tokens[j].strip().decode("ascii", "replace"),
-                        tokens[j + 1].decode("utf-8", "replace")) for j in range(0, take, 2)]
+            records = [
+                (
+                    tokens[j].strip().decode("ascii", "replace"),
+                    tokens[j + 1].decode("utf-8", "replace"),
+                )
+                for j in range(0, take, 2)
+            ]
             del tokens[:take]
             usable -= take
             yield [(sha, subject) for sha, subject in records if sha]
@@ -139,8 +145,9 @@ def _records(
 
 
 def _failure(stderr: bytes, code: int) -> UsageError:
-    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines()
-             if line.strip()]
+    lines = [
+        line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()
+    ]
     fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
     reason = (fatal or lines or [f"git log failed with exit code {code}"])[0]
     return UsageError(reason.removeprefix("fatal: ").removeprefix("error: "))
@@ -157,8 +164,9 @@ def render(entry: Entry) -> str:
     return "\n".join(lines) + "\n"
 
 
-def show(argv: list[str], *, untraced: bool = False, as_json: bool = False,
-         no_pager: bool = False) -> None:
+def show(
+    argv: list[str], *, untraced: bool = False, as_json: bool = False, no_pager: bool = False
+) -> None:
     """``traces-git log``: print the walk (JSON, or paged text like git log)."""
     import sys
 
@@ -172,8 +180,12 @@ def show(argv: list[str], *, untraced: bool = False, as_json: bool = False,
         import json
 
         commits = [entry.as_json() for entry in walk.entries()]
-        sys.stdout.write(json.dumps({"commits": commits, "truncated": walk.truncated,
-                                     "max_count": rev.max_count}) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {"commits": commits, "truncated": walk.truncated, "max_count": rev.max_count}
+            )
+            + "\n"
+        )
         return
     paging = terminal.stdout_is_tty() and not no_pager
     with terminal.output(cwd, use_pager=paging) as stream:

@@ -23,28 +23,88 @@ from traces_git.errors import UsageError
 
 # Options without a value (git-rev-list(1): commit limiting, history simplification,
 # ordering).
-FLAGS = frozenset({
-    "--all", "--branches", "--tags", "--remotes", "--reflog", "--alternate-refs",
-    "--single-worktree", "--not", "--merges", "--no-merges", "--first-parent",
-    "--exclude-first-parent-only", "--no-min-parents", "--no-max-parents", "--all-match",
-    "--invert-grep", "-i", "--regexp-ignore-case", "--basic-regexp", "-E",
-    "--extended-regexp", "-F", "--fixed-strings", "-P", "--perl-regexp", "--remove-empty",
-    "--left-only", "--right-only", "--cherry-pick", "--cherry-mark", "--cherry", "--boundary",
-    "--ignore-missing", "--bisect", "--merge", "--full-history", "--dense", "--sparse",
-    "--simplify-merges", "--simplify-by-decoration", "--show-pulls", "--ancestry-path",
-    "--follow", "--date-order", "--author-date-order", "--topo-order", "-g", "--walk-reflogs",
-    "--left-right", "--pickaxe-all", "--pickaxe-regex", "--no-walk", "--do-walk",
-    "--end-of-options",
-})
+FLAGS = frozenset(
+    {
+        "--all",
+        "--branches",
+        "--tags",
+        "--remotes",
+        "--reflog",
+        "--alternate-refs",
+        "--single-worktree",
+        "--not",
+        "--merges",
+        "--no-merges",
+        "--first-parent",
+        "--exclude-first-parent-only",
+        "--no-min-parents",
+        "--no-max-parents",
+        "--all-match",
+        "--invert-grep",
+        "-i",
+        "--regexp-ignore-case",
+        "--basic-regexp",
+        "-E",
+        "--extended-regexp",
+        "-F",
+        "--fixed-strings",
+        "-P",
+        "--perl-regexp",
+        "--remove-empty",
+        "--left-only",
+        "--right-only",
+        "--cherry-pick",
+        "--cherry-mark",
+        "--cherry",
+        "--boundary",
+        "--ignore-missing",
+        "--bisect",
+        "--merge",
+        "--full-history",
+        "--dense",
+        "--sparse",
+        "--simplify-merges",
+        "--simplify-by-decoration",
+        "--show-pulls",
+        "--ancestry-path",
+        "--follow",
+        "--date-order",
+        "--author-date-order",
+        "--topo-order",
+        "-g",
+        "--walk-reflogs",
+        "--left-right",
+        "--pickaxe-all",
+        "--pickaxe-regex",
+        "--no-walk",
+        "--do-walk",
+        "--end-of-options",
+    }
+)
 # Options with a value, as ``--opt=VALUE`` or ``--opt VALUE``.
-VALUED = frozenset({
-    "--since", "--after", "--since-as-filter", "--until", "--before", "--author",
-    "--committer", "--grep", "--grep-reflog", "--min-parents", "--max-parents", "--glob",
-    "--exclude", "--max-age", "--min-age",
-})
+VALUED = frozenset(
+    {
+        "--since",
+        "--after",
+        "--since-as-filter",
+        "--until",
+        "--before",
+        "--author",
+        "--committer",
+        "--grep",
+        "--grep-reflog",
+        "--min-parents",
+        "--max-parents",
+        "--glob",
+        "--exclude",
+        "--max-age",
+        "--min-age",
+    }
+)
 # Options whose value only comes after ``=`` (the bare form is in FLAGS or refused).
-EQUALS_ONLY = frozenset({"--branches", "--tags", "--remotes", "--ancestry-path",
-                         "--exclude-hidden", "--no-walk"})
+EQUALS_ONLY = frozenset(
+    {"--branches", "--tags", "--remotes", "--ancestry-path", "--exclude-hidden", "--no-walk"}
+)
 # Short options with a value: ``-S<string>`` / ``-S <string>``.
 SHORT_VALUED = frozenset({"-S", "-G"})
 
@@ -54,8 +114,15 @@ class RevArgs:
 
     __slots__ = ("args", "max_count", "skip", "reverse", "has_revision", "paths")
 
-    def __init__(self, args: list[str], max_count: int | None, skip: int, reverse: bool,
-                 has_revision: bool, paths: list[str]):
+    def __init__(
+        self,
+        args: list[str],
+        max_count: int | None,
+        skip: int,
+        reverse: bool,
+        has_revision: bool,
+        paths: list[str],
+    ):
         self.args = args  # for git log: options and revisions, then "--" and paths
         self.max_count = max_count
         self.skip = skip
@@ -75,8 +142,19 @@ class RevArgs:
         return " ".join(shown)
 
 
-_REF_CHOOSING = ("--all", "--branches", "--tags", "--remotes", "--reflog", "--glob",
-                 "--alternate-refs", "-g", "--walk-reflogs", "--merge", "--bisect")
+_REF_CHOOSING = (
+    "--all",
+    "--branches",
+    "--tags",
+    "--remotes",
+    "--reflog",
+    "--glob",
+    "--alternate-refs",
+    "-g",
+    "--walk-reflogs",
+    "--merge",
+    "--bisect",
+)
 
 
 def _count(value: str, option: str) -> int:
@@ -113,7 +191,7 @@ def parse(argv: Sequence[str], *, command: str = "log") -> RevArgs:
             continue
         name, eq, value = arg.partition("=")
 
-        def take_value() -> str:
+        def take_value(name: str = name, eq: str = eq, value: str = value) -> str:
             nonlocal i
             if eq:
                 return value
@@ -146,12 +224,15 @@ def parse(argv: Sequence[str], *, command: str = "log") -> RevArgs:
             if len(arg) == 2:
                 i += 1
         else:
-            raise UsageError(f"{command}: option not supported here: {arg} (this view prints "
-                             "its own format; git's options that choose commits work)")
+            raise UsageError(
+                f"{command}: option not supported here: {arg} (this view prints "
+                "its own format; git's options that choose commits work)"
+            )
     if max_count is not None and max_count < 0:
         max_count = None  # git: a negative -n means no limit
-    return RevArgs(args + (["--", *paths] if paths else []), max_count, skip, reverse,
-                   has_revision, paths)
+    return RevArgs(
+        args + (["--", *paths] if paths else []), max_count, skip, reverse, has_revision, paths
+    )
 
 
 def take_value_short(argv: Sequence[str], i: int, command: str) -> str:

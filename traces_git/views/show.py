@@ -24,8 +24,16 @@ def _json_out(report: dict) -> None:
     sys.stdout.write(json.dumps(report) + "\n")
 
 
-def show_blame(cwd: str, file: str, options: BlameOptions, *, as_json: bool = False,
-               offline: bool = False, no_pager: bool = False, colour: str | None = None) -> None:
+def show_blame(
+    cwd: str,
+    file: str,
+    options: BlameOptions,
+    *,
+    as_json: bool = False,
+    offline: bool = False,
+    no_pager: bool = False,
+    colour: str | None = None,
+) -> None:
     """``traces-git blame``: the report, its agents and titles, printed."""
     from traces_git import terminal
     from traces_git.views import blame as core
@@ -38,8 +46,11 @@ def show_blame(cwd: str, file: str, options: BlameOptions, *, as_json: bool = Fa
 
         config = Config.load(cwd)
     warnings = core.add_store_details(report, config.get("traces.store")) if config else []
-    if (config is not None and not offline
-            and any(t["agent"] is None and t["title"] is None for t in report["traces"])):
+    if (
+        config is not None
+        and not offline
+        and any(t["agent"] is None and t["title"] is None for t in report["traces"])
+    ):
         from traces_git.ci import enrich as ci_api
 
         settings = ci_api.api_settings(os.environ, config.get("traces.apiUrl"))
@@ -58,8 +69,9 @@ def show_blame(cwd: str, file: str, options: BlameOptions, *, as_json: bool = Fa
         stream.write(text)
 
 
-def show_stats(cwd: str, git_args: list[str], *, as_json: bool = False,
-               no_pager: bool = False) -> None:
+def show_stats(
+    cwd: str, git_args: list[str], *, as_json: bool = False, no_pager: bool = False
+) -> None:
     """``traces-git stats``: the counts for the commits git log would list, printed."""
     from traces_git import terminal
     from traces_git.views import linestats
