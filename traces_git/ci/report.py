@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from traces_git import gitcmd, safe_text
 from traces_git.errors import GitError, UsageError
 from traces_git.notes import core as notes
+from traces_git.sync.transfer import tracking_ref
 from traces_git.urls import strip_credentials_in
 
 TYPE_CHECKING = False
@@ -43,11 +44,6 @@ C_LOCALE = gitcmd.C_LOCALE
 # count), doubling each round; after MAX_DEEPEN_ROUNDS fetch the whole history.
 FIRST_DEEPEN = 16
 MAX_DEEPEN_ROUNDS = 8
-
-
-def tracking_ref(remote: str) -> str:
-    """Where a remote's notes are fetched to (the same ref ``traces-git sync`` uses)."""
-    return f"refs/notes/remotes/{remote}/traces"
 
 
 # --- the range ----------------------------------------------------------------
@@ -355,22 +351,15 @@ def _finish_commits(proc: subprocess.Popen[bytes]) -> list[tuple[str, str]]:
 
 
 def fetch_notes(cwd: str, remote: str, *, shallow: bool) -> bool:
-    """Fetch the remote's ``refs/notes/traces`` into its tracking ref.
+    """Fetch the remote's ``refs/notes/traces`` into its tracking ref, through sync's
+    transport. False when the remote has no notes ref (not an error). The tracking ref
+    keeps local, unpushed notes in ``refs/notes/traces`` untouched."""
+    from traces_git.repo import RepoInfo
+    from traces_git.sync import transfer
 
-    False when the remote has no notes ref (not an error). The tracking ref
-    keeps local, unpushed notes in ``refs/notes/traces`` untouched. In a shallow
-    clone one notes commit is enough: its tree lists every note.
-    """
-    refspec = f"+{notes.NOTES_REF}:{tracking_ref(remote)}"
-    # --no-filter: a partial clone (actions/checkout's `filter: tree:0` or `blob:none`)
-    # would leave the notes trees or blobs behind, and pygit2 cannot fetch them later.
-    args = _fetch_args(*(["--depth=1"] if shallow else []), "--no-filter", remote, refspec)
-    proc = gitcmd.run(args, cwd, check=False, env=C_LOCALE)
-    if proc.returncode == 0:
-        return True
-    if b"couldn't find remote ref" in proc.stderr:
-        return False
-    raise GitError(f"cannot fetch notes from {remote}: {git_reason(proc.stderr)}")
+    info = RepoInfo.discover(cwd)
+    into = tracking_ref(remote)
+    return transfer.fetch_notes(info, remote, into=into, shallow=shallow) is not None
 
 
 def read_notes(cwd: str, refs: Iterable[str], shas: list[str]) -> dict[str, str]:

@@ -379,11 +379,21 @@ def merge_tracking(
 
 
 def fetch_notes(
-    repo: RepoInfo, remote: str, *, background: bool = False, ref: str = NOTES_REF
+    repo: RepoInfo,
+    remote: str,
+    *,
+    background: bool = False,
+    ref: str = NOTES_REF,
+    into: str | None = None,
+    shallow: bool = False,
 ) -> str | None:
-    """Fetch the remote's notes into ``known_ref``; their oid, or None if the remote has none.
+    """Fetch the remote's notes into ``known_ref`` (or ``into``); their oid, or None if the
+    remote has none.
 
     ``--refmap=`` keeps git from also moving the tracking ref (see ``known_ref``).
+    ``--no-filter``: a partial clone (CI's ``filter: tree:0`` or ``blob:none``) would
+    leave the notes trees or blobs behind, and pygit2 cannot fetch them later.
+    ``shallow``: one notes commit is enough in a shallow clone (its tree lists every note).
     """
     from traces_git import gitcmd
     from traces_git.errors import GitError
@@ -396,9 +406,12 @@ def fetch_notes(
             "--no-write-fetch-head",
             "--no-recurse-submodules",
             "--no-auto-maintenance",
+            "--no-prune",
+            "--no-filter",
+            *(["--depth=1"] if shallow else []),
             "--refmap=",
             remote,
-            f"+{ref}:{known_ref(remote, ref)}",
+            f"+{ref}:{into or known_ref(remote, ref)}",
         ],
         _cwd(repo),
         check=False,
@@ -412,7 +425,8 @@ def fetch_notes(
             f"fetching notes from {remote} failed: "
             f"{_last_line(proc.stderr, f'exit code {proc.returncode}')}"
         )
-    return _ref_values(repo, [known_ref(remote, ref)]).get(known_ref(remote, ref))
+    target = into or known_ref(remote, ref)
+    return _ref_values(repo, [target]).get(target)
 
 
 def _push_once(
