@@ -184,31 +184,7 @@ def start(
     (Without ``posix_spawnp``, as on Windows, the command runs when waited for.)"""
     if not hasattr(os, "posix_spawnp"):
         return _Deferred(args, cwd, env, stdin)
-    argv = ["git", *(["-C", os.fspath(cwd)] if cwd is not None else []), *args]
-    read_end, write_end = os.pipe()  # both close-on-exec; dup2 makes the child's 1 inheritable
-    devnull = os.open(os.devnull, os.O_RDWR)
-    in_read, in_write = os.pipe() if stdin is not None else (devnull, None)
-    try:
-        pid = os.posix_spawnp(
-            "git",
-            argv,
-            clean_env(env),
-            file_actions=[
-                (os.POSIX_SPAWN_DUP2, in_read, 0),
-                (os.POSIX_SPAWN_DUP2, write_end, 1),
-                (os.POSIX_SPAWN_DUP2, devnull, 2),
-            ],
-        )
-    except OSError as exc:
-        os.close(read_end)
-        if in_write is not None:
-            os.close(in_write)
-        raise GitError(f"cannot run git: {exc}") from exc
-    finally:
-        os.close(write_end)
-        os.close(devnull)
-        if in_write is not None:
-            os.close(in_read)
+    pid, in_write, read_end, _ = _spawn(args, cwd, env, stdin=stdin is not None)
     if in_write is not None and stdin is not None:
         try:
             view = memoryview(stdin)
@@ -219,6 +195,48 @@ def start(
         finally:
             os.close(in_write)
     return Started(pid, read_end)
+
+
+def _spawn(
+    args: Sequence[str],
+    cwd: str | os.PathLike[str] | None,
+    env: Mapping[str, str] | None,
+    *,
+    stdin: bool = False,
+    stderr: bool = False,
+) -> tuple[int, int | None, int, int | None]:
+    """``git ARGS`` by ``posix_spawnp``: (pid, stdin's write end or None, stdout's read
+    end, stderr's read end or None); what is not piped goes to /dev/null. The one place
+    :func:`start` and :func:`piped` start git (no subprocess import: ~7 ms)."""
+    argv = ["git", *(["-C", os.fspath(cwd)] if cwd is not None else []), *args]
+    devnull = os.open(os.devnull, os.O_RDWR)
+    out_read, out_write = os.pipe()  # close-on-exec; dup2 makes the child's copy inheritable
+    in_read, in_write = os.pipe() if stdin else (devnull, None)
+    err_read, err_write = os.pipe() if stderr else (None, devnull)
+    try:
+        pid = os.posix_spawnp(
+            "git",
+            argv,
+            clean_env(env),
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, in_read, 0),
+                (os.POSIX_SPAWN_DUP2, out_write, 1),
+                (os.POSIX_SPAWN_DUP2, err_write, 2),
+            ],
+        )
+    except OSError as exc:
+        for fd in (out_read, in_write, err_read):
+            if fd is not None:
+                os.close(fd)
+        raise GitError(f"cannot run git: {exc}") from exc
+    finally:
+        os.close(out_write)
+        os.close(devnull)
+        if in_write is not None:
+            os.close(in_read)
+        if err_read is not None:
+            os.close(err_write)
+    return pid, in_write, out_read, err_read
 
 
 def fast_out(
@@ -297,34 +315,7 @@ def piped(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE if stderr else subprocess.DEVNULL,
         )
-    argv = ["git", *(["-C", os.fspath(cwd)] if cwd is not None else []), *args]
-    devnull = os.open(os.devnull, os.O_RDWR)
-    out_read, out_write = os.pipe()
-    in_read, in_write = os.pipe() if stdin else (devnull, None)
-    err_read, err_write = os.pipe() if stderr else (None, devnull)
-    try:
-        pid = os.posix_spawnp(
-            "git",
-            argv,
-            clean_env(env),
-            file_actions=[
-                (os.POSIX_SPAWN_DUP2, in_read, 0),
-                (os.POSIX_SPAWN_DUP2, out_write, 1),
-                (os.POSIX_SPAWN_DUP2, err_write, 2),
-            ],
-        )
-    except OSError as exc:
-        for fd in (out_read, in_write, err_read):
-            if fd is not None:
-                os.close(fd)
-        raise GitError(f"cannot run git: {exc}") from exc
-    finally:
-        os.close(out_write)
-        os.close(devnull)
-        if in_write is not None:
-            os.close(in_read)
-        if err_read is not None:
-            os.close(err_write)
+    pid, in_write, out_read, err_read = _spawn(args, cwd, env, stdin=stdin, stderr=stderr)
     return Piped(
         pid,
         os.fdopen(in_write, "wb") if in_write is not None else None,

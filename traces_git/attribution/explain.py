@@ -249,7 +249,7 @@ def render(result: dict) -> str:
         if item.get("read_files"):
             lines.append(f"      only read: {_list(item['read_files'])}")
         if item.get("stale"):
-            lines.append(f"      stale: {item['stale']}")
+            lines.append(f"      stale: {safe_text.for_terminal(str(item['stale']))}")
         if "trace_files" in item:
             lines.append(f"      trace edited: {_list(item['trace_files'])}")
             lines.append(f"      commit changed: {_list(item['commit_files'])}")
