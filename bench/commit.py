@@ -152,17 +152,16 @@ def find_official(explicit: str | None) -> str | None:
     return shutil.which("traces")
 
 
-# What `git commit` runs: post-index-change, pre-commit, prepare-commit-msg, commit-msg,
-# reference-transaction (prepared, committed), post-commit.
+# What `git commit` runs of the hooks traces-git installs: post-index-change, pre-commit,
+# prepare-commit-msg, commit-msg, post-commit (no reference-transaction: docs/install.md).
 COMMIT_HOOKS = (
     "post-index-change",
     "pre-commit",
     "prepare-commit-msg",
     "commit-msg",
-    "reference-transaction",
     "post-commit",
 )
-HOOKS_PER_COMMIT = 7
+HOOKS_PER_COMMIT = 5
 
 
 FLOOR = "floor: `exit 0` sh hooks (any hook tool)"

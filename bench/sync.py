@@ -7,14 +7,12 @@ network time:
 - ``git push`` with our hooks (pre-push queues the notes push and starts the
   detached worker) against the same push with no hooks at all; and how long
   after the push returned the note was on the remote;
-- ``git fetch`` that brings new notes (the reference-transaction filter starts
-  Python, which merges them) against the same fetch without hooks, and a
-  fetch with nothing new;
-- ``git fetch`` that moves a remote-tracking branch and brings no notes (Python
-  starts once and hands the relink to a detached worker) against the same
-  fetch without hooks;
-- ``git commit`` with our full hooks dir against the same dir without the
-  reference-transaction script (the filter's cost on a commit).
+- ``git fetch`` that brings new notes against the same fetch without hooks, and a
+  fetch with nothing new (no hook of ours runs in a fetch: the next hook merges);
+- ``git fetch`` that moves a remote-tracking branch and brings no notes, against
+  the same fetch without hooks;
+- ``git commit`` right after a fetch (its dispatcher starts the background merge and
+  relink) and ``git commit`` with our hooks against no hooks.
 
 Usage: python bench/sync.py [--rounds N]   (prints a Markdown table)
 """
@@ -83,24 +81,10 @@ def main() -> None:
     subprocess.run(
         [sys.executable, "-m", "traces_git", "install"], check=True, capture_output=True, cwd=root
     )
-    hooks_dir = Path(git("config", "--global", "core.hooksPath"))
-    no_filter = root / "hooks-without-reference-transaction"
-    shutil.copytree(hooks_dir, no_filter, symlinks=True)
-    (no_filter / "reference-transaction").unlink()
-    # The stubs source the dispatcher by absolute path: point the copies at their own dir.
-    for stub in no_filter.iterdir():
-        text = stub.read_text()
-        stub.write_text(text.replace(str(hooks_dir), str(no_filter)))
     without_hooks = {
         "GIT_CONFIG_COUNT": "1",
         "GIT_CONFIG_KEY_0": "core.hooksPath",
         "GIT_CONFIG_VALUE_0": str(root / "no-hooks"),
-    }
-    no_filter_env = {
-        **env,
-        "GIT_CONFIG_COUNT": "1",
-        "GIT_CONFIG_KEY_0": "core.hooksPath",
-        "GIT_CONFIG_VALUE_0": str(no_filter),
     }
 
     remote = root / "remote.git"
@@ -134,12 +118,14 @@ def main() -> None:
 
     push_plain, push_ours, delivered = [], [], []
     fetch_plain, fetch_ours, fetch_idle = [], [], []
-    fetch_relink, fetch_moved_plain = [], []
+    fetch_relink, fetch_moved_plain, commit_after_fetch = [], [], []
     for i in range(rounds):
         commit(a, i, without_hooks, trace=False)
         push_plain.append(timed(lambda: git("push", "-q", cwd=a, env={**env, **without_hooks})))
-        # a fetch that moves origin/main and brings no notes: Python starts the relink worker
+        # a fetch that moves origin/main and brings no notes
         fetch_relink.append(timed(lambda: git("fetch", "-q", cwd=b, env=env)))
+        # the next hook starts the background merge and relink
+        commit_after_fetch.append(timed(lambda n=i: commit(b, 5000 + n, trace=False)))
         git("update-ref", "refs/remotes/origin/main", "origin/main~1", cwd=b)
         fetch_moved_plain.append(
             timed(lambda: git("fetch", "-q", cwd=b, env={**env, **without_hooks}))
@@ -157,10 +143,9 @@ def main() -> None:
         git("update-ref", "refs/remotes/origin/main", "origin/main~1", cwd=b)
         fetch_plain.append(timed(lambda: git("fetch", "-q", cwd=b, env={**env, **without_hooks})))
 
-    commit_full, commit_no_filter, commit_plain = [], [], []
+    commit_full, commit_plain = [], []
     for i in range(rounds):
         commit_full.append(timed(lambda n=i: commit(b, 2000 + n, trace=False)))
-        commit_no_filter.append(timed(lambda n=i: commit(b, 3000 + n, no_filter_env, trace=False)))
         commit_plain.append(timed(lambda n=i: commit(b, 4000 + n, without_hooks, trace=False)))
 
     def row(label: str, values: list[float]) -> str:
@@ -178,18 +163,13 @@ def main() -> None:
     print(row("git push, traces-git hooks (note queued)", push_ours))
     print(row("note on the remote, after the push returned", delivered))
     print(row("git fetch of new commits + notes, no hooks", fetch_plain))
-    print(row("git fetch of new commits + notes, traces-git (merge)", fetch_ours))
+    print(row("git fetch of new commits + notes, traces-git (no hook runs)", fetch_ours))
     print(row("git fetch, nothing new, traces-git", fetch_idle))
     print(row("git fetch moving origin/main, no notes, no hooks", fetch_moved_plain))
-    print(
-        row(
-            "git fetch moving origin/main, no notes, traces-git (relink worker started)",
-            fetch_relink,
-        )
-    )
+    print(row("git fetch moving origin/main, no notes, traces-git", fetch_relink))
     print(row("git commit, no hooks", commit_plain))
-    print(row("git commit, traces-git hooks without reference-transaction", commit_no_filter))
-    print(row("git commit, traces-git hooks (with reference-transaction filter)", commit_full))
+    print(row("git commit, traces-git hooks", commit_full))
+    print(row("git commit right after a fetch (background merge started)", commit_after_fetch))
     shutil.rmtree(root, ignore_errors=True)
 
 

@@ -91,3 +91,24 @@ def runs(hook: str | None = None) -> list[dict]:
 def read_queue_file(repo: Path, remote: str = "origin") -> tuple[Path, dict]:
     path = Path(pushqueue._entry_path(common_dir(repo), remote))
     return path, json.loads(path.read_text())
+
+
+def wait_fetched(repo: Path, timeout: float = 60.0) -> None:
+    """Wait until the background merge and relink after the last fetch are done: the seen
+    file carries the mtime of the FETCH_HEAD it handled (traces_git.sync.fetched)."""
+    from traces_git.notes import tracking
+
+    git_dir = git("rev-parse", "--absolute-git-dir", cwd=repo).stdout.strip()
+    deadline = time.monotonic() + timeout
+    while tracking.pending(git_dir, common_dir(repo)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the fetch in {repo} was not merged after {timeout} s")
+        time.sleep(0.05)
+
+
+def fetch_then_hook(repo: Path, *fetch_args: str) -> None:
+    """A user's plain `git fetch` (no hook of ours runs in it), then the next hook that
+    runs (a `git checkout` of the current HEAD: post-checkout); wait for what it started."""
+    git("fetch", "-q", *fetch_args, cwd=repo)
+    git("checkout", "-q", "HEAD", cwd=repo)
+    wait_fetched(repo)

@@ -217,6 +217,32 @@ def test_an_older_trace_in_this_worktree_allows_children_but_not_an_amend(
         assert note_ids(repo) == ["older"]
 
 
+def test_head_mode_reads_the_move_from_the_reflog_and_without_one_runs_python(repo, store):
+    """A "head" stamp holds for a child of its commit, which the sh tells from the last
+    line of HEAD's reflog; with no reflog there is no telling: the full path."""
+    base_time = int(time.time()) - 100
+    store.add_trace("older", repo, edits=[repo / "late.py"], timestamp_ms=(base_time + 50) * 1000)
+    git("commit", "-q", "--allow-empty", "-m", "base", cwd=repo,
+        env={"GIT_COMMITTER_DATE": f"{base_time} +0000"})  # fmt: skip
+    quiet_store(store)
+    age(repo / ".git" / "config", Path(os.environ["GIT_CONFIG_GLOBAL"]))
+    assert commit_runs_python(repo, "a.py")
+    assert "tg_mode=head" in (repo / ".git" / "traces-git-post-commit.stamp").read_text()
+    assert not commit_runs_python(repo, "b.py")
+    last = (repo / ".git" / "logs" / "HEAD").read_text().splitlines()[-1].split()
+    assert last[1] == head(repo)  # what the sh read: <old> <new> ...
+
+    git("config", "core.logAllRefUpdates", "false", cwd=repo)
+    for log in (repo / ".git" / "logs").rglob("*"):
+        if log.is_file():
+            log.unlink()
+    age(repo / ".git" / "config", Path(os.environ["GIT_CONFIG_GLOBAL"]))
+    assert commit_runs_python(repo, "c.py")  # the config changed: the full path, new stamp
+    assert not (repo / ".git" / "logs" / "HEAD").exists()
+    assert commit_runs_python(repo, "d.py")  # no reflog: no telling a child from a reset
+    assert commit_runs_python(repo, "e.py")
+
+
 def test_an_older_trace_and_a_commit_on_an_older_parent_runs_python(repo, store):
     base_time = int(time.time()) - 100
     store.add_trace("older", repo, edits=[repo / "late.py"], timestamp_ms=(base_time + 50) * 1000)

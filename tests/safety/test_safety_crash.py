@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from tests.helpers import PYTHON, commit_file, git, head, note_ids, traces_git
+from tests.helpers.sync import fetch_then_hook, wait_fetched
 from traces_git.notes import pending as pending_notes
 
 
@@ -274,8 +275,8 @@ def test_hostile_queue_files_are_skipped(repo):
 
 
 def test_fetch_with_a_stale_notes_lock_is_not_held_up(tmp_path, installed):
-    """The notes merge that runs inside `git fetch` (reference-transaction) gives up at
-    once on a lock git left behind, and the next fetch after the fix merges."""
+    """The notes merge after a fetch (started by the next hook) gives up at once on a lock
+    git left behind, and the next fetch after the fix merges."""
     source = tmp_path / "source"
     git("init", "-q", "-b", "main", str(source))
     sha = commit_file(source, "a.txt")
@@ -290,14 +291,17 @@ def test_fetch_with_a_stale_notes_lock_is_not_held_up(tmp_path, installed):
     _age(lock)
     proc = git("fetch", "-q", "origin", cwd=clone)
     assert proc.stdout == "" and proc.stderr == ""
+    proc = git("checkout", "-q", "HEAD", cwd=clone)
+    assert proc.stdout == "" and proc.stderr == ""
+    wait_fetched(clone)
     assert lock.exists()
     from traces_git import log
 
-    runs = [r for r in log.recent_runs(50) if r["hook"] == "reference-transaction"]
+    runs = [r for r in log.recent_runs(50) if r["hook"] == "fetched"]
     assert runs[-1]["outcome"] == "error" and "traces.lock is in the way" in runs[-1]["detail"]
     lock.unlink()
     git("notes", "--ref=traces", "add", "-f", "-m", "traces:remote-3", sha, cwd=source)
-    git("fetch", "-q", "origin", cwd=clone)
+    fetch_then_hook(clone, "origin")
     assert note_ids(clone, sha) == ["remote-3"]
 
 

@@ -8,7 +8,9 @@ Python handlers do. The end-to-end tests use the real install and real notes.
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -38,7 +40,6 @@ CLIENT_HOOKS = {
     "post-checkout",
     "post-merge",
     "pre-push",
-    "reference-transaction",
     "pre-auto-gc",
     "post-rewrite",
     "sendemail-validate",
@@ -78,6 +79,8 @@ def test_one_stub_per_client_hook_and_never_push_to_checkout(fake_install):
     names = {p.name for p in Path(result.hooks_dir).iterdir()} - {install.DISPATCHER}
     assert names == CLIENT_HOOKS
     assert not (Path(result.hooks_dir) / "push-to-checkout").exists()
+    # git 2.39 runs it twice per ref a fetch moves: only installed where there is one to chain
+    assert not (Path(result.hooks_dir) / "reference-transaction").exists()
     for name in names:
         path = Path(result.hooks_dir) / name
         assert os.access(path, os.X_OK)
@@ -179,24 +182,43 @@ def test_python_starts_only_for_hooks_with_work(fake_install, plain_repo, tmp_pa
     assert read_lines(py_log)[-1].startswith(f"{PY_HOOK} post-checkout {'0' * 40} ")
 
 
-def test_reference_transaction_python_only_for_committed_remote_notes(
-    fake_install, plain_repo, py_log
+def _python_calls_settled(py_log: Path, count: int) -> list[str]:
+    """The recorded starts once ``count`` are there (background starts land a bit later)."""
+    deadline = time.monotonic() + 10
+    while len(python_calls(py_log)) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)  # and no more than that
+    return python_calls(py_log)
+
+
+def test_the_first_hook_after_a_fetch_starts_the_background_merge(
+    fake_install, plain_repo, tmp_path, py_log
 ):
     fake_install()
     commit(plain_repo, "one")
-    sha = head(plain_repo)
     py_log.unlink()
-    git("update-ref", "refs/notes/traces", sha, cwd=plain_repo)
-    git("update-ref", "refs/notes/remotes/origin/other", sha, cwd=plain_repo)
-    assert python_calls(py_log) == []
-    git("update-ref", "refs/notes/remotes/origin/traces", sha, cwd=plain_repo)
-    assert read_lines(py_log) == [f"{PY_HOOK} reference-transaction committed"]
-    assert Path(f"{py_log}.stdin").read_text() == (
-        f"{'0' * 40} {sha} refs/notes/remotes/origin/traces\n"
-    )
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(plain_repo), str(clone))
+    git("checkout", "-q", "HEAD", cwd=clone)  # no fetch yet: no FETCH_HEAD
+    assert _python_calls_settled(py_log, 1) == ["post-checkout"]  # the clone's own
+    py_log.unlink()
+    git("fetch", "-q", cwd=clone)
+    assert _python_calls_settled(py_log, 0) == []  # nothing of ours inside the fetch
+    git("checkout", "-q", "HEAD", cwd=clone)
+    assert _python_calls_settled(py_log, 1) == ["fetched"]
+    [line] = read_lines(py_log)
+    assert line.startswith(f"{PY_HOOK} fetched ") and line.split()[-1].isdigit()
+    py_log.unlink()
+    # the seen file newer than FETCH_HEAD (what the merge leaves): nothing starts
+    (clone / ".git" / "traces-git-fetch-seen").write_text("")
+    git("checkout", "-q", "HEAD", cwd=clone)
+    commit(clone, "two")
+    assert _python_calls_settled(py_log, 1) == ["post-commit"]
 
 
-def test_reference_transaction_chain_gets_stdin_and_can_abort(fake_install, plain_repo, tmp_path):
+def test_reference_transaction_of_the_repository_is_chained_by_a_repo_install(
+    fake_install, plain_repo, tmp_path
+):
     fake_install()
     commit(plain_repo, "one")
     calls = tmp_path / "calls"
@@ -204,6 +226,14 @@ def test_reference_transaction_chain_gets_stdin_and_can_abort(fake_install, plai
         plain_repo / ".git/hooks/reference-transaction",
         f'cat >> "{calls}"\n[ "$1" != prepared ] || ! grep -q refs/heads/forbidden "{calls}"',
     )
+    git("branch", "unseen", cwd=plain_repo)
+    assert not calls.exists()  # the global hooks have no reference-transaction to chain it
+    status = json.loads(traces_git("doctor", "--json", cwd=plain_repo, check=False).stdout)
+    [problem] = [c for c in status["problems"] if c["id"] == "unchained-hook"]
+    assert problem["fix"] == "traces-git install --repo"
+    assert "reference-transaction" in problem["message"]
+
+    fake_install(repo=True, cwd=str(plain_repo))
     git("branch", "fine", cwd=plain_repo)
     assert "refs/heads/fine" in calls.read_text()
     proc = git("branch", "forbidden", cwd=plain_repo, check=False)
@@ -214,6 +244,25 @@ def test_reference_transaction_chain_gets_stdin_and_can_abort(fake_install, plai
         ).returncode
         != 0
     )
+    status = json.loads(traces_git("doctor", "--json", cwd=plain_repo, check=False).stdout)
+    assert [c for c in status["problems"] if c["id"] == "unchained-hook"] == []
+
+
+def test_reference_transaction_of_the_previous_hooks_path_is_chained_while_it_exists(
+    fake_install, plain_repo, tmp_path
+):
+    previous = tmp_path / "company hooks"
+    calls = tmp_path / "calls"
+    recording_hook(previous / "reference-transaction", calls, label="company")
+    git("config", "--global", "core.hooksPath", str(previous))
+    result = fake_install()
+    assert install.is_ours(Path(result.hooks_dir) / "reference-transaction")
+    commit(plain_repo, "one")
+    assert read_lines(calls)[-2:] == ["company prepared", "company committed"]
+
+    (previous / "reference-transaction").unlink()
+    fake_install()  # installing again drops the stub that has nothing left to chain
+    assert not (Path(result.hooks_dir) / "reference-transaction").exists()
 
 
 def test_traces_git_0_runs_the_chain_but_no_python(fake_install, plain_repo, tmp_path, py_log):

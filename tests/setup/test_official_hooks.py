@@ -16,7 +16,13 @@ from tests.helpers import commit_file, git, init_repo, note, traces_git
 from tests.helpers import official as official_helpers
 from tests.helpers.coexist import write_hook
 from tests.helpers.official import TRACES, official, setup, snapshot
-from tests.helpers.sync import clone, make_remote, remote_note_lines, wait_settled
+from tests.helpers.sync import (
+    clone,
+    fetch_then_hook,
+    make_remote,
+    remote_note_lines,
+    wait_settled,
+)
 from traces_git.setup import official_hooks
 
 needs_traces = pytest.mark.skipif(TRACES is None, reason="the official traces CLI is not installed")
@@ -191,8 +197,8 @@ def test_pushes_carry_notes_once_and_clones_with_either_tool_converge(
     wait_settled(ours_only)
     assert remote_note_lines(remote, sha_ours) == ["traces:from-ours"]
     assert remote_note_lines(remote, sha_both) == ["traces:from-both"]
-    git("fetch", "-q", "origin", cwd=both)
-    git("fetch", "-q", "origin", cwd=ours_only)
+    fetch_then_hook(both, "origin")
+    fetch_then_hook(ours_only, "origin")
     for repo in (both, ours_only):
         assert note(repo, sha_both) == "traces:from-both\n"
         assert note(repo, sha_ours) == "traces:from-ours\n"

@@ -18,6 +18,7 @@ import pytest
 from tests.helpers import git, tool_path, traces_git
 from tests.helpers.sync import (
     clone,
+    fetch_then_hook,
     make_remote,
     note_lines,
     remote_note_lines,
@@ -81,16 +82,11 @@ def host_clone(remote: Path, tmp_path: Path) -> Path:
     return host
 
 
-def fetch_and_wait(author: Path, commits: list[str], timeout: float = 60) -> None:
-    """The author's plain `git fetch`; then wait for the background relink's notes."""
-    started = time.monotonic()
-    git("fetch", "-q", cwd=author)
-    assert time.monotonic() - started < timeout
-    deadline = time.monotonic() + timeout
-    while not all(note_lines(author, sha) for sha in commits):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no relinked notes on {commits} after {timeout} s")
-        time.sleep(0.1)
+def fetch_and_wait(author: Path, commits: list[str]) -> None:
+    """The author's plain `git fetch` and the next hook; the background relink's notes."""
+    fetch_then_hook(author)
+    missing = [sha for sha in commits if not note_lines(author, sha)]
+    assert not missing, f"no relinked notes on {missing}: {runs('fetched')}"
 
 
 def shown_ids(repo: Path, sha: str) -> set[str]:
@@ -114,7 +110,7 @@ def test_github_squash_merge_is_relinked_after_a_fetch_and_pushed(remote, tmp_pa
     git("commit", "-q", "-m", "Add the feature (#1)", cwd=host, env=HOST)
     squash = git("rev-parse", "HEAD", cwd=host).stdout.strip()
     git("push", "-q", "origin", "main", cwd=host, env=HOST)
-    assert runs("relink") == []  # the author's push moved origin/feature: no relink for that
+    assert runs("fetched") == []  # the author's push moved origin/feature: no relink for that
 
     fetch_and_wait(author, [squash])
     lines = note_lines(author, squash)
@@ -193,13 +189,11 @@ def test_unrelated_commit_with_the_same_message_is_not_relinked(remote, tmp_path
     same_message = git("rev-parse", "HEAD", cwd=host).stdout.strip()
     git("push", "-q", "origin", "main", cwd=host, env=HOST)
 
-    git("fetch", "-q", cwd=author)
+    fetch_then_hook(author)
     # The background relink ran (its run is recorded) and wrote nothing.
-    deadline = time.monotonic() + 60
-    while not runs("relink"):
-        assert time.monotonic() < deadline, "the background relink never ran"
-        time.sleep(0.1)
-    assert runs("relink")[-1]["outcome"] == "ok" and runs("relink")[-1]["commits"] == []
+    last = runs("fetched")[-1]
+    assert last["outcome"] == "ok" and last["commits"] == []
+    assert "relinked 0 of " in last["detail"]
     assert note_lines(author, same_message) == []
     out = traces_git("relink", cwd=author).stdout
     assert out.startswith("nothing to relink")
@@ -336,14 +330,14 @@ def _note_commit_with(repo: Path, sha: str, text: str) -> str:
     return git("commit-tree", tree, "-p", old, "-m", "ghost note", cwd=repo).stdout.strip()
 
 
-def test_a_fetch_moving_many_branches_starts_one_relink_and_a_push_none(remote, tmp_path):
+def test_a_fetch_moving_many_branches_relinks_once_and_a_push_not_at_all(remote, tmp_path):
     author, shas = author_branch(remote, tmp_path)
     host = host_clone(remote, tmp_path)
     for number in range(12):
         git("branch", f"topic-{number}", "main", cwd=host)
     git("push", "-q", "origin", *[f"topic-{n}" for n in range(12)], cwd=host, env=HOST)
-    git("fetch", "-q", cwd=author)  # creates 12 tracking branches: nothing to relink
-    assert [r for r in runs("reference-transaction") if "started" in r.get("detail", "")] == []
+    fetch_then_hook(author)  # creates 12 tracking branches: nothing to relink
+    assert [r for r in runs("fetched") if "relinked" in r.get("detail", "")] == []
     git("merge", "-q", "--squash", "origin/feature", cwd=host, env=HOST)
     git("commit", "-q", "-m", "Add the feature (#3)", cwd=host, env=HOST)
     squash = git("rev-parse", "HEAD", cwd=host).stdout.strip()
@@ -355,22 +349,18 @@ def test_a_fetch_moving_many_branches_starts_one_relink_and_a_push_none(remote, 
     git("push", "-q", "origin", "main", *[f"topic-{n}" for n in range(12)], cwd=host, env=HOST)
 
     fetch_and_wait(author, [squash])  # 13 tracking branches moved in one fetch
-    started = [r for r in runs("reference-transaction") if "started" in r.get("detail", "")]
-    assert len(started) == 1
-    deadline = time.monotonic() + 30
-    while not runs("relink"):
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    assert len(runs("relink")) == 1 and runs("relink")[0]["commits"] == [squash]
-    assert not [p for p in (author / ".git").iterdir() if p.name.startswith("traces-git-relink.")]
+    relinked = [r for r in runs("fetched") if "relinked" in r.get("detail", "")]
+    assert len(relinked) == 1 and relinked[0]["commits"] == [squash]
 
-    # the author's own push moves origin/feature: no Python for that ref update
-    before = len(runs("reference-transaction"))
+    # the author's own push moves origin/feature: no fetch, so nothing runs after it
+    before = len(runs("fetched"))
     git("checkout", "-q", "feature", cwd=author)
     traced_commit(author, "trace-four", "d.py")
     git("push", "-q", "origin", "feature", cwd=author)
     wait_settled(author)
-    assert len(runs("reference-transaction")) == before
-    assert (author / ".git" / "traces-git-push.pid").is_file()
+    git("checkout", "-q", "HEAD", cwd=author)
+    time.sleep(0.5)
+    assert len(runs("fetched")) == before
+    assert (author / ".git" / "traces-git-fetch-seen").is_file()
     traces_git("uninstall", cwd=author)  # the global uninstall unconfigures this clone too
-    assert not (author / ".git" / "traces-git-push.pid").exists()
+    assert not (author / ".git" / "traces-git-fetch-seen").exists()

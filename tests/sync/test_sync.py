@@ -12,6 +12,7 @@ from tests.helpers import commit_file, git, init_repo, traces_git
 from tests.helpers.sync import (
     clone,
     commit_with_trace,
+    fetch_then_hook,
     make_remote,
     note_lines,
     queued,
@@ -20,6 +21,7 @@ from tests.helpers.sync import (
     remote_note_lines,
     remote_ref,
     runs,
+    wait_fetched,
     wait_settled,
 )
 
@@ -73,9 +75,11 @@ def test_two_clones_same_and_different_commits_end_with_the_union(remote, tmp_pa
     assert remote_note_lines(remote, shared) == union
     assert remote_note_lines(remote, sha_a) == ["traces:only-a"]
     assert remote_note_lines(remote, sha_b) == ["traces:only-b"]
-    # A plain fetch / pull brings the others' notes and merges them in.
-    git("fetch", "-q", cwd=order[0])
-    git("pull", "-q", "--no-rebase", "--no-edit", cwd=c)
+    # A plain fetch (merged by the next hook) / pull brings the others' notes in.
+    fetch_then_hook(order[0])
+    git("pull", "-q", "--no-rebase", "--no-edit", cwd=c)  # main is up to date: no hook runs
+    git("checkout", "-q", "HEAD", cwd=c)  # the next one merges
+    wait_fetched(c)
     for repo in (a, b):
         assert note_lines(repo, shared) == union
         assert note_lines(repo, sha_a) == ["traces:only-a"]
@@ -102,7 +106,7 @@ def test_fetch_and_pull_keep_unpushed_local_notes(remote, tmp_path):
     wait_settled(b)
 
     before = ref(a, "refs/notes/traces")
-    git("fetch", "-q", cwd=a)
+    fetch_then_hook(a)
     assert note_lines(a, local_sha) == ["traces:unpushed-a"]
     assert note_lines(a, base) == ["traces:b-on-base", "traces:unpushed-on-base"]
     assert note_lines(a, theirs) == ["traces:pushed-b"]
@@ -381,7 +385,7 @@ def test_depth_one_clone_fetches_notes(remote, tmp_path):
     # Later notes arrive with a plain fetch; ours go out with a push; nothing pruned.
     traces_git("attach", "late", old, cwd=a)
     git("push", "-q", "origin", "refs/notes/traces", cwd=a)
-    git("fetch", "-q", cwd=shallow)
+    fetch_then_hook(shallow)
     assert sorted(note_lines(shallow, old)) == ["traces:late", "traces:old-work"]
     mine = commit_with_trace(shallow, "from-shallow")
     git("push", "-q", cwd=shallow)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from traces_git import gitcmd
 from traces_git.constants import LINES_REF
+from traces_git.notes import tracking
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 
 def tracking_ref(remote: str) -> str:
     """Where the remote's line records land: the pattern refspec ``refs/notes/traces*``."""
-    return f"refs/notes/remotes/{remote}/traces-lines"
+    return tracking.tracking_ref(remote, LINES_REF)
 
 
 def ci_texts(

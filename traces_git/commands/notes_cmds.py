@@ -28,7 +28,8 @@ def show(rev: str, as_json: bool) -> None:
 
     repo = RepoInfo.discover()
     sha = note_edits.resolve(rev)
-    refs = notes.attached(notes_batch.read_texts(repo.worktree or repo.common_dir, [sha]).get(sha))
+    texts = notes_batch.read_for_view(repo.worktree or repo.common_dir, [sha])
+    refs = notes.attached(texts.get(sha))
     if as_json:
         import json
 

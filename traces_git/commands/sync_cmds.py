@@ -41,7 +41,8 @@ def _describe(result: dict) -> str:
     "--json",
     "as_json",
     is_flag=True,
-    help="Print JSON: {remotes: [{remote, outcome, fetched, merged, pushed, error?}]}.",
+    help="Print JSON: {remotes: [{remote, outcome, fetched, merged, pushed, error?}], "
+    "after_fetch?}.",
 )
 def sync(remote_names: tuple[str, ...], as_json: bool) -> None:
     """Fetch teammates' trace notes, merge them, and push ours now."""
@@ -52,6 +53,7 @@ def sync(remote_names: tuple[str, ...], as_json: bool) -> None:
     if sync_mod.ensure_configured(repo, config):
         config = Config.load(repo.worktree or repo.common_dir)
     queued = _write_queued(repo, config, as_json)
+    after_fetch = _after_fetch(repo, config, as_json)
     known = sync_mod.remotes(config)
     for name in remote_names:
         if name not in known:
@@ -65,7 +67,7 @@ def sync(remote_names: tuple[str, ...], as_json: bool) -> None:
             results.append({"remote": name, "outcome": "error", "error": str(exc)})
     failed = [r for r in results if r["outcome"] == "error"]
     if as_json:
-        click.echo(json.dumps({"remotes": results, **queued}))
+        click.echo(json.dumps({"remotes": results, **queued, **after_fetch}))
     elif not names:
         click.echo("no remotes: nothing to sync")
     else:
@@ -76,6 +78,18 @@ def sync(remote_names: tuple[str, ...], as_json: bool) -> None:
         raise TracesGitError(
             "; ".join(f"notes sync with {r['remote']} failed: {r['error']}" for r in failed)
         )
+
+
+def _after_fetch(repo: RepoInfo, config: Config, as_json: bool) -> dict:
+    """Merge and relink what the user's last fetch brought, if no hook did yet."""
+    from traces_git.sync import fetched
+
+    done = fetched.catch_up(repo, config)
+    if not done.pending:
+        return {}
+    if not as_json:
+        click.echo(f"after the last fetch: {done.detail()}")
+    return {"after_fetch": done.detail()}
 
 
 def _write_queued(repo: RepoInfo, config: Config, as_json: bool) -> dict:

@@ -24,12 +24,14 @@ HANDLERS = {
     "post-commit": "traces_git.hook.entry:post_commit",
     "post-merge": "traces_git.hook.entry:post_merge",
     "pre-push": "traces_git.hook.entry:pre_push",
-    "reference-transaction": "traces_git.sync.transfer:reference_transaction_hook",
     "post-rewrite": "traces_git.hook.entry:post_rewrite",
     # Only right after a clone (the dispatcher passes $1 = null sha): configure, fetch notes.
-    "post-checkout": "traces_git.sync.transfer:post_checkout_hook",
+    "post-checkout": "traces_git.hook.entry:post_checkout",
+    # Not a git hook: started in the background by the dispatcher of the first hook after
+    # a fetch ($1 = that git's pid), to merge the notes and relink what it brought.
+    "fetched": "traces_git.sync.fetched:hook",
 }
-HOOKS_WITH_STDIN = frozenset({"pre-push", "post-rewrite", "reference-transaction"})
+HOOKS_WITH_STDIN = frozenset({"pre-push", "post-rewrite"})
 STARTED = 0.0
 
 
@@ -126,19 +128,42 @@ def post_merge(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) ->
     from traces_git.attribution import postcommit
 
     squash = bool(args and args[0] == "1")
+    fetched = None if squash else _merge_fetched(repo, config)  # a pull: before it returns
     if squash or not postcommit.is_user_merge():
-        if not squash:  # a pull: `git pull <remote> <branch>` fetched no notes
+        if not squash:  # `git pull <remote> <branch>` fetched no notes
             from traces_git.sync import transfer as sync
 
             sync.after_pull(repo, config, os.environ.get("GIT_REFLOG_ACTION", ""))
-        return {"outcome": "skipped", "record": False}
+        return fetched or {"outcome": "skipped", "record": False}
     summary = postcommit.attach_to_head(repo, config, merges_only=True)
     _explain(repo, "post-merge", summary)
     _hand_off(repo, config, summary)
     _write_queued(repo, config, summary)
     _late_attach(repo, summary)
     _stamp(repo, config, summary)
+    if fetched:
+        summary["fetched"] = fetched["detail"]
     return summary
+
+
+def post_checkout(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) -> dict:
+    from traces_git.sync import fetched
+    from traces_git.sync import transfer as sync
+
+    summary = sync.post_checkout_hook(repo, config, args, stdin)
+    if args and args[0] in sync.ZERO_SHA:  # a new clone: its first fetch relinks what it brings
+        fetched.write_baseline(repo)
+    return summary
+
+
+def _merge_fetched(repo: RepoInfo, config: Config) -> dict | None:
+    """Merge the notes the pull's fetch brought (the background run after it relinks)."""
+    from traces_git.sync import fetched
+
+    merged = fetched.merge_pending(repo, config)
+    if not (merged.pending and (merged.merged or merged.failed)):
+        return None
+    return {"outcome": "error" if merged.failed else "ok", "detail": merged.detail()}
 
 
 def _explain(repo: RepoInfo, hook: str, summary: dict) -> None:

@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 STAMP = "traces-git-post-commit.stamp"
 TIP = "traces-git-post-commit.tip"  # written by the sh: the last commit it skipped (mode head)
 SKIPPED = "traces-git-post-commit.skipped"  # written by the sh: "<count> <sha>" since the stamp
-HEAD_MOVE = "traces-git-head-move"  # written by the sh in reference-transaction
 VERSION = "2"
 HEADER = (
     f"# traces-git-stamp {VERSION}\n"  # the only line the dispatcher reads before sourcing

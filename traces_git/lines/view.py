@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
-from traces_git.constants import LINES_REF
 from traces_git.lines import record
-from traces_git.notes import batch as notes_batch
 
 ORIGINS = ("agent", "human", "traced", "untraced", "uncommitted")
 MARKERS = {"agent": "A", "human": "H", "traced": "T", "untraced": " ", "uncommitted": " "}
@@ -20,10 +18,6 @@ def records(texts: Mapping[str, str]) -> dict[str, record.Record]:
         if parsed is not None:
             found[sha] = parsed
     return found
-
-
-def read_records(cwd: str, shas: Iterable[str]) -> dict[str, record.Record]:
-    return records(notes_batch.read_texts(cwd, shas, LINES_REF))
 
 
 def annotate_blame(report: dict, recs: Mapping[str, record.Record]) -> None:

@@ -252,6 +252,20 @@ class NotesReader:
         return joined
 
 
+def for_view(cwd: str, ref: str = NOTES_REF) -> NotesReader:
+    """The reader a view uses: ``ref``, and the fetched notes of ``ref`` not merged yet
+    (:func:`traces_git.notes.tracking.reader_refs`)."""
+    from traces_git.notes import tracking
+
+    return NotesReader(cwd, tracking.reader_refs(cwd, ref))
+
+
+def read_for_view(cwd: str, shas: Iterable[str], ref: str = NOTES_REF) -> dict[str, str]:
+    """{commit sha: note text} as a view shows it (see :func:`for_view`)."""
+    with for_view(cwd, ref) as reader:
+        return reader.read(shas)
+
+
 def read_texts(cwd: str, shas: Iterable[str], ref: str = NOTES_REF) -> dict[str, str]:
     """{commit sha: note text} for the ``shas`` that have a note in ``ref``."""
     with NotesReader(cwd, [ref]) as reader:

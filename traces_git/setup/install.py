@@ -16,6 +16,7 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,9 +49,12 @@ CLIENT_HOOKS = (
     "pre-push",
     "pre-rebase",
     "prepare-commit-msg",
-    "reference-transaction",
     "sendemail-validate",
 )
+# Installed only where a hook of that name would run without us, to chain it: git 2.39 runs
+# reference-transaction twice per ref a non-atomic fetch moves (one process start each: a
+# fetch of 1,000 new tags took seconds more), and traces-git has no work in it.
+CHAIN_ONLY_HOOKS = ("reference-transaction",)
 MARKER = "traces-git-managed-hook"
 PLACEHOLDERS = {
     "python": "@TRACES_GIT_PYTHON@",
@@ -113,9 +117,19 @@ def hook_sources() -> Path:
     raise FileNotFoundError("traces-git's hook scripts are missing from this installation")
 
 
-def hook_names() -> list[str]:
-    """The client hooks we install a stub for."""
-    return list(CLIENT_HOOKS)
+def hook_names(chained_dirs: Sequence[str | None] = ()) -> list[str]:
+    """The client hooks we install a stub for: every one of ``CLIENT_HOOKS``, and those of
+    ``CHAIN_ONLY_HOOKS`` that one of ``chained_dirs`` has (a hook we must chain)."""
+    chained = [name for name in CHAIN_ONLY_HOOKS if any(has_hook(d, name) for d in chained_dirs)]
+    return sorted([*CLIENT_HOOKS, *chained])
+
+
+def has_hook(directory: str | None, name: str) -> bool:
+    """``directory/name`` is a hook git would run (or skip with a hint) that is not ours."""
+    if not directory:
+        return False
+    path = os.path.join(os.path.expanduser(directory), name)
+    return os.path.isfile(path) and not is_ours(path)
 
 
 def is_ours(path: str | os.PathLike[str]) -> bool:
@@ -132,11 +146,18 @@ def is_our_hooks_dir(path: str | os.PathLike[str] | None) -> bool:
     return bool(path) and is_ours(Path(os.path.expanduser(str(path))) / DISPATCHER)
 
 
-def write_hooks(target: Path, python: str | None = None, previous: str | None = None) -> list[Path]:
+def write_hooks(
+    target: Path,
+    python: str | None = None,
+    previous: str | None = None,
+    chained_dirs: Sequence[str | None] = (),
+) -> list[Path]:
     """Write stubs and dispatcher into ``target`` with this install's values filled in.
 
     Each file is written next to its destination and renamed over it, so a hook
     that git starts meanwhile sees the old or the new script, never half of one.
+    A stub of ours that is no longer wanted (a chain-only hook with nothing to chain)
+    is removed. ``chained_dirs``: where the hooks we chain live besides ``previous``.
     """
     values = {
         "python": python or sys.executable,
@@ -148,7 +169,11 @@ def write_hooks(target: Path, python: str | None = None, previous: str | None = 
     sources = hook_sources()
     files = {DISPATCHER: (sources / DISPATCHER).read_text("utf-8")}
     stub = (sources / STUB_TEMPLATE).read_text("utf-8")
-    files.update((name, stub) for name in CLIENT_HOOKS)
+    names = hook_names([previous, *chained_dirs])
+    files.update((name, stub) for name in names)
+    for name in CHAIN_ONLY_HOOKS:
+        if name not in names and is_ours(target / name):
+            (target / name).unlink()
     written = []
     for name, text in sorted(files.items()):
         for key, placeholder in PLACEHOLDERS.items():
@@ -282,7 +307,10 @@ def _sync_call(name: str, repo: RepoInfo, *args: object) -> str | None:
             assert isinstance(config, Config)
             sync.ensure_configured(repo, config)
         else:
+            from traces_git.sync import fetched
+
             sync.unconfigure(repo)
+            fetched.remove_files(repo.common_dir)
     except Exception as exc:  # noqa: BLE001 - install must not fail on another module
         log.write(f"sync.{name} failed: {exc}", context=repo.display, exc=exc)
         return f"notes sync setup for {repo.display} failed: {exc}"
@@ -429,7 +457,12 @@ def _install_repo(cwd: str | None, python: str | None) -> Result:
             "worktree": info.worktree,
         }
     )
-    write_hooks(target, python, _chain_path(chain))
+    write_hooks(
+        target,
+        python,
+        _chain_path(chain),
+        [os.path.join(info.common_dir, "hooks"), _in_worktree(_chain_path(chain), info)],
+    )
     if changed:
         _set_hooks_path(["--local"], str(target), cwd_repo)
     records["repos"][key] = record
@@ -443,6 +476,13 @@ def _install_repo(cwd: str | None, python: str | None) -> Result:
         if note:
             result.notes.append(note)
     return result
+
+
+def _in_worktree(path: str | None, info: RepoInfo) -> str | None:
+    """A relative hooks path as git resolves it for a hook: against the work tree's top."""
+    if path is None or os.path.isabs(path) or info.worktree is None:
+        return path
+    return os.path.join(info.worktree, path)
 
 
 def _foreign_hooks_path(scope_args: list[str]) -> str | None:

@@ -323,6 +323,35 @@ REMOVE_OFFICIAL_FIX = "traces-git remove-official-hooks (see first: --dry-run)"
 # ---------------------------------------------------------------- conflicts
 
 
+def unchained_hooks(info: RepoInfo, effective: str, installed: dict) -> list[dict]:
+    """A chain-only hook (``install.CHAIN_ONLY_HOOKS``) that would run without traces-git
+    but has no stub of ours to chain it here: git no longer runs it."""
+    found = []
+    scope = "repo" if (installed.get("repo") or {}).get("active") else "global"
+    entry = installed.get(scope) or {}
+    chain = entry.get("chained_hooks_path", entry.get("previous_hooks_path"))
+    for name in install.CHAIN_ONLY_HOOKS:
+        if os.path.exists(os.path.join(effective, name)):
+            continue
+        own = os.path.join(info.common_dir, "hooks", name)
+        if install.has_hook(os.path.dirname(own), name):
+            where, fix = f"this repository's own {name} hook ({own})", "traces-git install --repo"
+        elif install.has_hook(chain, name):
+            where = f"the {name} hook of the hooks path traces-git chains to ({chain})"
+            fix = "traces-git install" + (" --repo" if scope == "repo" else "")
+        else:
+            continue
+        found.append(
+            {
+                "id": "unchained-hook",
+                "message": f"{where} does not run: traces-git installs {name} only where it "
+                "has a hook to chain (git 2.39 runs it twice per ref a fetch moves)",
+                "fix": fix,
+            }
+        )
+    return found
+
+
 def conflicts(report: dict, info: RepoInfo | None) -> list[dict]:
     """Known ways other hook setups and ours get in each other's way, with a fix each."""
     found: list[dict] = []
@@ -359,6 +388,8 @@ def conflicts(report: dict, info: RepoInfo | None) -> list[dict]:
     repo = report.get("repo")
     if info is None or repo is None:
         return found
+    if repo["our_hooks_run"]:
+        found.extend(unchained_hooks(info, repo["effective_hooks_path"], installed))
     if not repo["our_hooks_run"] and repo["hooks_path_scope"] == "local":
         found.append(
             {

@@ -46,10 +46,6 @@ def refspec(remote: str) -> str:
     return f"+{NOTES_REF}*:refs/notes/remotes/{remote}/traces*"
 
 
-def tracking_ref(remote: str) -> str:
-    return f"refs/notes/remotes/{remote}/traces"
-
-
 def remotes(config: Config) -> list[str]:
     """Names of the configured remotes (those with a URL), in config order."""
     names = []

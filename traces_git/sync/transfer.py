@@ -4,9 +4,9 @@
   (``pushqueue``) that pushes ``refs/notes/traces`` once the user's push is
   done. The user's push itself is never changed: no ``remote.<name>.push``,
   no extra refspec, our exit code is ignored.
-- ``reference-transaction`` (started by the hook script only when a
-  ``refs/notes/remotes/<remote>/traces`` tracking ref moved, i.e. after a
-  fetch or pull) merges that ref into ``refs/notes/traces``.
+- A user's fetch brings the remote's notes into the tracking ref
+  ``refs/notes/remotes/<remote>/traces`` through the fetch refspec; the first
+  hook after it merges that ref into ``refs/notes/traces`` (``fetched``).
 - Rewrites need no Python: ``notes.rewriteRef`` and
   ``notes.rewriteMode=cat_sort_uniq`` (see ``sync_config``) carry notes over
   amend and rebase; cherry-pick is handled by post-commit.
@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 
 from traces_git.constants import GUARD_ENV, LINES_REF, NOTES_REF
+from traces_git.notes import tracking
 
 # Imports are deferred: this module is loaded by every post-commit, where the
 # nothing-queued path must cost no more than a directory listing.
@@ -51,9 +52,7 @@ def ensure_configured(repo: RepoInfo, config: Config) -> bool:
 def unconfigure(repo: RepoInfo) -> bool:
     """Remove exactly what ``ensure_configured`` added; True if something was removed."""
     from traces_git.sync import config as sync_config
-    from traces_git.sync import relink_worker
 
-    relink_worker.remove_files(repo.common_dir)
     return sync_config.unconfigure(repo)
 
 
@@ -70,9 +69,7 @@ def remotes(config: Config) -> list[str]:
     return sync_config.remotes(config)
 
 
-def tracking_ref(remote: str, ref: str = NOTES_REF) -> str:
-    """The remote-tracking notes ref: written only by the user's own fetches and pulls."""
-    return f"refs/notes/remotes/{remote}/{ref.removeprefix('refs/notes/')}"
+tracking_ref = tracking.tracking_ref
 
 
 def known_ref(remote: str, ref: str = NOTES_REF) -> str:
@@ -162,7 +159,7 @@ def after_pull(repo: RepoInfo, config: Config, reflog_action: str) -> bool:
         if refspec(remote) not in fresh.get_all(f"remote.{remote}.fetch"):
             return False  # the user does not fetch our notes from this remote
     elif not explicit:
-        return False  # the pull's own fetch brought them (the ref-transaction hook merged)
+        return False  # the pull's own fetch brought them (post-merge merged them)
     from traces_git.sync import pushqueue
 
     pushqueue.spawn(_cwd(repo), remote, fetch_only=True)
@@ -286,48 +283,6 @@ def _ref_values(repo: RepoInfo, refs: list[str]) -> dict[str, str]:
         if name in refs:
             values[name] = oid
     return values
-
-
-def reference_transaction_hook(
-    repo: RepoInfo, config: Config, args: list[str], stdin: bytes
-) -> dict:
-    """After a fetch moved ``refs/notes/remotes/<remote>/traces``: merge it into ours."""
-    if _guarded() or args[:1] != ["committed"]:
-        return {"outcome": "skipped", "record": False}
-    moved = []
-    lines = [raw.split() for raw in stdin.decode("utf-8", "surrogateescape").splitlines()]
-    for fields in lines:
-        if len(fields) != 3:
-            continue
-        _old, new, ref = fields
-        found = _tracking_remote(ref)
-        if found and new not in ZERO_SHA:
-            moved.append((*found, new))
-    from traces_git.sync import relink_worker
-
-    relinking = relink_worker.after_fetch(repo, config, relink_worker.moved_branches(lines))
-    if not moved:
-        return (
-            {"outcome": "ok", "detail": relinking["relink"]}
-            if relinking
-            else {"outcome": "skipped", "record": False}
-        )
-    details = []
-    for remote, notes_ref, new in moved:
-        result = merge_tracking(repo, config, remote, new, ref=notes_ref)
-        what = "" if notes_ref == NOTES_REF else f" ({notes_ref.removeprefix('refs/notes/')})"
-        details.append(f"{remote}{what}: {result['result']}, {result['changed']} note(s) changed")
-    return {"outcome": "ok", "detail": "; ".join(details)}
-
-
-def _tracking_remote(ref: str) -> tuple[str, str] | None:
-    """(remote, our notes ref) for a tracking ref of one of SYNCED_REFS."""
-    prefix = "refs/notes/remotes/"
-    for notes_ref in SYNCED_REFS:
-        suffix = "/" + notes_ref.removeprefix("refs/notes/")
-        if ref.startswith(prefix) and ref.endswith(suffix) and len(ref) > len(prefix) + len(suffix):
-            return ref[len(prefix) : -len(suffix)], notes_ref
-    return None
 
 
 # --- fetch, merge, push ------------------------------------------------------------

@@ -183,8 +183,8 @@ def blame(cwd: str, path: str, options: BlameOptions | None = None) -> dict:
         env=gitcmd.clean_env({"LC_ALL": "C"}),
     )
     with (
-        notes_batch.NotesReader(cwd) as reader,
-        notes_batch.NotesReader(cwd, [LINES_REF]) as lines_reader,
+        notes_batch.for_view(cwd) as reader,
+        notes_batch.for_view(cwd, LINES_REF) as lines_reader,
     ):
         reader.prepare()  # the notes roots, while git blames
         lines_reader.prepare()

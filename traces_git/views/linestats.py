@@ -274,8 +274,8 @@ def stats(cwd: str, git_args: Sequence[str] | None = None) -> dict:
     texts: dict[str, str] = {}
     line_texts: dict[str, str] = {}
     with (
-        notes_batch.NotesReader(cwd) as reader,
-        notes_batch.NotesReader(cwd, [LINES_REF]) as lines_reader,
+        notes_batch.for_view(cwd) as reader,
+        notes_batch.for_view(cwd, LINES_REF) as lines_reader,
     ):
 
         def read(shas: list[str]) -> None:

@@ -90,7 +90,7 @@ class Walk:
         assert proc.stdout is not None and proc.stderr is not None  # both piped: stderr=True
         finished = False
         try:
-            with notes_batch.NotesReader(self.cwd) as reader:
+            with notes_batch.for_view(self.cwd) as reader:
                 batch = FIRST_BATCH
                 for records in _records(proc, lambda: batch):  # noqa: B023 - the size as it grows
                     texts = reader.read(sha for sha, _ in records)
