@@ -9,7 +9,8 @@ throwaway HOME and traces-git installed globally, medians of:
   per ref: a reference-transaction hook would run 2N times; traces-git installs none);
 - ``git fetch --atomic`` of N new tags (one transaction).
 
-Each against plain git (``core.hooksPath`` at an empty directory) in the same run.
+Each against plain git (``core.hooksPath`` at an empty directory) in the same run, the
+two run alternately (ABBA).
 
     python bench/many_refs.py [--sizes 1000,10000,50000] [--runs 3] [--write FILE]
 """
@@ -37,15 +38,19 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str], input: bytes | None = No
     subprocess.run(cmd, cwd=cwd, env=env, check=True, capture_output=True, input=input)
 
 
-def timed(setup, cmd: list[str], cwd: Path, env: dict[str, str], runs: int) -> float:
-    """Median wall time in ms of ``cmd``, ``setup()`` before each run (not timed)."""
-    samples = []
-    for _ in range(runs):
+def paired(
+    setup, plain: list[str], ours: list[str], cwd: Path, env: dict[str, str], runs: int
+) -> tuple[float, float]:
+    """Median wall times in ms of ``plain`` and ``ours``, run alternately (so that a busy
+    moment or a warming cache weighs on both), ``setup()`` before each run (not timed)."""
+    samples: dict[int, list[float]] = {0: [], 1: []}
+    for index in range(runs * 2):
+        which = index % 2 if index // 2 % 2 == 0 else 1 - index % 2  # ABBA order
         setup()
         start = time.perf_counter()
-        run(cmd, cwd, env)
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+        run([plain, ours][which], cwd, env)
+        samples[which].append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples[0]), statistics.median(samples[1])
 
 
 def make_source(path: Path, refs: int, env: dict[str, str]) -> None:
@@ -96,13 +101,15 @@ def main() -> int:
         def fresh(dst: Path = dst) -> None:
             shutil.rmtree(dst, ignore_errors=True)
 
-        base = timed(fresh, ["git", *plain, "clone", "-q", str(source), str(dst)], work, env, runs)
-        ours = timed(fresh, ["git", "clone", "-q", str(source), str(dst)], work, env, runs)
+        clone = ["clone", "-q", str(source), str(dst)]
+        base, ours = paired(fresh, ["git", *plain, *clone], ["git", *clone], work, env, runs)
         rows.append((f"`git clone`, {size:,} tags", base, ours))
         fresh()
         run(["git", "clone", "-q", str(source), str(dst)], work, env)
-        base = timed(lambda: None, ["git", *plain, "fetch", "-q", "origin"], dst, env, runs * 3)
-        ours = timed(lambda: None, ["git", "fetch", "-q", "origin"], dst, env, runs * 3)
+        fetch = ["fetch", "-q", "origin"]
+        base, ours = paired(
+            lambda: None, ["git", *plain, *fetch], ["git", *fetch], dst, env, runs * 3
+        )
         rows.append((f"`git fetch`, nothing new, {size:,} tags", base, ours))
 
         def drop_tags(dst: Path = dst) -> None:
@@ -117,11 +124,11 @@ def main() -> int:
 
         fetch_tags = ["fetch", "-q", "origin", "+refs/tags/*:refs/tags/*"]
         atomic = [*fetch_tags[:2], "--atomic", *fetch_tags[2:]]
-        base = timed(drop_tags, ["git", *plain, *fetch_tags], dst, env, runs)
-        ours = timed(drop_tags, ["git", *fetch_tags], dst, env, runs)
+        base, ours = paired(
+            drop_tags, ["git", *plain, *fetch_tags], ["git", *fetch_tags], dst, env, runs
+        )
         rows.append((f"`git fetch` of {size:,} new tags (one transaction per ref)", base, ours))
-        base = timed(drop_tags, ["git", *plain, *atomic], dst, env, runs)
-        ours = timed(drop_tags, ["git", *atomic], dst, env, runs)
+        base, ours = paired(drop_tags, ["git", *plain, *atomic], ["git", *atomic], dst, env, runs)
         rows.append((f"`git fetch --atomic` of {size:,} new tags", base, ours))
         shutil.rmtree(source)
         fresh()

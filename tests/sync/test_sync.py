@@ -404,8 +404,9 @@ def test_pull_naming_a_branch_still_brings_the_notes(remote, tmp_path):
     # `git pull origin main` fetches main only (configured refspecs are not used) ...
     git("pull", "-q", "--no-rebase", "--no-edit", "origin", "main", cwd=b)
     # ... so post-merge fetches the notes in the background.
+    # (the worker records its run just after it wrote the merge: wait for both)
     deadline = time.monotonic() + 30
-    while note_lines(b, sha) != ["traces:pulled"]:
+    while note_lines(b, sha) != ["traces:pulled"] or not runs("notes-fetch"):
         assert time.monotonic() < deadline, runs()
         time.sleep(0.05)
     assert "ok" in [r["outcome"] for r in runs("notes-fetch")]

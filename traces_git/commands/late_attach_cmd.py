@@ -8,25 +8,13 @@ import click
 
 
 @click.command("late-attach")
-@click.option("--worker", is_flag=True, hidden=True, help="Run as the background worker.")
-@click.option("--git-dir", "git_dir", hidden=True, help="The repository's common git dir.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {processed, pending, failed}.")
-def late_attach(worker: bool, git_dir: str | None, as_json: bool) -> int:
+def late_attach(as_json: bool) -> int:
     """Refresh the Traces store through the official CLI and attach the traces of this
     repository's commits that wait for it (the post-commit hook queues them when the
     store may be stale; this runs them now, in the foreground)."""
-    from traces_git import log
-    from traces_git.hook import late_attach as late
-
-    if worker:
-        if not git_dir:
-            return 0
-        try:
-            late.run_worker(git_dir)
-        except Exception as exc:  # noqa: BLE001 - a background worker: log, never a traceback
-            log.write(f"late attach worker failed: {exc}", context=git_dir, exc=exc)
-        return 0
     from traces_git.config import Config
+    from traces_git.hook import late_attach as late
     from traces_git.repo import RepoInfo
 
     repo = RepoInfo.discover()

@@ -117,16 +117,12 @@ def _wait_for_worker(timeout: float = 600.0) -> None:
     help="Queue every trace attached in this repository's notes that has no shared URL yet.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--worker", is_flag=True, hidden=True, help="Run as the background worker.")
-def upload(
-    trace_id: str | None, now: bool, dry_run: bool, all_in_repo: bool, as_json: bool, worker: bool
-) -> int:
+def upload(trace_id: str | None, now: bool, dry_run: bool, all_in_repo: bool, as_json: bool) -> int:
     """Upload the queued traces to the Traces API (in the background unless --now).
 
     With --dry-run TRACE_ID, print the requests the next upload of that trace
     would make, after redaction, and send nothing.
     """
-    from traces_git import log
     from traces_git.upload import handoff as up
     from traces_git.upload import queue as q
     from traces_git.upload import worker as upload_worker
@@ -137,15 +133,6 @@ def upload(
         return _dry_run(trace_id, as_json)
     if trace_id:
         raise UsageError("a TRACE_ID goes with --dry-run (uploads work on the queue)")
-
-    if worker:
-        try:
-            result = upload_worker.drain(force=False)
-            if result.stopped:
-                log.write(f"upload worker stopped: {result.stopped}", context="upload")
-        except Exception as exc:  # noqa: BLE001 - a background process has nobody to tell
-            log.write(f"upload worker failed: {exc}", context="upload", exc=exc)
-        return 0
 
     queued = _queue_all_in_repo() if all_in_repo else 0
     if not now:

@@ -5,7 +5,7 @@ be stale there (a session the store has not indexed, rows without events, an age
 session file written after the store read it, no store although sessions exist:
 ``freshness`` and ``selection``'s deferred candidates say so) and the official Traces
 CLI is installed, the hook writes a pending record and starts a detached worker
-(``traces-git late-attach --worker``). The worker refreshes the store as the official
+(``python -I -m traces_git.hook.late_attach``). The worker refreshes the store as the official
 hook does (``traces list --dir <worktree> --exact-dir --json``, then ``traces show <id>
 --json`` for the traces that may have worked on the commit), runs the same selection for
 the commit, writes the note through ``postcommit.write_refs`` and hands the traces to the
@@ -25,6 +25,7 @@ pending record to the new commit, or copies what the worker attached to the old 
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 TYPE_CHECKING = False
@@ -93,7 +94,7 @@ def queue(
 def start_worker(common_dir: str) -> None:
     from traces_git.upload import handoff as upload
 
-    upload.spawn_detached(["late-attach", "--worker", "--git-dir", os.path.realpath(common_dir)])
+    upload.spawn_worker("traces_git.hook.late_attach", [os.path.realpath(common_dir)])
 
 
 def _write_json(path: str, data: dict, *, durable: bool = True) -> bool:
@@ -544,3 +545,20 @@ def post_rewrite_hook(repo: RepoInfo, config: Config, args: list[str], stdin: by
         "detail": f"late attach: {len(result['moved'])} pending moved, "
         f"{len(result['copied'])} note(s) copied to the rewritten commits",
     }
+
+
+def main(argv: list[str]) -> int:
+    """The detached worker: ``python -I -m traces_git.hook.late_attach <common git dir>``."""
+    if len(argv) != 1:
+        return 2
+    try:
+        run_worker(argv[0])
+    except Exception as exc:  # noqa: BLE001 - a background worker: log, never a traceback
+        from traces_git import log
+
+        log.write(f"late attach worker failed: {exc}", context=argv[0], exc=exc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -2,7 +2,7 @@
 
 The post-commit hook calls :func:`hand_off`, which must stay cheap: one
 atomic file per queued trace and, when no worker runs, one detached
-``python -I -m traces_git upload --worker`` process. It imports neither
+``python -I -m traces_git.upload.worker`` process. It imports neither
 httpx nor the API client. The worker (``upload_worker.drain``) does the network work:
 for each queued (repository, trace) it checks privacy, upserts the trace's
 metadata, sends the events not sent yet in batches of at most 200, records
@@ -26,6 +26,8 @@ from traces_git.upload import queue as q
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from traces_git.repo import RepoInfo
 
 DEFAULT_API_URL = PRODUCTION_API_URL
@@ -115,17 +117,17 @@ def start_worker() -> int | None:
     """Start the detached worker unless one holds the lock; returns its pid."""
     if not q.lock_free():
         return None
-    return spawn_detached(["upload", "--worker"])
+    return spawn_worker("traces_git.upload.worker")
 
 
-def spawn_detached(arguments: list[str]) -> int | None:
-    """Start ``python -I -m traces_git ARGUMENTS`` detached from the hook (its own session,
-    stdio on /dev/null, a clean environment); returns its pid."""
+def spawn_worker(module: str, arguments: Sequence[str] = ()) -> int | None:
+    """Start the worker ``python -I -m MODULE ARGUMENTS`` detached from the hook (its own
+    session, stdio on /dev/null, a clean environment, no CLI framework); returns its pid."""
     state = paths.location("state")
     os.makedirs(state, exist_ok=True)
     from traces_git import detach, gitcmd
 
-    cmd = [sys.executable, "-I", "-m", "traces_git", *arguments]
+    cmd = [sys.executable, "-I", "-m", module, *arguments]
     return detach.spawn(cmd, gitcmd.clean_env(), cwd=state)
 
 

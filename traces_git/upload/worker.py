@@ -1,12 +1,13 @@
 """The upload worker: drains the queue into the Traces API (or the official CLI).
 
-Runs in the detached ``traces-git upload --worker`` process, or in the
+Runs in the detached ``python -I -m traces_git.upload.worker`` process, or in the
 foreground for ``traces-git upload --now``. See ``upload`` for the hook side.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -466,3 +467,18 @@ def drain(
     finally:
         worker.close()
     return worker.result
+
+
+def main() -> int:
+    """The detached worker: ``python -I -m traces_git.upload.worker`` (started by the hooks)."""
+    try:
+        result = drain(force=False)
+        if result.stopped:
+            log.write(f"upload worker stopped: {result.stopped}", context="upload")
+    except Exception as exc:  # noqa: BLE001 - a background process has nobody to tell
+        log.write(f"upload worker failed: {exc}", context="upload", exc=exc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
