@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 MAX_WAIT_S = 30 * 60
 LOCK = "fetched.lock"
+# The git pid the dispatcher last started a worker for (it starts one per git command).
+STARTED_FILE = "traces-git-fetch-started"
 # Files of the reference-transaction design before this one, removed on uninstall.
 _OLD_FILES = ("traces-git-push.pid", "traces-git-head-move")
 _OLD_MARKER_PREFIX = "traces-git-relink."
@@ -120,7 +122,7 @@ def write_baseline(repo: RepoInfo) -> None:
 
 def remove_files(common_dir: str) -> None:
     """On uninstall: the seen file, and what the design before it left in the git dir."""
-    for name in (tracking.SEEN_FILE, *_OLD_FILES):
+    for name in (tracking.SEEN_FILE, STARTED_FILE, *_OLD_FILES):
         try:
             os.unlink(os.path.join(common_dir, name))
         except OSError:

@@ -1,0 +1,39 @@
+"""After a fetch, the hostile and careless cases: many hooks before the background merge
+runs, broken files where the seen file and FETCH_HEAD live, a switched-off repository
+(traces_git/sync/fetched.py, docs/sync.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import commit_file, git
+from tests.helpers.sync import clone, commit_with_trace, make_remote, wait_fetched, wait_settled
+
+
+@pytest.fixture
+def remote(tmp_path, installed):
+    return make_remote(tmp_path)
+
+
+def test_a_rebase_after_a_fetch_starts_one_background_merge_not_one_per_commit(remote, tmp_path):
+    author = clone(remote, tmp_path / "author")
+    for n in range(12):
+        commit_file(author, f"f{n}.txt", f"{n}\n", f"local {n}")
+    mate = clone(remote, tmp_path / "mate")
+    commit_with_trace(mate, "theirs")
+    git("push", "-q", "origin", "main", cwd=mate)
+    wait_settled(mate)
+
+    git("fetch", "-q", cwd=author)
+    counted = tmp_path / "counted"
+    probe = tmp_path / "probe.sh"
+    probe.write_text(  # our after-fetch processes alive at each step of the rebase
+        "n=0; for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' <\"$f\" 2>/dev/null |"
+        " grep -Eq 'traces_git[.]sync[.]fetched|hook fetche[d]' && n=$((n + 1)); done;"
+        f" echo $n >>'{counted}'\n"
+    )
+    git("rebase", "-q", "-x", f"sh '{probe}'", "origin/main", cwd=author)
+    wait_fetched(author)
+    alive = [int(n) for n in counted.read_text().split()]
+    assert len(alive) == 12
+    assert max(alive) <= 2, alive  # one worker waits for the rebase (and maybe its starter)
