@@ -4,10 +4,19 @@ runs, broken files where the seen file and FETCH_HEAD live, a switched-off repos
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.helpers import commit_file, git
-from tests.helpers.sync import clone, commit_with_trace, make_remote, wait_fetched, wait_settled
+from tests.helpers.sync import (
+    clone,
+    commit_with_trace,
+    make_remote,
+    runs,
+    wait_fetched,
+    wait_settled,
+)
 
 
 @pytest.fixture
@@ -37,3 +46,40 @@ def test_a_rebase_after_a_fetch_starts_one_background_merge_not_one_per_commit(r
     alive = [int(n) for n in counted.read_text().split()]
     assert len(alive) == 12
     assert max(alive) <= 2, alive  # one worker waits for the rebase (and maybe its starter)
+
+
+def _fetched_record(number: int) -> dict:
+    """The ``number``-th run of the after-fetch worker (written just after the seen file)."""
+    deadline = time.monotonic() + 30
+    while len(found := runs("fetched")) < number and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found[number - 1]
+
+
+def test_the_relink_after_a_fetch_takes_any_number_of_remote_branches(remote, tmp_path):
+    """It excludes every remote-tracking tip of its last run: 45,000 of them (2 MB) are
+    more than one command line holds (ARG_MAX)."""
+    author = clone(remote, tmp_path / "author")
+    count = 45_000
+    stream = "".join(
+        f"commit refs/remotes/origin/b{i:05d}\nmark :{i + 1}\n"
+        f"committer A <a@example.com> {1_700_000_000 + i} +0000\ndata 2\nc\n"
+        + (f"from :{i}\n" if i else "")
+        + "\n"
+        for i in range(count)
+    )
+    git("fast-import", "--quiet", cwd=author, input=stream.encode())  # as if fetched
+    git("fetch", "-q", cwd=author)
+    git("checkout", "-q", "HEAD", cwd=author)
+    wait_fetched(author)  # the seen file lists them all
+
+    mate = clone(remote, tmp_path / "mate")
+    commit_file(mate, "plain.txt")  # no note: the relink's one candidate
+    git("push", "-q", "origin", "main", cwd=mate)
+    wait_settled(mate)
+    git("fetch", "-q", cwd=author)  # an existing remote-tracking branch moves
+    git("checkout", "-q", "HEAD", cwd=author)
+    wait_fetched(author)
+    record = _fetched_record(2)
+    assert record["outcome"] == "ok", record
+    assert "relinked 0 of 1 commit(s)" in record["detail"]
