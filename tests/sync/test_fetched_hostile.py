@@ -13,6 +13,7 @@ from tests.helpers.sync import (
     clone,
     commit_with_trace,
     make_remote,
+    note_lines,
     runs,
     wait_fetched,
     wait_settled,
@@ -83,3 +84,26 @@ def test_the_relink_after_a_fetch_takes_any_number_of_remote_branches(remote, tm
     record = _fetched_record(2)
     assert record["outcome"] == "ok", record
     assert "relinked 0 of 1 commit(s)" in record["detail"]
+
+
+def test_switched_off_in_config_the_hooks_stop_handing_the_fetch_over(remote, tmp_path):
+    """traces.enabled=false: nothing merges, and the hooks after the fetch do not each
+    start Python in the background for it forever; switched on, the next fetch merges."""
+    author = clone(remote, tmp_path / "author")
+    git("config", "traces.enabled", "false", cwd=author)
+    mate = clone(remote, tmp_path / "mate")
+    sha = commit_with_trace(mate, "while-off")
+    git("push", "-q", "origin", "main", cwd=mate)
+    wait_settled(mate)
+
+    git("fetch", "-q", cwd=author)
+    git("checkout", "-q", "HEAD", cwd=author)
+    wait_fetched(author)  # handed over once: the next hooks start nothing for it
+    assert note_lines(author, sha) == []
+    assert runs("fetched") == []
+
+    git("config", "traces.enabled", "true", cwd=author)
+    git("fetch", "-q", cwd=author)
+    git("checkout", "-q", "HEAD", cwd=author)
+    wait_fetched(author)
+    assert note_lines(author, sha) == ["traces:while-off"]

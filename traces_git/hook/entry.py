@@ -66,6 +66,10 @@ def run(name: str, args: list[str], stdin: bytes = b"") -> int:
                 from traces_git.attribution import explain_record as explain
 
                 explain.record_opted_out(repo, name)
+            elif name == "fetched":
+                from traces_git.sync import fetched
+
+                fetched.hold(repo)
             return 0
         if name in ("post-commit", "post-merge", "pre-push", "post-checkout"):
             _configure_sync(repo, config)

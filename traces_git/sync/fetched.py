@@ -98,6 +98,23 @@ def write_seen(common_dir: str, refs: dict[str, str], mark_ns: int | None) -> No
     os.replace(tmp, path)
 
 
+def hold(repo: RepoInfo) -> None:
+    """Switched off (``traces.enabled=false``): merge nothing, but mark the fetch handed
+    over (the seen file's mtime alone), or every later hook would start Python for it.
+    The refs it lists stay as they were: once switched on, the next fetch merges all
+    that moved since."""
+    mark = tracking.fetch_head_mtime(repo.git_dir)
+    if mark is None:
+        return
+    try:
+        if os.path.lexists(seen_path(repo.common_dir)):
+            os.utime(seen_path(repo.common_dir), ns=(mark, mark))
+        else:
+            write_seen(repo.common_dir, {}, mark)  # {}: as if none, every tracking ref is new
+    except OSError:
+        pass  # a read-only git dir: the hooks keep starting us, nothing worse
+
+
 def remote_refs(cwd: str) -> dict[str, str]:
     """{ref: sha} of every remote-tracking branch and tracking notes ref (one git process)."""
     from traces_git import gitcmd
@@ -272,6 +289,7 @@ def work(cwd: str, pid: int, start: str | None) -> int:
     wait_for_exit(pid, start, timeout=MAX_WAIT_S)
     config = Config.load(cwd)
     if not enabled(config):
+        hold(repo)
         return 0
     result = catch_up(repo, config)
     if result.pending:
