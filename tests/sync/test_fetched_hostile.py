@@ -107,3 +107,30 @@ def test_switched_off_in_config_the_hooks_stop_handing_the_fetch_over(remote, tm
     git("checkout", "-q", "HEAD", cwd=author)
     wait_fetched(author)
     assert note_lines(author, sha) == ["traces:while-off"]
+
+
+@pytest.mark.parametrize("how", ["pull --rebase", "fetch, rebase --apply"])
+def test_a_rebase_carries_a_fetched_note_of_a_rebased_commit_to_its_copy(remote, tmp_path, how):
+    """A teammate added to the note of my pushed commit; `git pull --rebase` fetches that
+    and rewrites the commit: git copies the note as it is when the rebase ends, so the
+    fetched lines must be merged by then (they were, inside the fetch, before issue 18)."""
+    author = clone(remote, tmp_path / "author")
+    mine = commit_with_trace(author, "mine")
+    git("push", "-q", "origin", "HEAD:refs/heads/review", cwd=author)
+    wait_settled(author)
+    mate = clone(remote, tmp_path / "mate")
+    git("fetch", "-q", "origin", "+refs/notes/traces:refs/notes/traces", cwd=mate)
+    git("notes", "--ref=traces", "append", "-m", "traces:reviewer", mine, cwd=mate)
+    git("push", "-q", "origin", "refs/notes/traces", cwd=mate, env={"TRACES_GIT": "0"})
+    commit_file(mate, "upstream.txt")  # main moves on: the pull rebases "mine"
+    git("push", "-q", "origin", "main", cwd=mate)
+    wait_settled(mate)
+
+    if how == "pull --rebase":
+        git("pull", "-q", "--rebase", cwd=author)
+    else:
+        git("fetch", "-q", cwd=author)
+        git("rebase", "-q", "--apply", "origin/main", cwd=author)
+    wait_fetched(author)
+    assert git("rev-parse", "HEAD", cwd=author).stdout.strip() != mine
+    assert note_lines(author, "HEAD") == ["traces:mine", "traces:reviewer"]
