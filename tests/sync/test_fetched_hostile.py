@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.helpers import commit_file, git
+from tests.helpers import commit_file, git, traces_git
 from tests.helpers.sync import (
     clone,
     commit_with_trace,
@@ -134,3 +134,16 @@ def test_a_rebase_carries_a_fetched_note_of_a_rebased_commit_to_its_copy(remote,
     wait_fetched(author)
     assert git("rev-parse", "HEAD", cwd=author).stdout.strip() != mine
     assert note_lines(author, "HEAD") == ["traces:mine", "traces:reviewer"]
+
+
+def test_status_shows_a_hostile_repository_path_without_its_escape_sequences(remote, tmp_path):
+    """The after-fetch run is recorded with the repository's path, which can hold anything
+    a directory name can: `status` prints it without control characters."""
+    author = clone(remote, tmp_path / "evil\x1b]0;owned\x07\x1b[31m\u202ename")
+    git("fetch", "-q", cwd=author)
+    git("checkout", "-q", "HEAD", cwd=author)
+    wait_fetched(author)
+    _fetched_record(1)
+    shown = traces_git("status").stdout
+    assert "fetched ok" in shown
+    assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown
