@@ -4,6 +4,7 @@ runs, broken files where the seen file and FETCH_HEAD live, a switched-off repos
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -147,3 +148,24 @@ def test_status_shows_a_hostile_repository_path_without_its_escape_sequences(rem
     shown = traces_git("status").stdout
     assert "fetched ok" in shown
     assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown
+
+
+def test_a_fetch_head_dated_in_the_future_does_not_hide_the_fetches_after_it(remote, tmp_path):
+    """A FETCH_HEAD with a future mtime (a clock set back, a copy from a machine whose
+    clock was ahead): the seen file must not take that date, or every real fetch until
+    then would look merged already."""
+    author = clone(remote, tmp_path / "author")
+    git("fetch", "-q", cwd=author)
+    later = time.time() + 24 * 3600
+    os.utime(author / ".git" / "FETCH_HEAD", (later, later))
+    git("checkout", "-q", "HEAD", cwd=author)
+    _fetched_record(1)
+
+    mate = clone(remote, tmp_path / "mate")
+    sha = commit_with_trace(mate, "after-skew")
+    git("push", "-q", "origin", "main", cwd=mate)
+    wait_settled(mate)
+    git("fetch", "-q", cwd=author)
+    git("checkout", "-q", "HEAD", cwd=author)
+    wait_fetched(author)
+    assert note_lines(author, sha) == ["traces:after-skew"]

@@ -94,8 +94,16 @@ def write_seen(common_dir: str, refs: dict[str, str], mark_ns: int | None) -> No
     with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as handle:
         handle.write("".join(f"{sha} {ref}\n" for ref, sha in sorted(refs.items())))
     if mark_ns is not None:
-        os.utime(tmp, ns=(mark_ns, mark_ns))
+        os.utime(tmp, ns=(_not_future(mark_ns),) * 2)
     os.replace(tmp, path)
+
+
+def _not_future(mark_ns: int) -> int:
+    """A FETCH_HEAD dated in the future (a clock set back) is not copied: every real fetch
+    until that date would look handled. (Until then each hook starts the merge again.)"""
+    import time
+
+    return min(mark_ns, time.time_ns())
 
 
 def hold(repo: RepoInfo) -> None:
@@ -108,7 +116,7 @@ def hold(repo: RepoInfo) -> None:
         return
     try:
         if os.path.lexists(seen_path(repo.common_dir)):
-            os.utime(seen_path(repo.common_dir), ns=(mark, mark))
+            os.utime(seen_path(repo.common_dir), ns=(_not_future(mark),) * 2)
         else:
             write_seen(repo.common_dir, {}, mark)  # {}: as if none, every tracking ref is new
     except OSError:
