@@ -19,6 +19,7 @@ from tests.helpers.sync import (
     wait_fetched,
     wait_settled,
 )
+from traces_git.notes import tracking
 
 
 @pytest.fixture
@@ -169,3 +170,32 @@ def test_a_fetch_head_dated_in_the_future_does_not_hide_the_fetches_after_it(rem
     git("checkout", "-q", "HEAD", cwd=author)
     wait_fetched(author)
     assert note_lines(author, sha) == ["traces:after-skew"]
+
+
+def test_a_killed_worker_is_replaced_by_the_next_git_command(remote, tmp_path):
+    """SIGKILL of the worker waiting for a rebase: the rebase's later hooks start no other
+    (one per git command), the next git command does, and nothing is lost."""
+    author = clone(remote, tmp_path / "author")
+    commit_file(author, "local.txt")
+    mate = clone(remote, tmp_path / "mate")
+    sha = commit_with_trace(mate, "survives")
+    git("push", "-q", "origin", "main", cwd=mate)
+    wait_settled(mate)
+
+    git("fetch", "-q", cwd=author)
+    killer = tmp_path / "kill.sh"
+    killer.write_text(  # the worker waits for this rebase: kill it
+        "for f in /proc/[0-9]*/cmdline; do p=${f#/proc/}; p=${p%/cmdline};"
+        " tr '\\0' ' ' <\"$f\" 2>/dev/null | grep -q 'traces_git[.]sync[.]fetched' &&"
+        f' kill -9 "$p" && echo killed >>"{tmp_path / "killed"}"; done; exit 0\n'
+    )
+    git("rebase", "-q", "-x", f"sh '{killer}'", "origin/main", cwd=author)
+    assert (tmp_path / "killed").read_text() == "killed\n"
+    time.sleep(1)
+    git_dir = str(author / ".git")
+    assert tracking.pending(git_dir, git_dir)  # the worker was killed: not handled
+    assert runs("fetched") == []
+    git("checkout", "-q", "HEAD", cwd=author)
+    wait_fetched(author)
+    assert _fetched_record(1)["outcome"] == "ok"
+    assert note_lines(author, sha) == ["traces:survives"]  # (the rebase's pre-rebase merged)
