@@ -199,3 +199,18 @@ def test_a_killed_worker_is_replaced_by_the_next_git_command(remote, tmp_path):
     wait_fetched(author)
     assert _fetched_record(1)["outcome"] == "ok"
     assert note_lines(author, sha) == ["traces:survives"]  # (the rebase's pre-rebase merged)
+
+
+def test_a_cherry_pick_right_after_a_fetch_copies_the_fetched_note(remote, tmp_path):
+    """`git fetch && git cherry-pick origin/feature`: the picked commit's note is still
+    only in the tracking ref (no hook ran since the fetch); the copy must read it there."""
+    author = clone(remote, tmp_path / "author")
+    mate = clone(remote, tmp_path / "mate")
+    git("checkout", "-q", "-b", "feature", cwd=mate)
+    picked = commit_with_trace(mate, "picked")
+    git("push", "-q", "origin", "feature", cwd=mate)
+    wait_settled(mate)
+
+    git("fetch", "-q", cwd=author)
+    git("cherry-pick", picked, cwd=author)
+    assert note_lines(author, "HEAD") == ["traces:picked"]
