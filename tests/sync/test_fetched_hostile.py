@@ -4,6 +4,7 @@ runs, broken files where the seen file and FETCH_HEAD live, a switched-off repos
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -214,3 +215,17 @@ def test_a_cherry_pick_right_after_a_fetch_copies_the_fetched_note(remote, tmp_p
     git("fetch", "-q", cwd=author)
     git("cherry-pick", picked, cwd=author)
     assert note_lines(author, "HEAD") == ["traces:picked"]
+
+
+def test_explain_right_after_a_fetch_reads_the_fetched_note_as_show_does(remote, tmp_path):
+    author = clone(remote, tmp_path / "author")
+    mate = clone(remote, tmp_path / "mate")
+    sha = commit_with_trace(mate, "explained")
+    git("push", "-q", "origin", "main", cwd=mate)
+    wait_settled(mate)
+
+    git("fetch", "-q", cwd=author)
+    shown = json.loads(traces_git("show", sha, "--json", cwd=author).stdout)
+    explained = json.loads(traces_git("explain", sha, "--json", cwd=author).stdout)
+    assert [t["id"] for t in shown["traces"]] == ["explained"]
+    assert [t["id"] for t in explained["note"]] == ["explained"]
