@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -58,6 +59,15 @@ def _fetched_record(number: int) -> dict:
     while len(found := runs("fetched")) < number and time.monotonic() < deadline:
         time.sleep(0.05)
     return found[number - 1]
+
+
+def _teammate_note(remote: Path, tmp_path: Path, trace_id: str) -> str:
+    """A teammate's traced commit on main, pushed with its note."""
+    mate = clone(remote, tmp_path / f"mate-{trace_id}")
+    sha = commit_with_trace(mate, trace_id)
+    git("push", "-q", "origin", "main", cwd=mate)
+    wait_settled(mate)
+    return sha
 
 
 def test_the_relink_after_a_fetch_takes_any_number_of_remote_branches(remote, tmp_path):
@@ -229,3 +239,26 @@ def test_explain_right_after_a_fetch_reads_the_fetched_note_as_show_does(remote,
     explained = json.loads(traces_git("explain", sha, "--json", cwd=author).stdout)
     assert [t["id"] for t in shown["traces"]] == ["explained"]
     assert [t["id"] for t in explained["note"]] == ["explained"]
+
+
+def test_a_seen_file_that_cannot_be_replaced_leaves_no_litter_and_sync_still_syncs(
+    remote, tmp_path
+):
+    """Where the seen file should be, a directory: every run fails to replace it. Each
+    must not leave its temporary file in the git dir, and `traces-git sync` must still
+    sync, saying in one line what failed."""
+    author = clone(remote, tmp_path / "author")
+    git_dir = author / ".git"
+    (git_dir / tracking.SEEN_FILE).unlink()
+    (git_dir / tracking.SEEN_FILE).mkdir()
+    sha = _teammate_note(remote, tmp_path, "synced")
+    git("fetch", "-q", cwd=author)
+    git("checkout", "-q", "HEAD", cwd=author)
+    assert _fetched_record(1)["outcome"] == "error"
+
+    proc = traces_git("sync", cwd=author, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "unexpected error" not in proc.stderr + proc.stdout
+    assert "after the last fetch: failed" in proc.stdout
+    assert note_lines(author, sha) == ["traces:synced"]
+    assert [p.name for p in git_dir.iterdir() if p.name.endswith(".tmp")] == []

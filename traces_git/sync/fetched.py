@@ -91,11 +91,18 @@ def write_seen(common_dir: str, refs: dict[str, str], mark_ns: int | None) -> No
     """Replace the seen file (atomically); its mtime is ``mark_ns``, the FETCH_HEAD handled."""
     path = seen_path(common_dir)
     tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as handle:
-        handle.write("".join(f"{sha} {ref}\n" for ref, sha in sorted(refs.items())))
-    if mark_ns is not None:
-        os.utime(tmp, ns=(_not_future(mark_ns),) * 2)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as handle:
+            handle.write("".join(f"{sha} {ref}\n" for ref, sha in sorted(refs.items())))
+        if mark_ns is not None:
+            os.utime(tmp, ns=(_not_future(mark_ns),) * 2)
+        os.replace(tmp, path)
+    except OSError:
+        try:  # every hook after the fetch tries again: leave no file per try
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def _not_future(mark_ns: int) -> int:
