@@ -51,6 +51,9 @@ def test_a_rebase_after_a_fetch_starts_one_background_merge_not_one_per_commit(r
     alive = [int(n) for n in counted.read_text().split()]
     assert len(alive) == 12
     assert max(alive) <= 2, alive  # one worker waits for the rebase (and maybe its starter)
+    assert (author / ".git" / "traces-git-fetch-started").is_file()
+    traces_git("uninstall", cwd=author)  # takes our files out of the git dir
+    assert sorted((author / ".git").glob("traces-git-fetch-*")) == []
 
 
 def _fetched_record(number: int) -> dict:
