@@ -17,6 +17,7 @@ from tests.helpers.sync import (
     commit_with_trace,
     make_remote,
     note_lines,
+    ref,
     runs,
     wait_fetched,
     wait_settled,
@@ -265,3 +266,21 @@ def test_a_seen_file_that_cannot_be_replaced_leaves_no_litter_and_sync_still_syn
     assert "after the last fetch: failed" in proc.stdout
     assert note_lines(author, sha) == ["traces:synced"]
     assert [p.name for p in git_dir.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_hostile_notes_ref_name_reaches_the_terminal_without_its_bidi_marks(remote, tmp_path):
+    """The notes refspec is a glob (`refs/notes/traces*`): whoever can push to the remote
+    names refs that end up as tracking refs here, and their names in `sync`'s report."""
+    author = clone(remote, tmp_path / "author")
+    mate = clone(remote, tmp_path / "mate")
+    commit_with_trace(mate, "named")
+    git("push", "-q", "origin", "main", cwd=mate)
+    wait_settled(mate)
+    hostile = "refs/notes/traces\u202eevil\u200f/traces"
+    git("push", "-q", "origin", f"refs/notes/traces:{hostile}", cwd=mate)
+
+    git("fetch", "-q", cwd=author)
+    assert ref(author, "refs/notes/remotes/origin/traces\u202eevil\u200f/traces") is not None
+    proc = traces_git("sync", cwd=author)
+    assert "after the last fetch: " in proc.stdout
+    assert "\u202e" not in proc.stdout and "\u200f" not in proc.stdout

@@ -96,8 +96,10 @@ def _after_fetch(repo: RepoInfo, config: Config, as_json: bool) -> dict:
         return {"after_fetch": reason}
     if not done.pending:
         return {}
-    if not as_json:
-        click.echo(f"after the last fetch: {done.detail()}")
+    if not as_json:  # remote names come from tracking ref names, which a pusher can choose
+        from traces_git.safe_text import for_terminal
+
+        click.echo(f"after the last fetch: {for_terminal(done.detail())}")
     return {"after_fetch": done.detail()}
 
 
