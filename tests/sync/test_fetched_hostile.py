@@ -284,3 +284,33 @@ def test_a_hostile_notes_ref_name_reaches_the_terminal_without_its_bidi_marks(re
     proc = traces_git("sync", cwd=author)
     assert "after the last fetch: " in proc.stdout
     assert "\u202e" not in proc.stdout and "\u200f" not in proc.stdout
+
+
+def test_a_chained_reference_transaction_hook_starts_one_background_merge_per_fetch(
+    remote, tmp_path
+):
+    """A repository's own reference-transaction hook, chained (`install --repo`): git runs
+    the dispatcher twice per ref a fetch moves, and the fetch rewrites FETCH_HEAD as it
+    goes; one worker waits for the fetch, not one per ref."""
+    source = clone(remote, tmp_path / "source")
+    tags = "".join(f"create refs/tags/t{n:04d} HEAD\n" for n in range(200))
+    git("update-ref", "--stdin", cwd=source, input=tags.encode())
+    git("push", "-q", "origin", "--tags", cwd=source)
+    author = clone(remote, tmp_path / "author", "--no-tags")
+    counter, counted = tmp_path / "calls", tmp_path / "counted"
+    chained = author / ".git" / "hooks" / "reference-transaction"
+    chained.write_text(  # every 25th transaction: our after-fetch processes alive now
+        f'#!/bin/sh\n[ "$1" = committed ] || exit 0\nn=$(cat "{counter}" 2>/dev/null || echo 0)\n'
+        f'n=$((n + 1)); echo $n >"{counter}"; [ $((n % 25)) = 0 ] || exit 0\n'
+        "c=0; for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' <\"$f\" 2>/dev/null |"
+        " grep -Eq 'traces_git[.]sync[.]fetched|hook fetche[d]' && c=$((c + 1)); done\n"
+        f'echo $c >>"{counted}"\n'
+    )
+    chained.chmod(0o755)
+    traces_git("install", "--repo", cwd=author)
+
+    git("fetch", "-q", "origin", "+refs/tags/*:refs/tags/*", cwd=author)  # not --atomic
+    alive = [int(n) for n in counted.read_text().split()]
+    assert len(alive) >= 8
+    assert max(alive) <= 2, alive
+    wait_fetched(author)
