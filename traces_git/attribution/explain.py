@@ -114,8 +114,10 @@ def _resolve(rev: str, base: str) -> str:
 
 
 def _note(base: str, sha: str) -> str | None:
-    code, out = gitcmd.fast(["notes", "--ref=traces", "show", sha], base)
-    return out.decode("utf-8", "replace") if code == 0 else None
+    """The note as ``show`` reads it (with the fetched notes not merged yet)."""
+    from traces_git.notes import batch as notes_batch
+
+    return notes_batch.read_for_view(base, [sha]).get(sha)
 
 
 def rerun(repo: RepoInfo, sha: str) -> dict:

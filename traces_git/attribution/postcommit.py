@@ -365,11 +365,12 @@ def _cherry_pick_source(git_dir: str) -> str | None:
 
 
 def _copy_note(repo: RepoInfo, config: Config, head: str, source: str) -> dict:
+    from traces_git.notes import batch as notes_batch
     from traces_git.notes import core as notes
-    from traces_git.notes import git as notes_git
 
     assert repo.worktree is not None  # attach_to_head returned early in a bare repository
-    refs = notes.attached(notes_git.read_note(repo.worktree, source))
+    # with the fetched notes not merged yet: `git fetch && git cherry-pick origin/topic`
+    refs = notes.attached(notes_batch.read_for_view(repo.worktree, [source]).get(source))
     explained = {
         "commit": head,
         "replay": "cherry-pick",

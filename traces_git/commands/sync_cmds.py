@@ -84,11 +84,22 @@ def _after_fetch(repo: RepoInfo, config: Config, as_json: bool) -> dict:
     """Merge and relink what the user's last fetch brought, if no hook did yet."""
     from traces_git.sync import fetched
 
-    done = fetched.catch_up(repo, config)
+    try:
+        done = fetched.catch_up(repo, config)
+    except Exception as exc:  # noqa: BLE001 - the sync below does not depend on it
+        from traces_git import log, safe_text
+
+        log.write(f"after-fetch merge and relink failed: {exc}", context=repo.display, exc=exc)
+        reason = f"failed: {safe_text.for_terminal(f'{type(exc).__name__}: {exc}', 200)}"
+        if not as_json:
+            click.echo(f"after the last fetch: {reason}")
+        return {"after_fetch": reason}
     if not done.pending:
         return {}
-    if not as_json:
-        click.echo(f"after the last fetch: {done.detail()}")
+    if not as_json:  # remote names come from tracking ref names, which a pusher can choose
+        from traces_git.safe_text import for_terminal
+
+        click.echo(f"after the last fetch: {for_terminal(done.detail())}")
     return {"after_fetch": done.detail()}
 
 

@@ -25,6 +25,8 @@ HANDLERS = {
     "post-merge": "traces_git.hook.entry:post_merge",
     "pre-push": "traces_git.hook.entry:pre_push",
     "post-rewrite": "traces_git.hook.entry:post_rewrite",
+    # Only when a fetch is not merged yet (the dispatcher tells): merge before the rebase.
+    "pre-rebase": "traces_git.hook.entry:pre_rebase",
     # Only right after a clone (the dispatcher passes $1 = null sha): configure, fetch notes.
     "post-checkout": "traces_git.hook.entry:post_checkout",
     # Not a git hook: started in the background by the dispatcher of the first hook after
@@ -66,6 +68,10 @@ def run(name: str, args: list[str], stdin: bytes = b"") -> int:
                 from traces_git.attribution import explain_record as explain
 
                 explain.record_opted_out(repo, name)
+            elif name == "fetched":
+                from traces_git.sync import fetched
+
+                fetched.hold(repo)
             return 0
         if name in ("post-commit", "post-merge", "pre-push", "post-checkout"):
             _configure_sync(repo, config)
@@ -154,6 +160,13 @@ def post_checkout(repo: RepoInfo, config: Config, args: list[str], stdin: bytes)
     if args and args[0] in sync.ZERO_SHA:  # a new clone: its first fetch relinks what it brings
         fetched.write_baseline(repo)
     return summary
+
+
+def pre_rebase(repo: RepoInfo, config: Config, args: list[str], stdin: bytes) -> dict:
+    """A rebase (``git pull --rebase``, or after ``git fetch``) copies the notes of the commits
+    it rewrites when it ends: merge the fetched notes first, so that a teammate's lines on a
+    commit of ours go along with it (the background run after it relinks)."""
+    return _merge_fetched(repo, config) or {"outcome": "skipped", "record": False}
 
 
 def _merge_fetched(repo: RepoInfo, config: Config) -> dict | None:

@@ -7,7 +7,7 @@ import os
 
 from traces_git.constants import LINES_REF
 from traces_git.lines import compute, derive, record
-from traces_git.notes import core as notes
+from traces_git.notes import batch as notes_batch
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -19,8 +19,7 @@ def explain_lines(repo: RepoInfo, config: Config, sha: str) -> dict:
     from traces_git import store
 
     cwd = repo.worktree or repo.common_dir
-    pyrepo = repo.open()
-    rec = record.parse_note(notes.read_note(pyrepo, sha, LINES_REF), sha)
+    rec = record.parse_note(notes_batch.read_for_view(cwd, [sha], LINES_REF).get(sha), sha)
     out: dict = {
         "recorded": rec is not None,
         "method": rec.method if rec else None,

@@ -169,11 +169,15 @@ def render(report: dict) -> str:
     runs = report["recent_runs"]
     if runs:
         lines.append("last hook runs:")
+        from traces_git.safe_text import for_terminal
+
         for run in runs[-5:]:
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.get("time", 0)))
-            detail = f" ({run['detail']})" if run.get("detail") else ""
+            detail = f" ({for_terminal(run['detail'])})" if run.get("detail") else ""
+            # a repository's path can hold anything a directory name can
             lines.append(
-                f"  {when} {run.get('hook')} {run.get('outcome')} {run.get('repo')}{detail}"
+                f"  {when} {run.get('hook')} {run.get('outcome')} "
+                f"{for_terminal(run.get('repo'))}{detail}"
             )
     else:
         lines.append("last hook runs: none yet")

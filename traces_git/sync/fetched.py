@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 MAX_WAIT_S = 30 * 60
 LOCK = "fetched.lock"
+# The git pid the dispatcher last started a worker for (it starts one per git command).
+STARTED_FILE = "traces-git-fetch-started"
 # Files of the reference-transaction design before this one, removed on uninstall.
 _OLD_FILES = ("traces-git-push.pid", "traces-git-head-move")
 _OLD_MARKER_PREFIX = "traces-git-relink."
@@ -89,11 +91,43 @@ def write_seen(common_dir: str, refs: dict[str, str], mark_ns: int | None) -> No
     """Replace the seen file (atomically); its mtime is ``mark_ns``, the FETCH_HEAD handled."""
     path = seen_path(common_dir)
     tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as handle:
-        handle.write("".join(f"{sha} {ref}\n" for ref, sha in sorted(refs.items())))
-    if mark_ns is not None:
-        os.utime(tmp, ns=(mark_ns, mark_ns))
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as handle:
+            handle.write("".join(f"{sha} {ref}\n" for ref, sha in sorted(refs.items())))
+        if mark_ns is not None:
+            os.utime(tmp, ns=(_not_future(mark_ns),) * 2)
+        os.replace(tmp, path)
+    except OSError:
+        try:  # every hook after the fetch tries again: leave no file per try
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _not_future(mark_ns: int) -> int:
+    """A FETCH_HEAD dated in the future (a clock set back) is not copied: every real fetch
+    until that date would look handled. (Until then each hook starts the merge again.)"""
+    import time
+
+    return min(mark_ns, time.time_ns())
+
+
+def hold(repo: RepoInfo) -> None:
+    """Switched off (``traces.enabled=false``): merge nothing, but mark the fetch handed
+    over (the seen file's mtime alone), or every later hook would start Python for it.
+    The refs it lists stay as they were: once switched on, the next fetch merges all
+    that moved since."""
+    mark = tracking.fetch_head_mtime(repo.git_dir)
+    if mark is None:
+        return
+    try:
+        if os.path.lexists(seen_path(repo.common_dir)):
+            os.utime(seen_path(repo.common_dir), ns=(_not_future(mark),) * 2)
+        else:
+            write_seen(repo.common_dir, {}, mark)  # {}: as if none, every tracking ref is new
+    except OSError:
+        pass  # a read-only git dir: the hooks keep starting us, nothing worse
 
 
 def remote_refs(cwd: str) -> dict[str, str]:
@@ -120,7 +154,7 @@ def write_baseline(repo: RepoInfo) -> None:
 
 def remove_files(common_dir: str) -> None:
     """On uninstall: the seen file, and what the design before it left in the git dir."""
-    for name in (tracking.SEEN_FILE, *_OLD_FILES):
+    for name in (tracking.SEEN_FILE, STARTED_FILE, *_OLD_FILES):
         try:
             os.unlink(os.path.join(common_dir, name))
         except OSError:
@@ -270,6 +304,7 @@ def work(cwd: str, pid: int, start: str | None) -> int:
     wait_for_exit(pid, start, timeout=MAX_WAIT_S)
     config = Config.load(cwd)
     if not enabled(config):
+        hold(repo)
         return 0
     result = catch_up(repo, config)
     if result.pending:

@@ -119,9 +119,17 @@ def with_relink(text: str | None, match: Match) -> str | None:
 
 
 def rev_list(cwd: str, args: Sequence[str], limit: int = MAX_CANDIDATES) -> list[str]:
-    """Non-merge commits of a rev-list range (newest first, at most ``limit``)."""
+    """Non-merge commits of a rev-list range (newest first, at most ``limit``).
+
+    The revisions go through stdin: the relink after a fetch excludes every
+    remote-tracking tip, more than a command line holds (ARG_MAX) in a big repository."""
+    options = [arg for arg in args if arg.startswith("-")]
+    revisions = "".join(f"{arg}\n" for arg in args if not arg.startswith("-"))
     proc = gitcmd.run(
-        ["rev-list", "--no-merges", f"--max-count={limit}", *args, "--"], cwd, check=False
+        ["rev-list", "--no-merges", f"--max-count={limit}", *options, "--stdin"],
+        cwd,
+        check=False,
+        input=revisions.encode("utf-8", "surrogateescape"),
     )
     if proc.returncode != 0:
         from traces_git.errors import UsageError
